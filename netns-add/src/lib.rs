@@ -1,0 +1,113 @@
+//! `netns-add [--json] NAME... | -`: make named network namespaces, as
+//! `ip netns add NAME` does (ip-netns(8)), many in one process.
+
+use std::ffi::OsString;
+use std::ops::ControlFlow::{Break, Continue};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use netns_cli::{JsonArray, Parsed, Ui, json};
+use netns_core::{Creator, Name, RunDir};
+
+pub const USAGE: &str = "\
+Usage: netns-add [OPTIONS] NAME...
+       netns-add [OPTIONS] -
+
+Make a network namespace for each NAME and name it: a file in the run dir
+with the namespace mounted on it, as `ip netns add NAME` does. With `-`,
+names are read from stdin, one a line. Goes on past a failing name and
+exits 1 if any failed. Silent on success.
+
+Options:
+      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
+  -j, --json         print what was made: [{\"name\":..,\"path\":..}]
+  -h, --help         print this help
+  -V, --version      print the version
+";
+
+pub struct Args {
+    run_dir: RunDir,
+    json: bool,
+    names: Vec<OsString>,
+}
+
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    netns_cli::run("netns-add", USAGE, args, parse, execute)
+}
+
+fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut run_dir: Option<PathBuf> = None;
+    let mut json = false;
+    let mut names = Vec::new();
+    let mut parser = lexopt::Parser::from_iter(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Short('j') | Long("json") => json = true,
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Short('V') | Long("version") => return Ok(Parsed::Version),
+            Value(name) => names.push(name),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    if names.is_empty() {
+        return Err("missing argument NAME".into());
+    }
+    Ok(Parsed::Run(Args {
+        run_dir: RunDir::resolve(run_dir),
+        json,
+        names,
+    }))
+}
+
+fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    // Set up on the first valid name, so that bad names alone touch nothing.
+    let mut creator = None;
+    let mut made = JsonArray::default();
+    let mut written = Ok(());
+    netns_cli::for_each_name(&args.names, |raw| {
+        let name = match Name::new(raw) {
+            Ok(name) => name,
+            Err(err) => {
+                ui.error(err);
+                return Continue(());
+            }
+        };
+        if creator.is_none() {
+            match Creator::new(&args.run_dir) {
+                Ok(new) => creator = Some(new),
+                // Nothing can be made: one message, not one a name.
+                Err(err) => {
+                    ui.error(err);
+                    return Break(());
+                }
+            }
+        }
+        let Some(creator) = creator.as_mut() else {
+            return Break(());
+        };
+        match creator.create(&name) {
+            Ok(path) if args.json && written.is_ok() => {
+                let fields = [
+                    ("name", json!(name.to_string())),
+                    ("path", json!(path.to_string_lossy())),
+                ];
+                written = made.push(ui.out(), &fields);
+            }
+            Ok(_) => {}
+            Err(err) => {
+                ui.error(err);
+                if creator.is_stranded() {
+                    return Break(());
+                }
+            }
+        }
+        Continue(())
+    })?;
+    written?;
+    if args.json {
+        made.finish(ui.out())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! What every verb's command line shares, so that each verb crate holds
+//! only its own options and steps: help and version, the exit status
+//! (0 done, 1 the operation failed, 2 usage error), `verb: what: why`
+//! lines on stderr, a buffered stdout that a closed pipe ends quietly,
+//! names read from stdin, and JSON arrays written as they grow.
+
+use std::ffi::OsString;
+use std::fmt::Display;
+use std::io::{self, BufRead, BufWriter, StdoutLock, Write};
+use std::ops::ControlFlow;
+use std::os::unix::ffi::OsStringExt;
+use std::process::ExitCode;
+
+pub use serde_json::{Value, json};
+
+/// The version every verb reports: the workspace's.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What a verb's command line asked for.
+pub enum Parsed<T> {
+    Run(T),
+    Help,
+    Version,
+}
+
+/// What a verb's `execute` writes to: stdout for data, stderr for errors,
+/// and whether any operation failed.
+pub struct Ui {
+    verb: &'static str,
+    out: BufWriter<StdoutLock<'static>>,
+    failed: bool,
+}
+
+impl Ui {
+    pub fn out(&mut self) -> &mut impl Write {
+        &mut self.out
+    }
+
+    /// Reports a failed operation; the verb goes on and exits 1 at the end.
+    pub fn error(&mut self, err: impl Display) {
+        eprintln!("{}: {err}", self.verb);
+        self.failed = true;
+    }
+
+    /// Reports something done that the user should know of (exit stays 0).
+    pub fn warn(&mut self, msg: impl Display) {
+        eprintln!("{}: warning: {msg}", self.verb);
+    }
+}
+
+/// Runs one verb: parses `args` (args[0] is the name it was run as), then
+/// prints the help or version, or executes it, and returns its status.
+pub fn run<T>(
+    verb: &'static str,
+    usage: &str,
+    args: Vec<OsString>,
+    parse: fn(Vec<OsString>) -> Result<Parsed<T>, lexopt::Error>,
+    execute: fn(&T, &mut Ui) -> io::Result<()>,
+) -> ExitCode {
+    let mut ui = Ui {
+        verb,
+        out: BufWriter::new(io::stdout().lock()),
+        failed: false,
+    };
+    let written = match parse(args) {
+        Err(err) => {
+            eprintln!("{verb}: {err}\nTry '{verb} --help' for more information.");
+            return ExitCode::from(2);
+        }
+        Ok(Parsed::Help) => ui.out.write_all(usage.as_bytes()),
+        Ok(Parsed::Version) => writeln!(ui.out, "{verb} {VERSION}"),
+        Ok(Parsed::Run(args)) => execute(&args, &mut ui),
+    };
+    match written.and_then(|()| ui.out.flush()) {
+        // The reader went away (`netns-list | head -1`): not our failure.
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(err) => ui.error(format_args!("cannot write output: {err}")),
+        Ok(()) => {}
+    }
+    ExitCode::from(u8::from(ui.failed))
+}
+
+/// Calls `each` with every name the command line gives, in order, where
+/// `-` stands for the lines of stdin (one name a line, empty lines
+/// skipped). Names are read as they come, so a long batch starts at once;
+/// `each` stops it early with `Break`.
+pub fn for_each_name(
+    names: &[OsString],
+    mut each: impl FnMut(OsString) -> ControlFlow<()>,
+) -> io::Result<()> {
+    for name in names {
+        if name != "-" {
+            if each(name.clone()).is_break() {
+                return Ok(());
+            }
+            continue;
+        }
+        for line in io::stdin().lock().split(b'\n') {
+            let line = line?;
+            if !line.is_empty() && each(OsString::from_vec(line)).is_break() {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A JSON array of objects written an object at a time, so that a batch's
+/// output streams; `finish` closes it (`[]` when empty) with a newline.
+/// Keys keep the order given (serde_json's map would sort them, and
+/// `ip -j` prints "name" first).
+#[derive(Default)]
+pub struct JsonArray {
+    started: bool,
+}
+
+impl JsonArray {
+    pub fn push(&mut self, out: &mut impl Write, fields: &[(&str, Value)]) -> io::Result<()> {
+        out.write_all(if self.started { b"," } else { b"[" })?;
+        self.started = true;
+        for (i, (key, value)) in fields.iter().enumerate() {
+            out.write_all(if i == 0 { b"{" } else { b"," })?;
+            serde_json::to_writer(&mut *out, key)?;
+            out.write_all(b":")?;
+            serde_json::to_writer(&mut *out, value)?;
+        }
+        out.write_all(if fields.is_empty() { b"{}" } else { b"}" })
+    }
+
+    pub fn finish(self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(if self.started { b"]\n" } else { b"[]\n" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_array_is_compact_like_ip() {
+        let mut out = Vec::new();
+        let mut array = JsonArray::default();
+        array.push(&mut out, &[("name", json!("a"))]).unwrap();
+        let fields = [("name", json!("b")), ("id", json!(3))];
+        array.push(&mut out, &fields).unwrap();
+        array.finish(&mut out).unwrap();
+        assert_eq!(out, b"[{\"name\":\"a\"},{\"name\":\"b\",\"id\":3}]\n");
+        let mut empty = Vec::new();
+        JsonArray::default().finish(&mut empty).unwrap();
+        assert_eq!(empty, b"[]\n");
+    }
+}

@@ -1,0 +1,99 @@
+//! The one error type of the core: every failure names what was attempted,
+//! on which path, and the kernel's reason.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+use nix::errno::Errno;
+
+/// Why an operation failed. Displays as one line, for example
+/// `cannot create "/run/netns/blue": File exists`.
+#[derive(Debug)]
+pub enum Error {
+    /// A name that `ip netns` and the kernel would not accept as a file in
+    /// the run dir; nothing was touched.
+    InvalidName {
+        name: OsString,
+        reason: &'static str,
+    },
+    /// A system call on `path` failed; `action` completes "cannot ...".
+    Path {
+        action: &'static str,
+        path: PathBuf,
+        errno: Errno,
+    },
+    /// A system call that has no path to name failed (netlink, setns).
+    Sys { action: &'static str, errno: Errno },
+    /// The kernel sent something the netlink code does not understand.
+    Netlink(&'static str),
+}
+
+impl Error {
+    pub(crate) fn path(action: &'static str, path: impl Into<PathBuf>, errno: Errno) -> Self {
+        Error::Path {
+            action,
+            path: path.into(),
+            errno,
+        }
+    }
+
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, err: &std::io::Error) -> Self {
+        let errno = Errno::from_raw(err.raw_os_error().unwrap_or(libc_eio()));
+        Error::path(action, path, errno)
+    }
+
+    /// The OS error behind this one, if there is one.
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Error::Path { errno, .. } | Error::Sys { errno, .. } => Some(*errno),
+            Error::InvalidName { .. } | Error::Netlink(_) => None,
+        }
+    }
+}
+
+/// std's I/O errors from the kernel always carry an errno; EIO stands in
+/// for the rest (none reach here in practice).
+fn libc_eio() -> i32 {
+    Errno::EIO as i32
+}
+
+/// Names the cause, and for a permission error what would grant it: every
+/// mount and namespace operation here needs CAP_SYS_ADMIN.
+fn cause(errno: Errno) -> String {
+    match errno {
+        Errno::EPERM | Errno::EACCES => {
+            format!(
+                "{} (this needs CAP_SYS_ADMIN: run it as root)",
+                errno.desc()
+            )
+        }
+        _ => errno.desc().to_owned(),
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidName { name, reason } => {
+                write!(f, "invalid name \"{}\": {reason}", name.to_string_lossy())
+            }
+            Error::Path {
+                action,
+                path,
+                errno,
+            } => write!(
+                f,
+                "cannot {action} \"{}\": {}",
+                path.display(),
+                cause(*errno)
+            ),
+            Error::Sys { action, errno } => write!(f, "cannot {action}: {}", cause(*errno)),
+            Error::Netlink(what) => write!(f, "unexpected netlink reply: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

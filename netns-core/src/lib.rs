@@ -1,0 +1,22 @@
+//! netns-core: named Linux network namespaces, as `ip netns` keeps them.
+//!
+//! A named namespace is a file in a run dir (`/run/netns` by default) with
+//! the namespace's nsfs file bind-mounted onto it; the mount keeps the
+//! namespace alive with no process in it. This crate holds every system
+//! call the netns tools make: it parses no arguments and prints nothing.
+//! Types are checked where they are made: a [`Name`] that exists is valid.
+//!
+//! References: ip-netns(8), network_namespaces(7), mount_namespaces(7).
+
+mod error;
+pub mod mountinfo;
+mod name;
+mod netns;
+mod nsid;
+mod run_dir;
+
+pub use error::{Error, Result};
+pub use name::Name;
+pub use netns::{Creator, Netns, Removed, delete};
+pub use nsid::{NsidSocket, nsids};
+pub use run_dir::{DEFAULT_RUN_DIR, Entry, RUN_DIR_ENV, RunDir};

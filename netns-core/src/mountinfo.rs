@@ -1,0 +1,98 @@
+//! Reading /proc/self/mountinfo: the only reliable answer to "is this
+//! directory a mount point, and is it shared?" (mount(2)'s EINVAL says
+//! neither for sure; see Debian #949235 for what guessing from it cost).
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+const MOUNTINFO: &str = "/proc/self/mountinfo";
+
+/// One line of mountinfo, with the fields this crate needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub mount_point: PathBuf,
+    /// The mount's root within its file system; for nsfs `net:[INODE]`.
+    pub root: OsString,
+    pub fs_type: String,
+    /// Member of a shared peer group (`shared:N`), so mounts made below it
+    /// propagate to its peers.
+    pub shared: bool,
+}
+
+/// Every mount of the caller's mount namespace, in the kernel's order:
+/// parents before children, and of two mounts stacked on one point, the
+/// upper one later.
+pub fn mounts() -> Result<Vec<Mount>> {
+    let text = std::fs::read(MOUNTINFO).map_err(|e| Error::io("read", MOUNTINFO, &e))?;
+    Ok(text.split(|&b| b == b'\n').filter_map(parse_line).collect())
+}
+
+/// The topmost mount on `path` (which must be absolute and canonical, as
+/// the kernel prints it), if `path` is a mount point.
+pub fn mount_at(path: &Path) -> Result<Option<Mount>> {
+    Ok(mounts()?.into_iter().rfind(|m| m.mount_point == path))
+}
+
+fn parse_line(line: &[u8]) -> Option<Mount> {
+    let mut fields = line.split(|&b| b == b' ');
+    let root = unescape(fields.nth(3)?);
+    let mount_point = PathBuf::from(unescape(fields.next()?));
+    let _options = fields.next()?;
+    let mut shared = false;
+    for optional in fields.by_ref() {
+        if optional == b"-" {
+            break;
+        }
+        shared |= optional.starts_with(b"shared:");
+    }
+    let fs_type = String::from_utf8_lossy(fields.next()?).into_owned();
+    Some(Mount {
+        mount_point,
+        root,
+        fs_type,
+        shared,
+    })
+}
+
+/// The kernel writes space, tab, newline and backslash as `\ooo` octal.
+fn unescape(field: &[u8]) -> OsString {
+    let mut out = Vec::with_capacity(field.len());
+    let mut i = 0;
+    while i < field.len() {
+        let octal = field
+            .get(i + 1..i + 4)
+            .filter(|d| field[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push(d.iter().fold(0u8, |n, c| n.wrapping_mul(8) + (c - b'0')));
+                i += 4;
+            }
+            None => {
+                out.push(field[i]);
+                i += 1;
+            }
+        }
+    }
+    OsString::from_vec(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_shared_nsfs_and_escapes() {
+        let line = b"640 27 0:4 net:[4026532281] /run/netns/a\\040b rw shared:233 - nsfs nsfs rw";
+        let m = parse_line(line).unwrap();
+        assert_eq!(m.mount_point, Path::new("/run/netns/a b"));
+        assert_eq!(m.root, "net:[4026532281]");
+        assert_eq!(m.fs_type, "nsfs");
+        assert!(m.shared);
+        let private = parse_line(b"27 1 254:0 / / rw,relatime - ext4 /dev/vda rw").unwrap();
+        assert!(!private.shared);
+        assert_eq!(private.fs_type, "ext4");
+    }
+}

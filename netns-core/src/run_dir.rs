@@ -1,0 +1,186 @@
+//! The run dir (`/run/netns` by default): where each named namespace is a
+//! file with the namespace bind-mounted onto it.
+
+use std::ffi::OsString;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, Flock, FlockArg, OFlag, open};
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sys::stat::{Mode, fstatat, stat};
+use nix::unistd::mkdir;
+
+use crate::error::{Error, Result};
+use crate::mountinfo;
+use crate::name::Name;
+
+/// Where `ip netns` keeps names (it is fixed when iproute2 is built).
+pub const DEFAULT_RUN_DIR: &str = "/run/netns";
+/// The environment variable that moves the run dir, for tests and for
+/// running beside a system `ip netns` without touching its names.
+pub const RUN_DIR_ENV: &str = "NETNS_RUN_DIR";
+
+/// A directory of named namespaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+/// One file of the run dir, as `stat` saw it while listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: Name,
+    /// The namespace's inode when an nsfs file is mounted on the entry;
+    /// `None` for anything else: a stale file left by a crashed add, or
+    /// a file someone else put there.
+    pub inode: Option<u64>,
+}
+
+impl RunDir {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        RunDir { path: path.into() }
+    }
+
+    /// The run dir a command line asked for: the `--run-dir` value if
+    /// there is one, else `$NETNS_RUN_DIR` if set and not empty, else
+    /// `/run/netns`.
+    pub fn resolve(option: Option<PathBuf>) -> Self {
+        let env = std::env::var_os(RUN_DIR_ENV).filter(|v| !v.is_empty());
+        let path = option
+            .or(env.map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_RUN_DIR));
+        RunDir { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file that holds `name`'s namespace.
+    pub fn file(&self, name: &Name) -> PathBuf {
+        self.path.join(name.as_os_str())
+    }
+
+    /// Makes the run dir ready to hold namespaces: created (0755) when
+    /// missing, and a mount point in its own shared peer group, so that
+    /// namespaces added later show in mount namespaces made earlier and
+    /// later (containers, `netns-exec`). This is what `ip netns add` sets
+    /// up, with three differences:
+    /// - the state is read from /proc/self/mountinfo, not guessed from
+    ///   mount(2)'s EINVAL, and nothing is mounted when it is already right;
+    /// - the check and the setup happen under flock(2) on the directory,
+    ///   with the check repeated once the lock is held, so racing first adds
+    ///   cannot stack bind mounts (Debian #949235);
+    /// - a failure undoes what this call did (the bind mount, the mkdir).
+    pub fn prepare(&self) -> Result<()> {
+        let created = match mkdir(&self.path, Mode::from_bits_truncate(0o755)) {
+            Ok(()) => true,
+            Err(Errno::EEXIST) => false,
+            Err(e) => return Err(Error::path("create", &self.path, e)),
+        };
+        let result = self.share();
+        if result.is_err() && created {
+            let _ = std::fs::remove_dir(&self.path);
+        }
+        result
+    }
+
+    fn share(&self) -> Result<()> {
+        let dir = open(
+            &self.path,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::path("open", &self.path, e))?;
+        // mountinfo names mount points as the kernel resolves them:
+        // absolute, without symlinks (/var/run/netns is /run/netns).
+        let real = PathBuf::from(
+            nix::fcntl::readlink(format!("/proc/self/fd/{}", dir.as_raw_fd()).as_str())
+                .map_err(|e| Error::path("resolve", &self.path, e))?,
+        );
+        if matches!(mountinfo::mount_at(&real)?, Some(m) if m.shared) {
+            return Ok(());
+        }
+        let _lock = Flock::lock(dir, FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::path("lock", &self.path, e))?;
+        match mountinfo::mount_at(&real)? {
+            Some(m) if m.shared => Ok(()),
+            Some(_) => self.make_shared(),
+            None => {
+                self.mount(
+                    Some(&self.path),
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    "bind-mount",
+                )?;
+                // A bind of a directory under a shared mount (systemd makes
+                // / shared) joins that mount's peer group, and every nsfs
+                // mount would then show twice; private first gives the run
+                // dir a peer group of its own (iproute2 82c8b9fe).
+                let result = self
+                    .mount(None, MsFlags::MS_PRIVATE | MsFlags::MS_REC, "make private")
+                    .and_then(|()| self.make_shared());
+                if result.is_err() {
+                    let _ = umount2(&self.path, MntFlags::MNT_DETACH);
+                }
+                result
+            }
+        }
+    }
+
+    fn make_shared(&self) -> Result<()> {
+        self.mount(None, MsFlags::MS_SHARED | MsFlags::MS_REC, "make shared")
+    }
+
+    fn mount(&self, source: Option<&Path>, flags: MsFlags, action: &'static str) -> Result<()> {
+        mount(source, &self.path, None::<&str>, flags, None::<&str>)
+            .map_err(|e| Error::path(action, &self.path, e))
+    }
+
+    /// The run dir's files, sorted by name, each with its namespace inode
+    /// when it holds one: one readdir and one stat per entry. A missing
+    /// run dir has no entries.
+    pub fn entries(&self) -> Result<Vec<Entry>> {
+        let mut dir = match nix::dir::Dir::open(
+            &self.path,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(dir) => dir,
+            Err(Errno::ENOENT) => return Ok(Vec::new()),
+            Err(e) => return Err(Error::path("open", &self.path, e)),
+        };
+        let mut names = Vec::new();
+        for entry in dir.iter() {
+            let entry = entry.map_err(|e| Error::path("read", &self.path, e))?;
+            let bytes = entry.file_name().to_bytes();
+            if bytes != b"." && bytes != b".." {
+                names.push(OsString::from(std::ffi::OsStr::from_bytes(bytes)));
+            }
+        }
+        names.sort_unstable();
+        let nsfs = nsfs_device()?;
+        let mut entries = Vec::with_capacity(names.len());
+        for name in names {
+            let inode = match fstatat(dir.as_fd(), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Ok(st) => (st.st_dev == nsfs).then_some(st.st_ino),
+                // Deleted since readdir: it is no longer an entry.
+                Err(Errno::ENOENT) => continue,
+                Err(e) => return Err(Error::path("stat", self.path.join(&name), e)),
+            };
+            let name = Name::new(name)?;
+            entries.push(Entry { name, inode });
+        }
+        Ok(entries)
+    }
+}
+
+/// The device number of nsfs, which every namespace file shares: a run-dir
+/// entry with this st_dev has a namespace mounted on it.
+pub(crate) fn nsfs_device() -> Result<u64> {
+    const SELF_NET: &str = "/proc/self/ns/net";
+    stat(SELF_NET)
+        .map(|st| st.st_dev)
+        .map_err(|e| Error::path("stat", SELF_NET, e))
+}

@@ -1,0 +1,119 @@
+//! `netns-del [--json] NAME... | - | --all`: remove named network
+//! namespaces, as `ip netns delete NAME` and `ip -all netns delete` do
+//! (ip-netns(8)), but `--all` goes on past a failure and reports it.
+
+use std::ffi::OsString;
+use std::ops::ControlFlow::Continue;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use netns_cli::{JsonArray, Parsed, Ui, json};
+use netns_core::{Name, Removed, RunDir};
+
+pub const USAGE: &str = "\
+Usage: netns-del [OPTIONS] NAME...
+       netns-del [OPTIONS] -
+       netns-del [OPTIONS] --all
+
+Remove each named namespace from the run dir, as `ip netns delete NAME`
+does: its mount and its file. The namespace itself lives on while a
+process is in it. A stale file (no namespace on it, as a crashed add
+leaves) is removed with a warning. With `-`, names are read from stdin,
+one a line. Goes on past a failing name and exits 1 if any failed.
+
+Options:
+  -a, --all          remove every name in the run dir
+      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
+  -j, --json         print what was removed: [{\"name\":..,\"path\":..}],
+                     with \"stale\":true for a stale file
+  -h, --help         print this help
+  -V, --version      print the version
+";
+
+pub struct Args {
+    run_dir: RunDir,
+    json: bool,
+    all: bool,
+    names: Vec<OsString>,
+}
+
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    netns_cli::run("netns-del", USAGE, args, parse, execute)
+}
+
+fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut run_dir: Option<PathBuf> = None;
+    let mut json = false;
+    let mut all = false;
+    let mut names = Vec::new();
+    let mut parser = lexopt::Parser::from_iter(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('a') | Long("all") => all = true,
+            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Short('j') | Long("json") => json = true,
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Short('V') | Long("version") => return Ok(Parsed::Version),
+            Value(name) => names.push(name),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    match (all, names.is_empty()) {
+        (true, false) => return Err("--all takes no NAME".into()),
+        (false, true) => return Err("missing argument NAME (or --all)".into()),
+        _ => {}
+    }
+    Ok(Parsed::Run(Args {
+        run_dir: RunDir::resolve(run_dir),
+        json,
+        all,
+        names,
+    }))
+}
+
+fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    let mut removed = JsonArray::default();
+    let mut written = Ok(());
+    let mut delete = |name: Name, ui: &mut Ui| match netns_core::delete(&args.run_dir, &name) {
+        Ok(what) => {
+            if what == Removed::StaleFile {
+                ui.warn(format_args!(
+                    "\"{}\" held no namespace (a stale file); removed it",
+                    args.run_dir.file(&name).display()
+                ));
+            }
+            if args.json && written.is_ok() {
+                let path = args.run_dir.file(&name);
+                let mut fields = vec![
+                    ("name", json!(name.to_string())),
+                    ("path", json!(path.to_string_lossy())),
+                ];
+                if what == Removed::StaleFile {
+                    fields.push(("stale", json!(true)));
+                }
+                written = removed.push(ui.out(), &fields);
+            }
+        }
+        Err(err) => ui.error(err),
+    };
+    if args.all {
+        match args.run_dir.entries() {
+            Ok(entries) => entries.into_iter().for_each(|e| delete(e.name, ui)),
+            Err(err) => ui.error(err),
+        }
+    } else {
+        netns_cli::for_each_name(&args.names, |raw| {
+            match Name::new(raw) {
+                Ok(name) => delete(name, ui),
+                Err(err) => ui.error(err),
+            }
+            Continue(())
+        })?;
+    }
+    written?;
+    if args.json {
+        removed.finish(ui.out())?;
+    }
+    Ok(())
+}

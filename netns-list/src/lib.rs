@@ -1,0 +1,98 @@
+//! `netns-list [--json]`: the named network namespaces, as `ip netns list`
+//! and `ip -j netns list` print them (ip-netns(8)), sorted by name.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use netns_cli::{JsonArray, Parsed, Ui, json};
+use netns_core::RunDir;
+
+pub const USAGE: &str = "\
+Usage: netns-list [OPTIONS]
+
+Print the named network namespaces of the run dir, sorted, one a line, as
+`ip netns list` does: the name, then \" (id: N)\" when the current namespace
+has an nsid for it. Files that hold no namespace (stale files left by a
+crashed add) are not listed; a line on stderr names each.
+
+Options:
+      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
+  -j, --json         print as `ip -j netns list`: [{\"name\":..,\"id\":..}]
+  -h, --help         print this help
+  -V, --version      print the version
+";
+
+pub struct Args {
+    run_dir: RunDir,
+    json: bool,
+}
+
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    netns_cli::run("netns-list", USAGE, args, parse, execute)
+}
+
+fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut run_dir: Option<PathBuf> = None;
+    let mut json = false;
+    let mut parser = lexopt::Parser::from_iter(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Short('j') | Long("json") => json = true,
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Short('V') | Long("version") => return Ok(Parsed::Version),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Parsed::Run(Args {
+        run_dir: RunDir::resolve(run_dir),
+        json,
+    }))
+}
+
+fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    let listed = args
+        .run_dir
+        .entries()
+        .and_then(|entries| Ok((netns_core::nsids(&args.run_dir, &entries)?, entries)));
+    let (nsids, entries) = match listed {
+        Ok(listed) => listed,
+        Err(err) => {
+            ui.error(err);
+            return Ok(());
+        }
+    };
+    let mut array = JsonArray::default();
+    for (entry, nsid) in entries.iter().zip(nsids) {
+        if entry.inode.is_none() {
+            ui.warn(format_args!(
+                "\"{}\" holds no namespace (a stale file, as a crashed add leaves); \
+                 remove it with netns-del",
+                args.run_dir.file(&entry.name).display()
+            ));
+            continue;
+        }
+        if args.json {
+            let name = ("name", json!(entry.name.to_string()));
+            match nsid {
+                None => array.push(ui.out(), &[name])?,
+                Some(id) => array.push(ui.out(), &[name, ("id", json!(id))])?,
+            }
+            continue;
+        }
+        // Plain text keeps the name's bytes, as `ip netns list` does.
+        ui.out().write_all(entry.name.as_os_str().as_bytes())?;
+        match nsid {
+            None => writeln!(ui.out())?,
+            Some(id) => writeln!(ui.out(), " (id: {id})")?,
+        }
+    }
+    if args.json {
+        array.finish(ui.out())?;
+    }
+    Ok(())
+}
