@@ -1,0 +1,143 @@
+//! netns-add: names, batches, JSON, and what a bad name leaves (nothing).
+
+use crate::util::{Sandbox, json};
+
+#[test]
+fn adds_silently_and_each_name_is_a_mounted_namespace() {
+    let sb = Sandbox::new();
+    let out = sb.run("add", &["blue", "red"]);
+    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""), "{out:?}");
+    assert_eq!(sb.entries(), ["blue", "red"]);
+    assert_eq!(sb.mounted(), ["blue", "red"]);
+    assert_ne!(
+        crate::util::ns_inode(sb.file("blue")),
+        crate::util::ns_inode(sb.file("red")),
+        "two adds, two namespaces"
+    );
+    assert_eq!(sb.run_dir_mounts(), 1, "the run dir is one mount point");
+}
+
+#[test]
+fn the_run_dir_is_a_shared_mount_point() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run("add", &["a"]).code, 0);
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some(sb.run.to_str().unwrap()))
+        .expect("run dir mount");
+    assert!(line.contains(" shared:"), "{line}");
+}
+
+#[test]
+fn an_existing_name_fails_with_file_exists_and_the_rest_go_on() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run("add", &["a"]).code, 0);
+    let out = sb.run("add", &["a", "b"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let path = sb.file("a");
+    assert_eq!(
+        out.stderr,
+        format!("netns-add: cannot create \"{}\": File exists\n", path.display())
+    );
+    assert_eq!(sb.mounted(), ["a", "b"]);
+}
+
+#[test]
+fn every_bad_name_is_rejected_and_nothing_is_made() {
+    let sb = Sandbox::new();
+    let long = "n".repeat(256);
+    for bad in ["", ".", "..", "a/b", "/", long.as_str()] {
+        let out = sb.run("add", &[bad]);
+        assert_eq!(out.code, 1, "{bad:?}: {out:?}");
+        assert!(
+            out.stderr.starts_with(&format!("netns-add: invalid name \"{bad}\": ")),
+            "{out:?}"
+        );
+        assert!(!sb.run.exists(), "{bad:?} made the run dir");
+    }
+    let out = sb.run_stdin("add", &["-"], "ok\nx/y\n");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(sb.mounted(), ["ok"], "the good name is made, the bad one not");
+}
+
+#[test]
+fn a_name_of_255_bytes_and_odd_characters_are_fine() {
+    let sb = Sandbox::new();
+    let long = "n".repeat(255);
+    let out = sb.run("add", &[&long, "with space", "-"]);
+    // `-` reads stdin, which is empty here: nothing more to make.
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(sb.mounted(), [long.as_str(), "with space"]);
+}
+
+#[test]
+fn double_dash_lets_a_name_start_with_a_dash() {
+    let sb = Sandbox::new();
+    let out = sb.run("add", &["--", "-x", "--y"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(sb.mounted(), ["--y", "-x"]);
+    let out = sb.run("add", &["-x"]);
+    assert_eq!(out.code, 2, "without --, -x is an option: {out:?}");
+}
+
+#[test]
+fn names_from_stdin_one_a_line_empty_lines_skipped() {
+    let sb = Sandbox::new();
+    let out = sb.run_stdin("add", &["first", "-", "last"], "h1\nh2\n\nh3");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(sb.mounted(), ["first", "h1", "h2", "h3", "last"]);
+}
+
+#[test]
+fn a_thousand_names_in_one_process() {
+    let sb = Sandbox::new();
+    let names: String = (1..=1000).map(|i| format!("h{i}\n")).collect();
+    let out = sb.run_stdin("add", &["-"], &names);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(sb.mounted().len(), 1000);
+    let out = sb.run_stdin("del", &["-"], &names);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert!(sb.entries().is_empty() && sb.mounted().is_empty());
+}
+
+#[test]
+fn json_lists_what_was_made() {
+    let sb = Sandbox::new();
+    let out = sb.run("add", &["--json", "a", "a", "b"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let expected = serde_json::json!([
+        {"name": "a", "path": sb.file("a")},
+        {"name": "b", "path": sb.file("b")},
+    ]);
+    assert_eq!(json(&out.stdout), expected);
+    assert!(out.stdout.starts_with("[{\"name\":\"a\",\"path\":"), "ip's key order");
+    let none = sb.run("add", &["-j", "a"]);
+    assert_eq!((none.code, none.stdout.as_str()), (1, "[]\n"), "{none:?}");
+}
+
+#[test]
+fn run_dir_option_beats_the_environment() {
+    let sb = Sandbox::new();
+    let other = Sandbox::new();
+    let run = other.run.to_str().unwrap();
+    let out = sb.run("add", &["--run-dir", run, "x"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(other.mounted(), ["x"]);
+    assert!(sb.entries().is_empty());
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_goes_to_stdout() {
+    let sb = Sandbox::new();
+    for args in [&[][..], &["--bogus", "x"], &["--run-dir"]] {
+        let out = sb.run("add", args);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(out.stderr.contains("Try 'netns-add --help'"), "{out:?}");
+    }
+    let out = sb.run("add", &["--help"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.starts_with("Usage: netns-add"), "{out:?}");
+    let out = sb.run("add", &["-V"]);
+    assert_eq!(out.stdout, format!("netns-add {}\n", env!("CARGO_PKG_VERSION")));
+}

@@ -1,0 +1,212 @@
+//! What no failure may leave behind: racing adds, an add killed mid-batch,
+//! every system call failing in turn (strace fault injection), no root.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::util::{Output, Sandbox, bin, output};
+
+#[test]
+fn eight_racing_adds_of_one_name_one_wins() {
+    let sb = Sandbox::new();
+    let outs = race(&sb, &["x"; 8]);
+    let won = outs.iter().filter(|o| o.code == 0).count();
+    assert_eq!(won, 1, "{outs:?}");
+    for lost in outs.iter().filter(|o| o.code != 0) {
+        assert_eq!(lost.code, 1, "{lost:?}");
+        assert!(lost.stderr.ends_with(": File exists\n"), "{lost:?}");
+    }
+    assert_eq!(sb.mounted(), ["x"]);
+    assert_eq!(sb.run_dir_mounts(), 1, "no stacked run-dir mounts");
+}
+
+#[test]
+fn racing_first_adds_set_the_run_dir_up_once() {
+    let sb = Sandbox::new();
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    let outs = race(&sb, &names);
+    assert!(outs.iter().all(|o| o.code == 0), "{outs:?}");
+    assert_eq!(sb.mounted(), names);
+    assert_eq!(sb.run_dir_mounts(), 1, "ip stacks one mount per racer here");
+}
+
+/// Starts one `netns-add -` per name, lets them all block on stdin, then
+/// hands each its name at once, so that they really run together.
+fn race(sb: &Sandbox, names: &[&str]) -> Vec<Output> {
+    let mut children: Vec<_> = names
+        .iter()
+        .map(|_| {
+            sb.cmd("add")
+                .arg("-")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut pipes: Vec<_> = children.iter_mut().map(|c| c.stdin.take().unwrap()).collect();
+    for (pipe, name) in pipes.iter_mut().zip(names) {
+        pipe.write_all(format!("{name}\n").as_bytes()).unwrap();
+    }
+    drop(pipes);
+    children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            Output {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn an_add_killed_mid_batch_leaves_only_what_list_and_del_handle() {
+    let sb = Sandbox::new();
+    let names: String = (0..3000).map(|i| format!("k{i}\n")).collect();
+    let mut child = sb
+        .cmd("add")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(names.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let made = sb.entries().len();
+    assert!(made > 0 && made < 3000, "killed mid-way: {made} made");
+    let listed: Vec<String> = sb.run("list", &[]).stdout.lines().map(String::from).collect();
+    let mut listed_sorted = listed.clone();
+    listed_sorted.sort();
+    assert_eq!(listed_sorted, sb.mounted(), "every nsfs mount is listed");
+    let out = sb.run("del", &["--all"]);
+    assert_eq!(out.code, 0, "everything left is removable: {out:?}");
+    assert!(sb.entries().is_empty() && sb.mounted().is_empty());
+}
+
+/// Runs a verb under strace, failing `syscall` (on `path`, if given).
+fn injected(sb: &Sandbox, inject: &str, path: Option<&std::path::Path>, args: &[&str]) -> Output {
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!("inject={inject}"));
+    if let Some(path) = path {
+        cmd.arg("-P").arg(path);
+    }
+    cmd.arg(bin(args[0])).args(&args[1..]).env("NETNS_RUN_DIR", &sb.run);
+    output(&mut cmd, "")
+}
+
+/// Exit 1 and one line that says which step failed.
+fn assert_failed_cleanly(out: &Output, what: &str, step: &str) {
+    assert_eq!(out.code, 1, "{what}: {out:?}");
+    assert!(out.stderr.starts_with("netns-"), "{what}: {out:?}");
+    assert!(out.stderr.contains(&format!(": cannot {step} ")), "{what}: {out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{what}: {out:?}");
+}
+
+#[test]
+fn add_failing_at_each_step_leaves_the_run_dir_as_it_was() {
+    let prepared = Sandbox::new();
+    assert_eq!(prepared.run("add", &["seed"]).code, 0);
+    assert_eq!(prepared.run("del", &["seed"]).code, 0);
+    let file = prepared.file("x");
+    let cases = [
+        ("openat:error=EACCES", Some(file.as_path()), "create"),
+        (
+            "openat:error=EACCES",
+            Some("/proc/thread-self/ns/net".as_ref()),
+            "open",
+        ),
+        ("unshare:error=EPERM", None, "make a network namespace for"),
+        ("mount:error=EPERM", Some(file.as_path()), "mount the new namespace on"),
+        ("setns:error=EPERM", None, "go back to the original network namespace:"),
+    ];
+    for (inject, path, step) in cases {
+        let out = injected(&prepared, inject, path, &["add", "x"]);
+        let what = format!("{inject} on {path:?}");
+        assert_failed_cleanly(&out, &what, step);
+        assert!(prepared.entries().is_empty(), "{what}: {:?}", prepared.entries());
+        assert!(prepared.mounted().is_empty(), "{what}");
+        assert_eq!(prepared.run_dir_mounts(), 1, "{what}");
+    }
+}
+
+#[test]
+fn add_failing_to_set_up_the_run_dir_undoes_its_steps() {
+    let fresh = Sandbox::new();
+    let run = fresh.run.clone();
+    let cases = [
+        ("mkdir,mkdirat:error=EACCES", "create"),
+        ("openat:error=EACCES", "open"),
+        ("flock:error=EIO", "lock"),
+        ("mount:error=EPERM", "bind-mount"),
+        ("mount:error=EPERM:when=2", "make private"),
+        ("mount:error=EPERM:when=3", "make shared"),
+    ];
+    for (inject, step) in cases {
+        let path = (!inject.starts_with("flock")).then_some(run.as_path());
+        let out = injected(&fresh, inject, path, &["add", "x"]);
+        assert_failed_cleanly(&out, inject, step);
+        assert!(!run.exists(), "{inject}: the run dir it made is gone");
+        assert_eq!(fresh.run_dir_mounts(), 0, "{inject}: no mount left");
+    }
+}
+
+#[test]
+fn del_failing_at_each_step_leaves_the_namespace_whole() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run("add", &["x"]).code, 0);
+    let file = sb.file("x");
+    let inode = crate::util::ns_inode(&file);
+    for (inject, step) in [
+        ("openat:error=EACCES", "remove"),
+        ("umount2:error=EPERM", "unmount"),
+        ("unlink,unlinkat:error=EPERM", "remove"),
+    ] {
+        let out = injected(&sb, inject, Some(&file), &["del", "x"]);
+        assert_failed_cleanly(&out, inject, step);
+        assert_eq!(sb.mounted(), ["x"], "{inject}");
+        assert_eq!(crate::util::ns_inode(&file), inode, "{inject}: the same namespace");
+        assert_eq!(sb.run("list", &[]).stdout, "x\n", "{inject}");
+    }
+}
+
+fn as_nobody(sb: &Sandbox, args: &[&str]) -> Output {
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(bin(args[0]))
+        .args(&args[1..])
+        .env("NETNS_RUN_DIR", &sb.run);
+    output(&mut cmd, "")
+}
+
+fn assert_says_permission_and_root(out: &Output) {
+    assert_eq!(out.code, 1, "{out:?}");
+    let err = &out.stderr;
+    assert!(
+        err.contains("Permission denied") || err.contains("Operation not permitted"),
+        "{out:?}"
+    );
+    assert!(err.contains("root"), "{out:?}");
+}
+
+#[test]
+fn without_root_nothing_is_made_or_removed() {
+    let sb = Sandbox::new();
+    assert_says_permission_and_root(&as_nobody(&sb, &["add", "x"]));
+    assert!(!sb.run.exists());
+    assert_eq!(sb.run("add", &["mine"]).code, 0);
+    assert_says_permission_and_root(&as_nobody(&sb, &["add", "x"]));
+    assert_says_permission_and_root(&as_nobody(&sb, &["del", "mine"]));
+    assert_eq!(sb.mounted(), ["mine"]);
+    let listed = as_nobody(&sb, &["list"]);
+    assert_eq!((listed.code, listed.stdout.as_str()), (0, "mine\n"), "{listed:?}");
+}

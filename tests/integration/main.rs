@@ -1,0 +1,11 @@
+//! Integration tests: the verb binaries run as real processes against the
+//! real kernel, each test in a run dir of its own. They need root.
+//! Run them with `cargo xtask test`, which also checks that nothing they
+//! made is left on the machine afterwards.
+
+mod add;
+mod del;
+mod faults;
+mod interop;
+mod list;
+mod util;

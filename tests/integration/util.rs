@@ -1,0 +1,224 @@
+//! What the tests share: a sandbox (a run dir of the test's own, emptied
+//! and removed on drop, even when the test fails), running the binaries,
+//! and reading kernel state from /proc the way a user would.
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nix::mount::{MntFlags, umount2};
+
+/// Where sandboxes live; `cargo xtask test` sets it and checks it after.
+pub const TEST_ROOT_ENV: &str = "NETNS_TEST_ROOT";
+
+/// A verb binary, built beside this test binary by `cargo test --workspace`.
+pub fn bin(verb: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join(format!("netns-{verb}"));
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo xtask test` (or `cargo test --workspace`), \
+         which builds the verb binaries",
+        path.display()
+    );
+    path
+}
+
+fn require_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "these tests make real namespaces and mounts: run them as root"
+    );
+}
+
+/// What a finished process did.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}---",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `cmd` to the end, feeding it `stdin`.
+pub fn output(cmd: &mut Command, stdin: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let mut pipe = child.stdin.take().expect("stdin");
+    let input = stdin.to_owned();
+    let feeder = std::thread::spawn(move || pipe.write_all(input.as_bytes()));
+    let out = child.wait_with_output().expect("wait");
+    let _ = feeder.join();
+    Output {
+        code: out
+            .status
+            .code()
+            .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0)),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A test's own run dir, `<root>/<pid>-<n>/run`, not created until a verb
+/// creates it. On drop every mount and file in it goes, then the dir.
+pub struct Sandbox {
+    dir: PathBuf,
+    pub run: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        require_root();
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let root = std::env::var_os(TEST_ROOT_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join("netns-tests"));
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = root.join(format!("{}-{n}", std::process::id()));
+        // 0755 all the way, so that the non-root tests can reach it.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&dir)
+            .expect("sandbox dir");
+        let run = dir.join("run");
+        Sandbox { dir, run }
+    }
+
+    /// A verb's command with NETNS_RUN_DIR pointing at this sandbox.
+    pub fn cmd(&self, verb: &str) -> Command {
+        let mut cmd = Command::new(bin(verb));
+        cmd.env("NETNS_RUN_DIR", &self.run);
+        cmd
+    }
+
+    pub fn run(&self, verb: &str, args: &[&str]) -> Output {
+        output(self.cmd(verb).args(args), "")
+    }
+
+    pub fn run_stdin(&self, verb: &str, args: &[&str], stdin: &str) -> Output {
+        output(self.cmd(verb).args(args), stdin)
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.run.join(name)
+    }
+
+    /// The names in the run dir, sorted (none when it is missing).
+    pub fn entries(&self) -> Vec<String> {
+        entries(&self.run)
+    }
+
+    /// The names whose files have an nsfs mount, per mountinfo, sorted.
+    pub fn mounted(&self) -> Vec<String> {
+        let mut names: Vec<String> = mounts()
+            .into_iter()
+            .filter(|m| m.fs_type == "nsfs" && m.point.parent() == Some(&self.run))
+            .filter_map(|m| Some(m.point.file_name()?.to_string_lossy().into_owned()))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// How many mounts sit on the run dir itself (stacked ones count).
+    pub fn run_dir_mounts(&self) -> usize {
+        mounts().iter().filter(|m| m.point == self.run).count()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        empty_run_dir(&self.run);
+        unmount_all(&self.run);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Unmounts and removes every entry of `dir`.
+pub fn empty_run_dir(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for entry in rd.flatten() {
+            remove_entry(&entry.path());
+        }
+    }
+}
+
+pub fn remove_entry(path: &Path) {
+    unmount_all(path);
+    let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir(path));
+}
+
+fn unmount_all(path: &Path) {
+    for _ in 0..64 {
+        if umount2(path, MntFlags::MNT_DETACH).is_err() {
+            break;
+        }
+    }
+}
+
+/// One mountinfo line: where, and what.
+pub struct Mount {
+    pub point: PathBuf,
+    pub fs_type: String,
+}
+
+pub fn mounts() -> Vec<Mount> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    text.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let dash = fields.iter().position(|f| *f == "-")?;
+            Some(Mount {
+                point: PathBuf::from(unescape(fields.get(4)?)),
+                fs_type: fields.get(dash + 1)?.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn unescape(field: &str) -> String {
+    field
+        .replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}
+
+/// The inode of the network namespace a path refers to.
+pub fn ns_inode(path: impl AsRef<OsStr>) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path.as_ref()).expect("stat").ino()
+}
+
+/// Parses a JSON document, failing the test on bad JSON.
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("bad JSON {text:?}: {e}"))
+}
