@@ -6,7 +6,11 @@ use crate::util::{Sandbox, json};
 fn adds_silently_and_each_name_is_a_mounted_namespace() {
     let sb = Sandbox::new();
     let out = sb.run("add", &["blue", "red"]);
-    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""), "{out:?}");
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", ""),
+        "{out:?}"
+    );
     assert_eq!(sb.entries(), ["blue", "red"]);
     assert_eq!(sb.mounted(), ["blue", "red"]);
     assert_ne!(
@@ -38,7 +42,10 @@ fn an_existing_name_fails_with_file_exists_and_the_rest_go_on() {
     let path = sb.file("a");
     assert_eq!(
         out.stderr,
-        format!("netns-add: cannot create \"{}\": File exists\n", path.display())
+        format!(
+            "netns-add: cannot create \"{}\": File exists\n",
+            path.display()
+        )
     );
     assert_eq!(sb.mounted(), ["a", "b"]);
 }
@@ -51,14 +58,19 @@ fn every_bad_name_is_rejected_and_nothing_is_made() {
         let out = sb.run("add", &[bad]);
         assert_eq!(out.code, 1, "{bad:?}: {out:?}");
         assert!(
-            out.stderr.starts_with(&format!("netns-add: invalid name \"{bad}\": ")),
+            out.stderr
+                .starts_with(&format!("netns-add: invalid name \"{bad}\": ")),
             "{out:?}"
         );
         assert!(!sb.run.exists(), "{bad:?} made the run dir");
     }
     let out = sb.run_stdin("add", &["-"], "ok\nx/y\n");
     assert_eq!(out.code, 1, "{out:?}");
-    assert_eq!(sb.mounted(), ["ok"], "the good name is made, the bad one not");
+    assert_eq!(
+        sb.mounted(),
+        ["ok"],
+        "the good name is made, the bad one not"
+    );
 }
 
 #[test]
@@ -111,7 +123,10 @@ fn json_lists_what_was_made() {
         {"name": "b", "path": sb.file("b")},
     ]);
     assert_eq!(json(&out.stdout), expected);
-    assert!(out.stdout.starts_with("[{\"name\":\"a\",\"path\":"), "ip's key order");
+    assert!(
+        out.stdout.starts_with("[{\"name\":\"a\",\"path\":"),
+        "ip's key order"
+    );
     let none = sb.run("add", &["-j", "a"]);
     assert_eq!((none.code, none.stdout.as_str()), (1, "[]\n"), "{none:?}");
 }
@@ -139,5 +154,8 @@ fn usage_errors_exit_2_and_help_goes_to_stdout() {
     assert_eq!(out.code, 0);
     assert!(out.stdout.starts_with("Usage: netns-add"), "{out:?}");
     let out = sb.run("add", &["-V"]);
-    assert_eq!(out.stdout, format!("netns-add {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        out.stdout,
+        format!("netns-add {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }

@@ -13,7 +13,11 @@ fn with(names: &[&str]) -> Sandbox {
 fn removes_the_mount_and_the_file_silently() {
     let sb = with(&["a", "b", "c"]);
     let out = sb.run("del", &["a", "c"]);
-    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""), "{out:?}");
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", ""),
+        "{out:?}"
+    );
     assert_eq!(sb.entries(), ["b"]);
     assert_eq!(sb.mounted(), ["b"]);
 }
@@ -57,7 +61,11 @@ fn all_removes_everything_and_goes_on_past_a_failure() {
     assert!(sb.mounted().is_empty());
     std::fs::remove_dir(sb.file("b-dir")).unwrap();
     let out = sb.run("del", &["--all"]);
-    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "nothing left is fine");
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (0, ""),
+        "nothing left is fine"
+    );
 }
 
 #[test]

@@ -47,7 +47,10 @@ fn race(sb: &Sandbox, names: &[&str]) -> Vec<Output> {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(100));
-    let mut pipes: Vec<_> = children.iter_mut().map(|c| c.stdin.take().unwrap()).collect();
+    let mut pipes: Vec<_> = children
+        .iter_mut()
+        .map(|c| c.stdin.take().unwrap())
+        .collect();
     for (pipe, name) in pipes.iter_mut().zip(names) {
         pipe.write_all(format!("{name}\n").as_bytes()).unwrap();
     }
@@ -76,14 +79,24 @@ fn an_add_killed_mid_batch_leaves_only_what_list_and_del_handle() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(names.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(names.as_bytes())
+        .unwrap();
     std::thread::sleep(Duration::from_millis(150));
     child.kill().unwrap();
     child.wait().unwrap();
 
     let made = sb.entries().len();
     assert!(made > 0 && made < 3000, "killed mid-way: {made} made");
-    let listed: Vec<String> = sb.run("list", &[]).stdout.lines().map(String::from).collect();
+    let listed: Vec<String> = sb
+        .run("list", &[])
+        .stdout
+        .lines()
+        .map(String::from)
+        .collect();
     let mut listed_sorted = listed.clone();
     listed_sorted.sort();
     assert_eq!(listed_sorted, sb.mounted(), "every nsfs mount is listed");
@@ -100,7 +113,9 @@ fn injected(sb: &Sandbox, inject: &str, path: Option<&std::path::Path>, args: &[
     if let Some(path) = path {
         cmd.arg("-P").arg(path);
     }
-    cmd.arg(bin(args[0])).args(&args[1..]).env("NETNS_RUN_DIR", &sb.run);
+    cmd.arg(bin(args[0]))
+        .args(&args[1..])
+        .env("NETNS_RUN_DIR", &sb.run);
     output(&mut cmd, "")
 }
 
@@ -108,7 +123,10 @@ fn injected(sb: &Sandbox, inject: &str, path: Option<&std::path::Path>, args: &[
 fn assert_failed_cleanly(out: &Output, what: &str, step: &str) {
     assert_eq!(out.code, 1, "{what}: {out:?}");
     assert!(out.stderr.starts_with("netns-"), "{what}: {out:?}");
-    assert!(out.stderr.contains(&format!(": cannot {step} ")), "{what}: {out:?}");
+    assert!(
+        out.stderr.contains(&format!(": cannot {step} ")),
+        "{what}: {out:?}"
+    );
     assert_eq!(out.stderr.lines().count(), 1, "{what}: {out:?}");
 }
 
@@ -126,14 +144,26 @@ fn add_failing_at_each_step_leaves_the_run_dir_as_it_was() {
             "open",
         ),
         ("unshare:error=EPERM", None, "make a network namespace for"),
-        ("mount:error=EPERM", Some(file.as_path()), "mount the new namespace on"),
-        ("setns:error=EPERM", None, "go back to the original network namespace:"),
+        (
+            "mount:error=EPERM",
+            Some(file.as_path()),
+            "mount the new namespace on",
+        ),
+        (
+            "setns:error=EPERM",
+            None,
+            "go back to the original network namespace:",
+        ),
     ];
     for (inject, path, step) in cases {
         let out = injected(&prepared, inject, path, &["add", "x"]);
         let what = format!("{inject} on {path:?}");
         assert_failed_cleanly(&out, &what, step);
-        assert!(prepared.entries().is_empty(), "{what}: {:?}", prepared.entries());
+        assert!(
+            prepared.entries().is_empty(),
+            "{what}: {:?}",
+            prepared.entries()
+        );
         assert!(prepared.mounted().is_empty(), "{what}");
         assert_eq!(prepared.run_dir_mounts(), 1, "{what}");
     }
@@ -174,7 +204,11 @@ fn del_failing_at_each_step_leaves_the_namespace_whole() {
         let out = injected(&sb, inject, Some(&file), &["del", "x"]);
         assert_failed_cleanly(&out, inject, step);
         assert_eq!(sb.mounted(), ["x"], "{inject}");
-        assert_eq!(crate::util::ns_inode(&file), inode, "{inject}: the same namespace");
+        assert_eq!(
+            crate::util::ns_inode(&file),
+            inode,
+            "{inject}: the same namespace"
+        );
         assert_eq!(sb.run("list", &[]).stdout, "x\n", "{inject}");
     }
 }
@@ -208,5 +242,9 @@ fn without_root_nothing_is_made_or_removed() {
     assert_says_permission_and_root(&as_nobody(&sb, &["del", "mine"]));
     assert_eq!(sb.mounted(), ["mine"]);
     let listed = as_nobody(&sb, &["list"]);
-    assert_eq!((listed.code, listed.stdout.as_str()), (0, "mine\n"), "{listed:?}");
+    assert_eq!(
+        (listed.code, listed.stdout.as_str()),
+        (0, "mine\n"),
+        "{listed:?}"
+    );
 }

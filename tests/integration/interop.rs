@@ -30,7 +30,12 @@ fn netns_run_dir() -> &'static str {
 }
 
 fn ours(verb: &str, args: &[&str]) -> Output {
-    output(Command::new(bin(verb)).env_remove("NETNS_RUN_DIR").args(args), "")
+    output(
+        Command::new(bin(verb))
+            .env_remove("NETNS_RUN_DIR")
+            .args(args),
+        "",
+    )
 }
 
 fn ip(args: &[&str]) -> Output {
@@ -82,7 +87,10 @@ fn nsids_show_as_ip_shows_them_in_text_and_json() {
     let theirs = ip(&["netns", "list"]).stdout;
     let line = line_for(&theirs, name).expect("ip lists it").to_owned();
     assert!(line.contains(" (id: "), "{line}");
-    assert_eq!(line_for(&ours("list", &[]).stdout, name), Some(line.as_str()));
+    assert_eq!(
+        line_for(&ours("list", &[]).stdout, name),
+        Some(line.as_str())
+    );
     let find = |doc: &serde_json::Value| {
         doc.as_array()
             .and_then(|a| a.iter().find(|o| o["name"] == name).cloned())

@@ -7,7 +7,11 @@ fn lists_sorted_names_one_a_line() {
     let sb = Sandbox::new();
     assert_eq!(sb.run("add", &["red", "blue", "green"]).code, 0);
     let out = sb.run("list", &[]);
-    assert_eq!((out.code, out.stdout.as_str()), (0, "blue\ngreen\nred\n"), "{out:?}");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "blue\ngreen\nred\n"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -28,8 +32,14 @@ fn a_stale_file_is_not_listed_but_named_on_stderr() {
     std::fs::write(sb.file("stale"), "").unwrap();
     let out = sb.run("list", &[]);
     assert_eq!((out.code, out.stdout.as_str()), (0, "a\n"), "{out:?}");
-    assert!(out.stderr.contains(&format!("\"{}\"", sb.file("stale").display())));
-    assert!(out.stderr.contains("netns-del"), "says how to remove it: {out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("\"{}\"", sb.file("stale").display()))
+    );
+    assert!(
+        out.stderr.contains("netns-del"),
+        "says how to remove it: {out:?}"
+    );
 }
 
 #[test]

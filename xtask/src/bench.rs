@@ -1,0 +1,355 @@
+//! `cargo xtask bench`: our verbs and `ip netns` side by side, in one run
+//! on one machine, reported as medians and ratios into BENCHMARKS.md.
+//!
+//! Both tools work on /run/netns, but a private one: the bench runs in a
+//! mount namespace of its own with a tmpfs there, so it neither sees nor
+//! touches the host's names, and whatever it makes goes when it exits.
+//! Runs alternate between the tools so that drift on a noisy machine hits
+//! both alike. Our binaries are built as they ship: release, static.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, unshare};
+
+use crate::{cargo, project_root, require_root};
+
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+const SINGLE_RUNS: usize = 200;
+const BULK_NAMES: usize = 1000;
+const BULK_RUNS: usize = 5;
+const LIST_RUNS: usize = 100;
+/// Deleted namespaces are torn down later by a kernel worker; letting it
+/// finish keeps one run's teardown out of the next run's time.
+const SETTLE: Duration = Duration::from_secs(2);
+
+struct Row {
+    what: String,
+    ours: Duration,
+    reference: String,
+    theirs: Duration,
+    target: Option<f64>,
+}
+
+pub fn run() -> Result<(), String> {
+    require_root("the benchmarks")?;
+    let bins = build()?;
+    let machine = machine();
+    isolate()?;
+    let b = Bins { dir: bins };
+    let mut rows = single(&b)?;
+    rows.extend(bulk(&b)?);
+    rows.push(list(&b)?);
+    let report = report(&machine, &rows);
+    print!("{report}");
+    std::fs::write(project_root().join("BENCHMARKS.md"), report)
+        .map_err(|e| format!("cannot write BENCHMARKS.md: {e}"))
+}
+
+struct Bins {
+    dir: PathBuf,
+}
+
+impl Bins {
+    fn cmd(&self, name: &str) -> Command {
+        let mut cmd = Command::new(self.dir.join(name));
+        cmd.env_remove("NETNS_RUN_DIR");
+        cmd
+    }
+}
+
+fn build() -> Result<PathBuf, String> {
+    let status = cargo()
+        .args(["build", "--release", "--target", TARGET])
+        .args(["-p", "netns-add", "-p", "netns-del", "-p", "netns-list"])
+        .args(["-p", "xtask", "--bins"])
+        .env(
+            format!(
+                "CARGO_TARGET_{}_RUSTFLAGS",
+                TARGET.to_uppercase().replace('-', "_")
+            ),
+            "-C target-feature=+crt-static",
+        )
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("build failed".to_owned());
+    }
+    Ok(project_root().join("target").join(TARGET).join("release"))
+}
+
+/// A private mount namespace with an empty tmpfs on /run/netns.
+fn isolate() -> Result<(), String> {
+    let fail = |what: &str, e: nix::Error| format!("cannot {what}: {e}");
+    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| fail("unshare a mount namespace", e))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| fail("make / private", e))?;
+    std::fs::create_dir_all("/run/netns").map_err(|e| format!("cannot create /run/netns: {e}"))?;
+    mount(
+        Some("bench"),
+        "/run/netns",
+        Some("tmpfs"),
+        MsFlags::empty(),
+        None::<&str>,
+    )
+    .map_err(|e| fail("mount a tmpfs on /run/netns", e))
+}
+
+fn time(cmd: &mut Command, stdin: Option<&[u8]>) -> Result<Duration, String> {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(input).map_err(|e| format!("{cmd:?}: {e}"))?;
+    }
+    let status = child.wait().map_err(|e| format!("{cmd:?}: {e}"))?;
+    let elapsed = start.elapsed();
+    if !status.success() {
+        return Err(format!("{cmd:?} failed: {status}"));
+    }
+    Ok(elapsed)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort_unstable();
+    samples[samples.len() / 2]
+}
+
+fn ip(args: &[&str]) -> Command {
+    let mut cmd = Command::new("ip");
+    cmd.args(args);
+    cmd
+}
+
+/// One `add` then one `del` of one name, each a whole process.
+fn single(b: &Bins) -> Result<Vec<Row>, String> {
+    let [mut oa, mut od, mut ia, mut id] = [(); 4].map(|()| Vec::new());
+    for i in 0..SINGLE_RUNS + 10 {
+        let ours = || -> Result<_, String> {
+            Ok((
+                time(b.cmd("netns-add").arg("x"), None)?,
+                time(b.cmd("netns-del").arg("x"), None)?,
+            ))
+        };
+        let theirs = || -> Result<_, String> {
+            Ok((
+                time(&mut ip(&["netns", "add", "x"]), None)?,
+                time(&mut ip(&["netns", "del", "x"]), None)?,
+            ))
+        };
+        let (o, t) = if i % 2 == 0 {
+            (ours()?, theirs()?)
+        } else {
+            let t = theirs()?;
+            (ours()?, t)
+        };
+        // The first runs warm caches up.
+        if i >= 10 {
+            oa.push(o.0);
+            od.push(o.1);
+            ia.push(t.0);
+            id.push(t.1);
+        }
+    }
+    let sum = |a: &[Duration], d: &[Duration]| a.iter().zip(d).map(|(a, d)| *a + *d).collect();
+    Ok(vec![
+        row(
+            "add + del of one name",
+            sum(&oa, &od),
+            "ip netns add + del",
+            sum(&ia, &id),
+            Some(0.6),
+        ),
+        row("add of one name", oa, "ip netns add", ia, None),
+        row("del of one name", od, "ip netns del", id, None),
+    ])
+}
+
+fn row(
+    what: &str,
+    ours: Vec<Duration>,
+    reference: &str,
+    theirs: Vec<Duration>,
+    target: Option<f64>,
+) -> Row {
+    Row {
+        what: format!("{what} (median of {})", ours.len()),
+        ours: median(ours),
+        reference: reference.to_owned(),
+        theirs: median(theirs),
+        target,
+    }
+}
+
+/// 1000 names in one process: ours from stdin, ip's with -batch, and the
+/// kernel floor.
+fn bulk(b: &Bins) -> Result<Vec<Row>, String> {
+    let names: String = (0..BULK_NAMES).map(|i| format!("b{i}\n")).collect();
+    let adds: String = (0..BULK_NAMES)
+        .map(|i| format!("netns add b{i}\n"))
+        .collect();
+    let dels: String = (0..BULK_NAMES)
+        .map(|i| format!("netns del b{i}\n"))
+        .collect();
+    let [mut oa, mut od, mut ia, mut id, mut fl] = [(); 5].map(|()| Vec::new());
+    for rep in 0..BULK_RUNS {
+        for turn in 0..3 {
+            match (rep + turn) % 3 {
+                0 => {
+                    oa.push(time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()))?);
+                    od.push(time(b.cmd("netns-del").arg("-"), Some(names.as_bytes()))?);
+                }
+                1 => {
+                    ia.push(time(&mut ip(&["-batch", "-"]), Some(adds.as_bytes()))?);
+                    id.push(time(&mut ip(&["-batch", "-"]), Some(dels.as_bytes()))?);
+                }
+                _ => {
+                    fl.push(time(
+                        b.cmd("floor")
+                            .args([&BULK_NAMES.to_string(), "/run/netns", "b"]),
+                        None,
+                    )?);
+                    time(b.cmd("netns-del").arg("--all"), None)?;
+                }
+            }
+            std::thread::sleep(SETTLE);
+        }
+    }
+    let floor = median(fl.clone());
+    let what = format!("{BULK_NAMES} adds in one process");
+    Ok(vec![
+        row(
+            &format!("{what}: `netns-add -`"),
+            oa.clone(),
+            "the kernel floor",
+            fl,
+            Some(1.05),
+        ),
+        row(
+            &format!("{what}: `netns-add -`"),
+            oa,
+            "ip -batch",
+            ia.clone(),
+            None,
+        ),
+        Row {
+            what: format!("{what}: ip -batch (median of {BULK_RUNS})"),
+            ours: median(ia),
+            reference: "the kernel floor".to_owned(),
+            theirs: floor,
+            target: None,
+        },
+        row(
+            &format!("{BULK_NAMES} dels in one process: `netns-del -`"),
+            od,
+            "ip -batch",
+            id,
+            None,
+        ),
+    ])
+}
+
+/// Listing with 1000 names present.
+fn list(b: &Bins) -> Result<Row, String> {
+    let names: String = (0..BULK_NAMES).map(|i| format!("l{i}\n")).collect();
+    time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()))?;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for i in 0..LIST_RUNS {
+        let o = || time(&mut b.cmd("netns-list"), None);
+        let t = || time(&mut ip(&["netns", "list"]), None);
+        if i % 2 == 0 {
+            ours.push(o()?);
+            theirs.push(t()?);
+        } else {
+            theirs.push(t()?);
+            ours.push(o()?);
+        }
+    }
+    time(b.cmd("netns-del").arg("--all"), None)?;
+    Ok(row(
+        &format!("list with {BULK_NAMES} names"),
+        ours,
+        "ip netns list",
+        theirs,
+        Some(0.6),
+    ))
+}
+
+fn machine() -> String {
+    let out = |cmd: &str, args: &[&str]| {
+        Command::new(cmd)
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!(
+        "{} UTC; {cpu}, {cores} cores; Linux {}; {}; ours built `--release` (static)",
+        out("date", &["-u", "+%Y-%m-%d %H:%M"]),
+        out("uname", &["-r"]),
+        out("ip", &["-V"]),
+    )
+}
+
+fn report(machine: &str, rows: &[Row]) -> String {
+    let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
+    let mut text = format!(
+        "# Benchmarks\n\n\
+         Written by `cargo xtask bench` (as root; about two minutes). Each figure is a\n\
+         median of whole-process wall times, ours and the reference taken in turn in\n\
+         one run, in a private mount namespace with an empty /run/netns. The ratio is\n\
+         ours / reference: below 1 is faster. Absolute times vary between machines\n\
+         and runs; the ratios are what to compare.\n\n\
+         Run: {machine}\n\n\
+         | what | ours | reference | theirs | ratio | target |\n\
+         |---|---|---|---|---|---|\n"
+    );
+    for r in rows {
+        let ratio = r.ours.as_secs_f64() / r.theirs.as_secs_f64();
+        let target = match r.target {
+            Some(t) if ratio <= t => format!("<= {t} (met)"),
+            Some(t) => format!("<= {t} (MISSED)"),
+            None => String::new(),
+        };
+        text.push_str(&format!(
+            "| {} | {} | {} | {} | {ratio:.2} | {target} |\n",
+            r.what,
+            ms(r.ours),
+            r.reference,
+            ms(r.theirs)
+        ));
+    }
+    text.push_str(
+        "\nThe kernel floor is `xtask/src/bin/floor.rs`: the same four system calls per\n\
+         name as `ip netns add` (create the file, unshare, bind-mount, setns back),\n\
+         with nothing around them, in one process.\n",
+    );
+    text
+}

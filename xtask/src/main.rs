@@ -1,0 +1,58 @@
+//! The repo's chores, run as `cargo xtask TASK` (an alias in
+//! .cargo/config.toml; see the cargo-xtask pattern). std and nix only, so
+//! that it builds fast.
+//!
+//! - `test [ARGS]`: the whole test suite (`cargo test --workspace ARGS`, as
+//!   root), then a check that the tests left no namespace, mount or run
+//!   dir behind.
+//! - `bench`: `ip netns` and ours side by side; writes BENCHMARKS.md.
+
+mod bench;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask test [CARGO TEST ARGS] | bench";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let task = args.next();
+    let rest: Vec<String> = args.collect();
+    let result = match task.as_deref() {
+        Some("test") => test::run(&rest),
+        Some("bench") if rest.is_empty() => bench::run(),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask/ sits in it.
+fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> std::process::Command {
+    let mut cmd = std::process::Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
+    cmd.current_dir(project_root());
+    cmd
+}
+
+fn require_root(what: &str) -> Result<(), String> {
+    if nix::unistd::geteuid().is_root() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} make real namespaces and mounts: run as root"
+        ))
+    }
+}

@@ -1,0 +1,73 @@
+//! `cargo xtask test`: the suite, then the check that it cleaned up. Every
+//! test cleans up on drop; this catches the cleanup that was forgotten.
+
+use std::path::Path;
+
+use crate::{cargo, require_root};
+
+/// The interop tests' names in /run/netns start with this.
+const SYSTEM_PREFIX: &str = "nt-";
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    require_root("the tests")?;
+    let root = std::env::temp_dir().join(format!("netns-tests-{}", std::process::id()));
+    let before = system_names();
+    let status = cargo()
+        .args(["test", "--workspace"])
+        .args(args)
+        .env("NETNS_TEST_ROOT", &root)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let leaks = leaks(&root, &before);
+    let _ = std::fs::remove_dir(&root);
+    if !leaks.is_empty() {
+        return Err(format!("the tests left behind:\n  {}", leaks.join("\n  ")));
+    }
+    println!("xtask: no namespace, mount or run dir of the tests is left");
+    if status.success() {
+        Ok(())
+    } else {
+        Err("tests failed".to_owned())
+    }
+}
+
+fn system_names() -> Vec<String> {
+    std::fs::read_dir("/run/netns")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with(SYSTEM_PREFIX))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Mounts under the tests' root, entries left in it, and test names left
+/// in /run/netns (with their mounts).
+fn leaks(root: &Path, before: &[String]) -> Vec<String> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut leaks: Vec<String> = mountinfo
+        .lines()
+        .filter(|line| {
+            let point = line.split(' ').nth(4).unwrap_or("");
+            Path::new(point).starts_with(root)
+                || (line.contains(" - nsfs ")
+                    && point.strip_prefix("/run/netns/").is_some_and(|n| {
+                        n.starts_with(SYSTEM_PREFIX) && !before.iter().any(|b| b == n)
+                    }))
+        })
+        .map(|line| format!("mount: {line}"))
+        .collect();
+    if let Ok(rd) = std::fs::read_dir(root) {
+        leaks.extend(
+            rd.flatten()
+                .map(|e| format!("file: {}", e.path().display())),
+        );
+    }
+    leaks.extend(
+        system_names()
+            .into_iter()
+            .filter(|n| !before.contains(n))
+            .map(|n| format!("name: /run/netns/{n}")),
+    );
+    leaks
+}
