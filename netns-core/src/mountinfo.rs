@@ -3,6 +3,7 @@
 //! neither for sure; see Debian #949235 for what guessing from it cost).
 
 use std::ffi::OsString;
+use std::io::Read;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
@@ -26,7 +27,12 @@ pub struct Mount {
 /// parents before children, and of two mounts stacked on one point, the
 /// upper one later.
 pub fn mounts() -> Result<Vec<Mount>> {
-    let text = std::fs::read(MOUNTINFO).map_err(|e| Error::io("read", MOUNTINFO, &e))?;
+    // proc files report size 0, so std::fs::read would start at 32 bytes
+    // and double; one roomy buffer takes a usual table in one read.
+    let mut text = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(MOUNTINFO)
+        .and_then(|mut file| file.read_to_end(&mut text))
+        .map_err(|e| Error::io("read", MOUNTINFO, &e))?;
     Ok(text.split(|&b| b == b'\n').filter_map(parse_line).collect())
 }
 

@@ -91,3 +91,19 @@ fn usage_errors_exit_2() {
         assert_eq!(out.code, 2, "{args:?}: {out:?}");
     }
 }
+
+#[test]
+fn a_name_mounted_twice_is_removed_whole() {
+    let sb = with(&["x"]);
+    let file = sb.file("x");
+    let bind = std::process::Command::new("mount")
+        .arg("--bind")
+        .args([&file, &file])
+        .status()
+        .unwrap();
+    assert!(bind.success());
+    assert_eq!(sb.mounted(), ["x", "x"], "two mounts stacked on one file");
+    let out = sb.run("del", &["x"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert!(sb.entries().is_empty() && sb.mounted().is_empty());
+}

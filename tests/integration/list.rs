@@ -58,3 +58,21 @@ fn a_closed_pipe_is_not_an_error() {
     assert!(out.status.success(), "{out:?}");
     assert!(out.stderr.is_empty(), "{out:?}");
 }
+
+#[test]
+fn the_readme_jq_pipeline_prints_the_names() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run("add", &["blue", "red"]).code, 0);
+    let script = format!(
+        "{} --json | jq -r '.[].name'",
+        crate::util::bin("list").display()
+    );
+    let mut sh = std::process::Command::new("sh");
+    sh.args(["-c", &script]).env("NETNS_RUN_DIR", &sb.run);
+    let out = crate::util::output(&mut sh, "");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "blue\nred\n"),
+        "{out:?}"
+    );
+}
