@@ -65,7 +65,6 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     // Set up on the first valid name, so that bad names alone touch nothing.
     let mut creator = None;
     let mut made = JsonArray::default();
-    let mut written = Ok(());
     netns_cli::for_each_name(&args.names, |raw| {
         let name = match Name::new(raw) {
             Ok(name) => name,
@@ -88,12 +87,12 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             return Break(());
         };
         match creator.create(&name) {
-            Ok(path) if args.json && written.is_ok() => {
+            Ok(path) if args.json => {
                 let fields = [
                     ("name", json!(name.to_string())),
                     ("path", json!(path.to_string_lossy())),
                 ];
-                written = made.push(ui.out(), &fields);
+                made.push(ui.out(), &fields);
             }
             Ok(_) => {}
             Err(err) => {
@@ -105,7 +104,6 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         }
         Continue(())
     })?;
-    written?;
     if args.json {
         made.finish(ui.out())?;
     }

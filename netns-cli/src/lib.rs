@@ -108,14 +108,22 @@ pub fn for_each_name(
 /// A JSON array of objects written an object at a time, so that a batch's
 /// output streams; `finish` closes it (`[]` when empty) with a newline.
 /// Keys keep the order given (serde_json's map would sort them, and
-/// `ip -j` prints "name" first).
+/// `ip -j` prints "name" first). A failed write (a closed pipe) stops the
+/// output but not the batch: the error waits for `finish`.
 #[derive(Default)]
 pub struct JsonArray {
     started: bool,
+    failed: Option<io::Error>,
 }
 
 impl JsonArray {
-    pub fn push(&mut self, out: &mut impl Write, fields: &[(&str, Value)]) -> io::Result<()> {
+    pub fn push(&mut self, out: &mut impl Write, fields: &[(&str, Value)]) {
+        if self.failed.is_none() {
+            self.failed = self.write(out, fields).err();
+        }
+    }
+
+    fn write(&mut self, out: &mut impl Write, fields: &[(&str, Value)]) -> io::Result<()> {
         out.write_all(if self.started { b"," } else { b"[" })?;
         self.started = true;
         for (i, (key, value)) in fields.iter().enumerate() {
@@ -128,7 +136,10 @@ impl JsonArray {
     }
 
     pub fn finish(self, out: &mut impl Write) -> io::Result<()> {
-        out.write_all(if self.started { b"]\n" } else { b"[]\n" })
+        match self.failed {
+            Some(err) => Err(err),
+            None => out.write_all(if self.started { b"]\n" } else { b"[]\n" }),
+        }
     }
 }
 
@@ -140,9 +151,8 @@ mod tests {
     fn json_array_is_compact_like_ip() {
         let mut out = Vec::new();
         let mut array = JsonArray::default();
-        array.push(&mut out, &[("name", json!("a"))]).unwrap();
-        let fields = [("name", json!("b")), ("id", json!(3))];
-        array.push(&mut out, &fields).unwrap();
+        array.push(&mut out, &[("name", json!("a"))]);
+        array.push(&mut out, &[("name", json!("b")), ("id", json!(3))]);
         array.finish(&mut out).unwrap();
         assert_eq!(out, b"[{\"name\":\"a\"},{\"name\":\"b\",\"id\":3}]\n");
         let mut empty = Vec::new();

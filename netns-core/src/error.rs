@@ -39,23 +39,10 @@ impl Error {
     }
 
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, err: &std::io::Error) -> Self {
-        let errno = Errno::from_raw(err.raw_os_error().unwrap_or(libc_eio()));
+        // Errors from the kernel carry an errno; EIO stands in for the rest.
+        let errno = Errno::from_raw(err.raw_os_error().unwrap_or(Errno::EIO as i32));
         Error::path(action, path, errno)
     }
-
-    /// The OS error behind this one, if there is one.
-    pub fn errno(&self) -> Option<Errno> {
-        match self {
-            Error::Path { errno, .. } | Error::Sys { errno, .. } => Some(*errno),
-            Error::InvalidName { .. } | Error::Netlink(_) => None,
-        }
-    }
-}
-
-/// std's I/O errors from the kernel always carry an errno; EIO stands in
-/// for the rest (none reach here in practice).
-fn libc_eio() -> i32 {
-    Errno::EIO as i32
 }
 
 /// Names the cause, and for a permission error what would grant it: every

@@ -17,6 +17,6 @@ mod run_dir;
 
 pub use error::{Error, Result};
 pub use name::Name;
-pub use netns::{Creator, Netns, Removed, delete};
+pub use netns::{Creator, Removed, delete};
 pub use nsid::{NsidSocket, nsids};
 pub use run_dir::{DEFAULT_RUN_DIR, Entry, RUN_DIR_ENV, RunDir};

@@ -1,6 +1,6 @@
 //! Making and removing named namespaces, and opening them.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -173,26 +173,5 @@ fn remount(held: &OwnedFd, path: &Path, unmounted: usize) {
             MsFlags::MS_BIND,
             None::<&str>,
         );
-    }
-}
-
-/// An open network namespace.
-#[derive(Debug)]
-pub struct Netns {
-    fd: OwnedFd,
-}
-
-impl Netns {
-    /// Opens the namespace file `path` (a run-dir file or /proc/PID/ns/net).
-    pub fn open(path: &Path) -> Result<Self> {
-        open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .map(|fd| Netns { fd })
-            .map_err(|e| Error::path("open", path, e))
-    }
-}
-
-impl AsFd for Netns {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
     }
 }

@@ -74,7 +74,6 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let mut removed = JsonArray::default();
-    let mut written = Ok(());
     let mut delete = |name: Name, ui: &mut Ui| match netns_core::delete(&args.run_dir, &name) {
         Ok(what) => {
             if what == Removed::StaleFile {
@@ -83,7 +82,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
                     args.run_dir.file(&name).display()
                 ));
             }
-            if args.json && written.is_ok() {
+            if args.json {
                 let path = args.run_dir.file(&name);
                 let mut fields = vec![
                     ("name", json!(name.to_string())),
@@ -92,7 +91,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
                 if what == Removed::StaleFile {
                     fields.push(("stale", json!(true)));
                 }
-                written = removed.push(ui.out(), &fields);
+                removed.push(ui.out(), &fields);
             }
         }
         Err(err) => ui.error(err),
@@ -111,7 +110,6 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             Continue(())
         })?;
     }
-    written?;
     if args.json {
         removed.finish(ui.out())?;
     }

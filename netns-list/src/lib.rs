@@ -79,8 +79,8 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         if args.json {
             let name = ("name", json!(entry.name.to_string()));
             match nsid {
-                None => array.push(ui.out(), &[name])?,
-                Some(id) => array.push(ui.out(), &[name, ("id", json!(id))])?,
+                None => array.push(ui.out(), &[name]),
+                Some(id) => array.push(ui.out(), &[name, ("id", json!(id))]),
             }
             continue;
         }

@@ -353,7 +353,11 @@ fn report(machine: &str, rows: &[Row]) -> String {
          Deletes vary most from run to run, for both tools: unmounting a namespace's\n\
          last mount hands it to the kernel's asynchronous teardown, and the unmount\n\
          itself now and then waits (tens of ms for 1000 names) on RCU while earlier\n\
-         teardowns run. Hence 9 runs of each batch, not fewer.\n",
+         teardowns run. Hence 9 runs of each batch, not fewer. Making namespaces\n\
+         competes with that teardown too (both take the rtnl lock), so a batch's\n\
+         ratio to the floor moves by up to 10% between runs (0.90 to 1.03 over three\n\
+         runs on 2026-11-22); the tools are taken in rotating order so that neither\n\
+         always follows a teardown.\n",
     );
     text
 }
