@@ -22,8 +22,8 @@ pub fn bin(verb: &str) -> PathBuf {
     let path = dir.join(format!("netns-{verb}"));
     assert!(
         path.exists(),
-        "{} is missing: run the tests with `cargo xtask test` (or `cargo test --workspace`), \
-         which builds the verb binaries",
+        "{} is missing: run the tests with `cargo xtask test`, which builds the verb \
+         binaries first (`cargo test` alone does not)",
         path.display()
     );
     path

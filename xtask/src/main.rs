@@ -2,8 +2,8 @@
 //! .cargo/config.toml; see the cargo-xtask pattern). std and nix only, so
 //! that it builds fast.
 //!
-//! - `test [ARGS]`: the whole test suite (`cargo test --workspace ARGS`, as
-//!   root), then a check that the tests left no namespace, mount or run
+//! - `test [ARGS]`: the verb binaries, then the whole test suite (`cargo
+//!   test --workspace ARGS`, as root), then a check that the tests left no namespace, mount or run
 //!   dir behind.
 //! - `bench`: `ip netns` and ours side by side; writes BENCHMARKS.md.
 

@@ -1,4 +1,5 @@
-//! `cargo xtask test`: the suite, then the check that it cleaned up. Every
+//! `cargo xtask test`: the binaries, the suite, then the check that it
+//! cleaned up. Every
 //! test cleans up on drop; this catches the cleanup that was forgotten.
 
 use std::path::Path;
@@ -11,6 +12,15 @@ const SYSTEM_PREFIX: &str = "nt-";
 pub fn run(args: &[String]) -> Result<(), String> {
     require_root("the tests")?;
     let root = std::env::temp_dir().join(format!("netns-tests-{}", std::process::id()));
+    // `cargo test` builds a package's binaries only for that package's own
+    // integration tests; ours live in another package and run the verbs.
+    let built = cargo()
+        .args(["build", "--workspace", "--bins"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !built.success() {
+        return Err("build failed".to_owned());
+    }
     let before = system_names();
     let status = cargo()
         .args(["test", "--workspace"])
