@@ -28,7 +28,7 @@ pub enum Parsed<T> {
 pub struct Ui {
     verb: &'static str,
     out: BufWriter<StdoutLock<'static>>,
-    failed: bool,
+    status: u8,
 }
 
 impl Ui {
@@ -38,8 +38,14 @@ impl Ui {
 
     /// Reports a failed operation; the verb goes on and exits 1 at the end.
     pub fn error(&mut self, err: impl Display) {
+        self.error_with_status(err, 1);
+    }
+
+    /// Reports a failure that has an exit status of its own (netns-exec's
+    /// 126 and 127).
+    pub fn error_with_status(&mut self, err: impl Display, status: u8) {
         eprintln!("{}: {err}", self.verb);
-        self.failed = true;
+        self.status = self.status.max(status);
     }
 
     /// Reports something done that the user should know of (exit stays 0).
@@ -60,7 +66,7 @@ pub fn run<T>(
     let mut ui = Ui {
         verb,
         out: BufWriter::new(io::stdout().lock()),
-        failed: false,
+        status: 0,
     };
     let written = match parse(args) {
         Err(err) => {
@@ -77,7 +83,7 @@ pub fn run<T>(
         Err(err) => ui.error(format_args!("cannot write output: {err}")),
         Ok(()) => {}
     }
-    ExitCode::from(u8::from(ui.failed))
+    ExitCode::from(ui.status)
 }
 
 /// Calls `each` with every name the command line gives, in order, where

@@ -25,11 +25,36 @@ pub enum Error {
     },
     /// A system call that has no path to name failed (netlink, setns).
     Sys { action: &'static str, errno: Errno },
+    /// The file is there but no network namespace is mounted on it.
+    NotANamespace { path: PathBuf },
+    /// An /etc/netns/NAME entry could not be put over its /etc file.
+    Bind {
+        source: PathBuf,
+        target: PathBuf,
+        errno: Errno,
+    },
+    /// execvp(3) failed: the command was not found (ENOENT) or could not
+    /// be run.
+    Exec { command: OsString, errno: Errno },
     /// The kernel sent something the netlink code does not understand.
     Netlink(&'static str),
 }
 
 impl Error {
+    /// The exit status for a command that stopped on this error: 1, but
+    /// for a command that could not be started the shell's 127 (not found)
+    /// and 126 (found, cannot be run).
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            Error::Exec {
+                errno: Errno::ENOENT,
+                ..
+            } => 127,
+            Error::Exec { .. } => 126,
+            _ => 1,
+        }
+    }
+
     pub(crate) fn path(action: &'static str, path: impl Into<PathBuf>, errno: Errno) -> Self {
         Error::Path {
             action,
@@ -76,6 +101,28 @@ impl fmt::Display for Error {
                 cause(*errno)
             ),
             Error::Sys { action, errno } => write!(f, "cannot {action}: {}", cause(*errno)),
+            Error::NotANamespace { path } => write!(
+                f,
+                "\"{}\" holds no network namespace (a stale file, as a crashed add leaves?)",
+                path.display()
+            ),
+            Error::Bind {
+                source,
+                target,
+                errno,
+            } => write!(
+                f,
+                "cannot bind \"{}\" over \"{}\": {}",
+                source.display(),
+                target.display(),
+                cause(*errno)
+            ),
+            Error::Exec { command, errno } => write!(
+                f,
+                "cannot run \"{}\": {}",
+                command.to_string_lossy(),
+                errno.desc()
+            ),
             Error::Netlink(what) => write!(f, "unexpected netlink reply: {what}"),
         }
     }
@@ -84,3 +131,33 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_status_follows_the_shell_for_exec() {
+        let exec = |errno| Error::Exec {
+            command: "x".into(),
+            errno,
+        };
+        assert_eq!(exec(Errno::ENOENT).exit_status(), 127);
+        assert_eq!(exec(Errno::EACCES).exit_status(), 126);
+        assert_eq!(exec(Errno::ENOEXEC).exit_status(), 126);
+        assert_eq!(Error::path("open", "/x", Errno::ENOENT).exit_status(), 1);
+    }
+
+    #[test]
+    fn messages_name_the_path_and_the_cause() {
+        let err = Error::path("create", "/run/netns/blue", Errno::EEXIST);
+        assert_eq!(
+            err.to_string(),
+            "cannot create \"/run/netns/blue\": File exists"
+        );
+        let err = Error::path("mount", "/run/netns", Errno::EPERM).to_string();
+        assert!(
+            err.ends_with("Operation not permitted (this needs CAP_SYS_ADMIN: run it as root)")
+        );
+    }
+}

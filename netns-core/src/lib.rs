@@ -8,13 +8,16 @@
 //!
 //! References: ip-netns(8), network_namespaces(7), mount_namespaces(7).
 
+mod enter;
 mod error;
 pub mod mountinfo;
 mod name;
 mod netns;
 mod nsid;
 mod run_dir;
+mod sys;
 
+pub use enter::{ETC_NETNS_DIR, Enter, Failed};
 pub use error::{Error, Result};
 pub use name::Name;
 pub use netns::{Creator, Removed, delete};

@@ -14,6 +14,8 @@ const MOUNTINFO: &str = "/proc/self/mountinfo";
 /// One line of mountinfo, with the fields this crate needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
+    pub id: u32,
+    pub parent: u32,
     pub mount_point: PathBuf,
     /// The mount's root within its file system; for nsfs `net:[INODE]`.
     pub root: OsString,
@@ -44,7 +46,10 @@ pub fn mount_at(path: &Path) -> Result<Option<Mount>> {
 
 fn parse_line(line: &[u8]) -> Option<Mount> {
     let mut fields = line.split(|&b| b == b' ');
-    let root = unescape(fields.nth(3)?);
+    let mut number = || std::str::from_utf8(fields.next()?).ok()?.parse().ok();
+    let id = number()?;
+    let parent = number()?;
+    let root = unescape(fields.nth(1)?);
     let mount_point = PathBuf::from(unescape(fields.next()?));
     let _options = fields.next()?;
     let mut shared = false;
@@ -56,6 +61,8 @@ fn parse_line(line: &[u8]) -> Option<Mount> {
     }
     let fs_type = String::from_utf8_lossy(fields.next()?).into_owned();
     Some(Mount {
+        id,
+        parent,
         mount_point,
         root,
         fs_type,
@@ -93,6 +100,7 @@ mod tests {
     fn parses_shared_nsfs_and_escapes() {
         let line = b"640 27 0:4 net:[4026532281] /run/netns/a\\040b rw shared:233 - nsfs nsfs rw";
         let m = parse_line(line).unwrap();
+        assert_eq!((m.id, m.parent), (640, 27));
         assert_eq!(m.mount_point, Path::new("/run/netns/a b"));
         assert_eq!(m.root, "net:[4026532281]");
         assert_eq!(m.fs_type, "nsfs");

@@ -5,6 +5,7 @@
 
 mod add;
 mod del;
+mod exec;
 mod faults;
 mod interop;
 mod list;

@@ -212,6 +212,21 @@ fn unescape(field: &str) -> String {
         .replace("\\134", "\\")
 }
 
+/// The machine's mounts (point and type, sorted) but for those that
+/// tests running alongside make: their sandboxes and `nt-` names.
+pub fn host_mounts() -> Vec<String> {
+    let mut mounts: Vec<String> = mounts()
+        .into_iter()
+        .filter(|m| {
+            let point = m.point.to_string_lossy();
+            !point.contains("/netns-tests") && !point.starts_with("/run/netns/nt-")
+        })
+        .map(|m| format!("{} {}", m.point.display(), m.fs_type))
+        .collect();
+    mounts.sort();
+    mounts
+}
+
 /// The inode of the network namespace a path refers to.
 pub fn ns_inode(path: impl AsRef<OsStr>) -> u64 {
     use std::os::unix::fs::MetadataExt;

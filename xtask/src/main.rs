@@ -3,8 +3,8 @@
 //! that it builds fast.
 //!
 //! - `test [ARGS]`: the verb binaries, then the whole test suite (`cargo
-//!   test --workspace ARGS`, as root), then a check that the tests left no namespace, mount or run
-//!   dir behind.
+//!   test --workspace ARGS`, as root), then a check that the tests left no
+//!   namespace, mount or run dir behind.
 //! - `bench`: `ip netns` and ours side by side; writes BENCHMARKS.md.
 
 mod bench;

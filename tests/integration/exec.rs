@@ -1,0 +1,267 @@
+//! netns-exec: inside the namespace, the mounts it makes (and keeps to
+//! itself), /etc/netns, exit statuses, and --all.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::util::{Output, Sandbox, bin, host_mounts, json, output};
+
+fn with(names: &[&str]) -> Sandbox {
+    let sb = Sandbox::new();
+    let out = sb.run("add", names);
+    assert_eq!(out.code, 0, "{out:?}");
+    sb
+}
+
+#[test]
+fn inside_only_the_namespace_devices_show() {
+    let sb = with(&["a"]);
+    let out = sb.run("exec", &["a", "ip", "-j", "link"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let links = json(&out.stdout);
+    assert_eq!(links.as_array().map(Vec::len), Some(1), "{links}");
+    assert_eq!(links[0]["ifname"], "lo");
+    let out = sb.run("exec", &["a", "ls", "/sys/class/net"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "lo\n"), "{out:?}");
+}
+
+#[test]
+fn the_mounts_below_sys_are_kept_and_none_reach_the_host() {
+    let sb = with(&["a"]);
+    let host_before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let host_mounts = host_mounts();
+    let below_sys = |mountinfo: &str| -> Vec<String> {
+        let mut points: Vec<String> = mountinfo
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|p| p.starts_with("/sys/"))
+            .map(String::from)
+            .collect();
+        points.sort();
+        points
+    };
+    let out = sb.run("exec", &["a", "cat", "/proc/self/mountinfo"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // ip netns exec drops every one of these; we keep them all.
+    assert_eq!(below_sys(&out.stdout), below_sys(&host_before));
+    let sys_lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.split(' ').nth(4) == Some("/sys"))
+        .collect();
+    assert_eq!(sys_lines.len(), 1, "one sysfs on /sys: {sys_lines:?}");
+    assert!(
+        sys_lines[0].contains(" - sysfs a "),
+        "ip's source, the name: {sys_lines:?}"
+    );
+    assert_eq!(
+        host_mounts,
+        crate::util::host_mounts(),
+        "nothing it mounted shows on the host"
+    );
+}
+
+#[test]
+fn a_veth_pair_between_two_namespaces_carries_a_ping() {
+    let sb = with(&["left", "right"]);
+    // ip 6.1 names a target namespace by /run/netns name or by pid: hold
+    // one open with a process inside.
+    let mut holder = sb
+        .cmd("exec")
+        .args(["right", "sleep", "60"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = holder.id().to_string();
+    let steps: [&[&str]; 9] = [
+        &[
+            "left", "ip", "link", "add", "vl", "type", "veth", "peer", "name", "vr",
+        ],
+        &["left", "ip", "link", "set", "vr", "netns", &pid],
+        &["left", "ip", "addr", "add", "10.200.0.1/24", "dev", "vl"],
+        &["left", "ip", "link", "set", "vl", "up"],
+        &["right", "ip", "addr", "add", "10.200.0.2/24", "dev", "vr"],
+        &["right", "ip", "link", "set", "vr", "up"],
+        &["left", "ip", "link", "set", "lo", "up"],
+        &["right", "ip", "link", "set", "lo", "up"],
+        &["left", "ping", "-c", "1", "-W", "5", "10.200.0.2"],
+    ];
+    let outs: Vec<Output> = steps.iter().map(|args| sb.run("exec", args)).collect();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    for (args, out) in steps.iter().zip(&outs) {
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
+    }
+    assert!(outs[8].stdout.contains("1 received"), "{:?}", outs[8]);
+}
+
+/// /etc/netns/NAME is global: the test's name is unique to this process,
+/// and the directory goes on drop.
+struct EtcNetns {
+    dir: PathBuf,
+    made_parent: bool,
+}
+
+impl EtcNetns {
+    fn new(name: &str, files: &[(&str, &str)]) -> Self {
+        let parent = Path::new("/etc/netns");
+        let made_parent = !parent.exists();
+        let dir = parent.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, text) in files {
+            std::fs::write(dir.join(file), text).unwrap();
+        }
+        EtcNetns { dir, made_parent }
+    }
+}
+
+impl Drop for EtcNetns {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.made_parent {
+            let _ = std::fs::remove_dir("/etc/netns");
+        }
+    }
+}
+
+#[test]
+fn etc_netns_files_lie_over_etc_inside_only() {
+    let name = format!("nt-{}-etc", std::process::id());
+    let resolv = "nameserver 192.0.2.53\n# netns-exec test\n";
+    let _etc = EtcNetns::new(&name, &[("resolv.conf", resolv)]);
+    let sb = with(&[&name]);
+    let host = std::fs::read("/etc/resolv.conf").expect("the host has /etc/resolv.conf");
+    let out = sb.run("exec", &[&name, "cat", "/etc/resolv.conf"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, resolv), "{out:?}");
+    assert_eq!(
+        std::fs::read("/etc/resolv.conf").unwrap(),
+        host,
+        "outside, untouched"
+    );
+}
+
+#[test]
+fn an_etc_netns_file_with_nothing_to_cover_fails_before_the_command() {
+    let name = format!("nt-{}-etc-missing", std::process::id());
+    let _etc = EtcNetns::new(&name, &[("no-such-file.conf", "x\n")]);
+    let sb = with(&[&name]);
+    let out = sb.run("exec", &[&name, "echo", "ran"]);
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{out:?}");
+    assert!(out.stderr.contains("\"/etc/no-such-file.conf\""), "{out:?}");
+    assert!(out.stderr.contains("No such file or directory"), "{out:?}");
+}
+
+#[test]
+fn the_command_is_this_process_and_its_status_is_its_own() {
+    let sb = with(&["a"]);
+    let child = sb
+        .cmd("exec")
+        .args(["a", "sh", "-c", "echo $$"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{pid}\n"),
+        "no fork"
+    );
+    assert_eq!(sb.run("exec", &["a", "sh", "-c", "exit 7"]).code, 7);
+    assert_eq!(
+        sb.run("exec", &["a", "sh", "-c", "kill -TERM $$"]).code,
+        128 + 15
+    );
+}
+
+#[test]
+fn not_found_is_127_and_not_executable_is_126() {
+    let sb = with(&["a"]);
+    let out = sb.run("exec", &["a", "no-such-command-here"]);
+    assert_eq!(out.code, 127, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "netns-exec: cannot run \"no-such-command-here\": No such file or directory\n"
+    );
+    let plain = sb.file("../plain-file");
+    std::fs::write(&plain, "data\n").unwrap();
+    let out = sb.run("exec", &["a", plain.to_str().unwrap()]);
+    assert_eq!(out.code, 126, "{out:?}");
+    assert!(out.stderr.ends_with(": Permission denied\n"), "{out:?}");
+}
+
+#[test]
+fn options_after_the_name_belong_to_the_command() {
+    let sb = with(&["a"]);
+    let out = sb.run("exec", &["a", "echo", "--json", "-h", "--"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "--json -h --\n"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn missing_stale_and_usage_errors() {
+    let sb = with(&["a"]);
+    let out = sb.run("exec", &["nope", "true"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("No such file or directory"), "{out:?}");
+    std::fs::write(sb.file("stale"), "").unwrap();
+    let out = sb.run("exec", &["stale", "true"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("holds no network namespace"), "{out:?}");
+    for args in [&[][..], &["a"], &["--all"], &["--bogus", "a", "true"]] {
+        assert_eq!(sb.run("exec", args).code, 2, "{args:?}");
+    }
+}
+
+#[test]
+fn without_root_it_cannot_enter() {
+    let sb = with(&["a"]);
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(bin("exec"))
+        .args(["a", "echo", "ran"])
+        .env("NETNS_RUN_DIR", &sb.run);
+    let out = output(&mut cmd, "");
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{out:?}");
+    assert!(out.stderr.contains("Operation not permitted"), "{out:?}");
+    assert!(out.stderr.contains("root"), "{out:?}");
+}
+
+#[test]
+fn all_runs_in_each_namespace_and_reports_failures() {
+    let sb = with(&["a", "b", "c"]);
+    let out = sb.run("exec", &["--all", "sh", "-c", "ip -br link | wc -l"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "netns: a\n1\nnetns: b\n1\nnetns: c\n1\n");
+    let veth = [
+        "b", "ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1",
+    ];
+    let veth = sb.run("exec", &veth);
+    assert_eq!(veth.code, 0, "{veth:?}");
+    // ip -all netns exec exits 0 whatever failed; we exit 1 and say where.
+    let out = sb.run(
+        "exec",
+        &["-a", "sh", "-c", "test $(ip -br link | wc -l) = 1"],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stdout, "netns: a\nnetns: b\nnetns: c\n");
+    assert!(out.stderr.contains("failed in b: exit status 1"), "{out:?}");
+    assert!(
+        !out.stderr.contains("in a") && !out.stderr.contains("in c"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn the_host_mount_table_is_the_same_after_many_execs() {
+    let sb = with(&["a"]);
+    let before = host_mounts();
+    for _ in 0..20 {
+        assert_eq!(sb.run("exec", &["a", "true"]).code, 0);
+    }
+    assert_eq!(host_mounts(), before);
+    assert_eq!(sb.mounted(), ["a"]);
+}
