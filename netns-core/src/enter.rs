@@ -197,8 +197,15 @@ impl Enter {
     }
 }
 
-/// The mount points right below the topmost /sys mount.
+/// The mount points right below the topmost /sys mount: from listmount(2)
+/// where the kernel has it (6.8), else from mountinfo, whose size grows
+/// with every mount on the machine.
 fn sys_mounts() -> Result<Vec<CString>> {
+    match sys::child_mounts(SYS) {
+        Ok(points) => return Ok(points),
+        Err(Errno::ENOSYS) => {}
+        Err(e) => return Err(Error::path("list the mounts under", "/sys", e)),
+    }
     let mounts = mountinfo::mounts()?;
     let Some(sys) = mounts.iter().rfind(|m| m.mount_point == Path::new("/sys")) else {
         return Ok(Vec::new());

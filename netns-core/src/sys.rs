@@ -3,7 +3,7 @@
 
 #![allow(unsafe_code)]
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -57,5 +57,151 @@ pub fn before_exec(
     // SAFETY: see above; `hook` is async-signal-safe by construction.
     unsafe {
         cmd.pre_exec(hook);
+    }
+}
+
+/// The mount points right below the mount at `path`, as the kernel lists
+/// them: statx(2) for the mount's unique id, listmount(2) for the mounts
+/// below it (at any depth), statmount(2) for each one's parent and mount
+/// point. Its cost does not
+/// grow with the mount table, where reading /proc/self/mountinfo does
+/// (a host with 1000 named namespaces has 1000 mounts more). Linux 6.8;
+/// ENOSYS before.
+pub fn child_mounts(path: &CStr) -> nix::Result<Vec<CString>> {
+    let parent = unique_mount_id(path)?;
+    let mut children = Vec::new();
+    let mut ids = [0u64; 64];
+    loop {
+        // struct mnt_id_req, version 0: size, spare, mnt_id, param (the
+        // last id seen, to go on from).
+        let req = MntIdReq {
+            size: MNT_ID_REQ_SIZE_VER0,
+            spare: 0,
+            mnt_id: parent,
+            param: children.last().map_or(0, |(id, _)| *id),
+        };
+        // SAFETY: `req` is a valid mnt_id_req of the size it states, `ids`
+        // has room for the count passed; the kernel writes only into `ids`.
+        let n = unsafe { libc::syscall(SYS_LISTMOUNT, &req, ids.as_mut_ptr(), ids.len(), 0u32) };
+        if n < 0 {
+            return Err(Errno::last());
+        }
+        let n = n as usize;
+        children.extend(ids[..n].iter().map(|id| (*id, ())));
+        if n < ids.len() {
+            break;
+        }
+    }
+    let mut points = Vec::new();
+    for (id, _) in children {
+        let (of, point) = parent_and_mount_point(id)?;
+        if of == parent {
+            points.push(point);
+        }
+    }
+    Ok(points)
+}
+
+const SYS_STATMOUNT: libc::c_long = 457;
+const SYS_LISTMOUNT: libc::c_long = 458;
+const MNT_ID_REQ_SIZE_VER0: u32 = 24;
+const STATMOUNT_MNT_BASIC: u64 = 0x2;
+const STATMOUNT_MNT_POINT: u64 = 0x10;
+/// Offsets in struct statmount (linux/mount.h): the parent's unique id,
+/// the mount point's offset into the strings, and where the strings start.
+const STATMOUNT_MNT_PARENT_ID_AT: usize = 48;
+const STATMOUNT_MNT_POINT_AT: usize = 108;
+const STATMOUNT_STR_AT: usize = 512;
+
+#[repr(C)]
+struct MntIdReq {
+    size: u32,
+    spare: u32,
+    mnt_id: u64,
+    param: u64,
+}
+
+fn unique_mount_id(path: &CStr) -> nix::Result<u64> {
+    let mut st = std::mem::MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: `path` is NUL-terminated; `st` is a statx buffer the kernel
+    // fills; it is zeroed, so reading it after a successful call is sound.
+    let rc = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            0,
+            libc::STATX_MNT_ID_UNIQUE,
+            st.as_mut_ptr(),
+        )
+    };
+    if rc < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: zero-initialised, then written by a successful statx.
+    let st = unsafe { st.assume_init() };
+    if st.stx_mask & libc::STATX_MNT_ID_UNIQUE == 0 {
+        // A kernel without unique mount ids has no listmount either.
+        return Err(Errno::ENOSYS);
+    }
+    Ok(st.stx_mnt_id)
+}
+
+fn parent_and_mount_point(id: u64) -> nix::Result<(u64, CString)> {
+    let req = MntIdReq {
+        size: MNT_ID_REQ_SIZE_VER0,
+        spare: 0,
+        mnt_id: id,
+        param: STATMOUNT_MNT_BASIC | STATMOUNT_MNT_POINT,
+    };
+    // u64s, for struct statmount's alignment.
+    let mut buf = vec![0u64; 1024];
+    loop {
+        let bytes = buf.len() * 8;
+        // SAFETY: `req` is a valid mnt_id_req; `buf` is writable for
+        // `bytes` bytes and 8-aligned; the kernel writes only within it.
+        let rc = unsafe { libc::syscall(SYS_STATMOUNT, &req, buf.as_mut_ptr(), bytes, 0u32) };
+        match rc {
+            0 => break,
+            _ if Errno::last() == Errno::EOVERFLOW => buf.resize(buf.len() * 2, 0),
+            _ => return Err(Errno::last()),
+        }
+    }
+    let parent = buf[STATMOUNT_MNT_PARENT_ID_AT / 8];
+    let raw: Vec<u8> = buf.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let at = STATMOUNT_MNT_POINT_AT;
+    let offset = u32::from_ne_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]) as usize;
+    let point = raw
+        .get(STATMOUNT_STR_AT + offset..)
+        .and_then(|s| CStr::from_bytes_until_nul(s).ok())
+        .ok_or(Errno::EIO)?;
+    Ok((parent, point.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two ways of finding /sys's submounts agree (needs Linux 6.8).
+    #[test]
+    fn child_mounts_match_mountinfo() {
+        let mut listed = match child_mounts(c"/sys") {
+            // Before Linux 6.8 there is only mountinfo to ask.
+            Err(Errno::ENOSYS) => return,
+            listed => listed.unwrap(),
+        };
+        let mounts = crate::mountinfo::mounts().unwrap();
+        let sys = mounts
+            .iter()
+            .rfind(|m| m.mount_point == std::path::Path::new("/sys"))
+            .unwrap();
+        let mut expected: Vec<CString> = mounts
+            .iter()
+            .filter(|m| m.parent == sys.id)
+            .map(|m| CString::new(m.mount_point.as_os_str().as_encoded_bytes()).unwrap())
+            .collect();
+        listed.sort();
+        expected.sort();
+        assert_eq!(listed, expected);
+        assert!(!listed.is_empty(), "this machine has mounts below /sys");
     }
 }
