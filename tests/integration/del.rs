@@ -2,16 +2,9 @@
 
 use crate::util::{Sandbox, json};
 
-fn with(names: &[&str]) -> Sandbox {
-    let sb = Sandbox::new();
-    let out = sb.run("add", names);
-    assert_eq!(out.code, 0, "{out:?}");
-    sb
-}
-
 #[test]
 fn removes_the_mount_and_the_file_silently() {
-    let sb = with(&["a", "b", "c"]);
+    let sb = Sandbox::with(&["a", "b", "c"]);
     let out = sb.run("del", &["a", "c"]);
     assert_eq!(
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
@@ -24,7 +17,7 @@ fn removes_the_mount_and_the_file_silently() {
 
 #[test]
 fn a_missing_name_is_an_error_and_the_rest_go_on() {
-    let sb = with(&["a"]);
+    let sb = Sandbox::with(&["a"]);
     let out = sb.run("del", &["nope", "a"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(
@@ -39,7 +32,7 @@ fn a_missing_name_is_an_error_and_the_rest_go_on() {
 
 #[test]
 fn a_stale_file_is_removed_with_a_warning() {
-    let sb = with(&["a"]);
+    let sb = Sandbox::with(&["a"]);
     std::fs::write(sb.file("stale"), "").unwrap();
     let out = sb.run("del", &["--json", "stale"]);
     assert_eq!(out.code, 0, "{out:?}");
@@ -51,7 +44,7 @@ fn a_stale_file_is_removed_with_a_warning() {
 
 #[test]
 fn all_removes_everything_and_goes_on_past_a_failure() {
-    let sb = with(&["a", "b", "c"]);
+    let sb = Sandbox::with(&["a", "b", "c"]);
     std::fs::create_dir(sb.file("b-dir")).unwrap();
     let out = sb.run("del", &["--all"]);
     // ip stops at the first failure and exits 0; we report it and go on.
@@ -77,7 +70,7 @@ fn all_on_a_missing_run_dir_is_nothing_to_do() {
 
 #[test]
 fn names_from_stdin_and_after_double_dash() {
-    let sb = with(&["--", "-x", "a", "b"]);
+    let sb = Sandbox::with(&["--", "-x", "a", "b"]);
     let out = sb.run_stdin("del", &["--", "-x", "-"], "a\n\nb\n");
     assert_eq!(out.code, 0, "{out:?}");
     assert!(sb.entries().is_empty());
@@ -94,7 +87,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn a_name_mounted_twice_is_removed_whole() {
-    let sb = with(&["x"]);
+    let sb = Sandbox::with(&["x"]);
     let file = sb.file("x");
     let bind = std::process::Command::new("mount")
         .arg("--bind")

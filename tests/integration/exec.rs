@@ -6,16 +6,9 @@ use std::process::{Command, Stdio};
 
 use crate::util::{Output, Sandbox, bin, host_mounts, json, output};
 
-fn with(names: &[&str]) -> Sandbox {
-    let sb = Sandbox::new();
-    let out = sb.run("add", names);
-    assert_eq!(out.code, 0, "{out:?}");
-    sb
-}
-
 #[test]
 fn inside_only_the_namespace_devices_show() {
-    let sb = with(&["a"]);
+    let sb = Sandbox::with(&["a"]);
     let out = sb.run("exec", &["a", "ip", "-j", "link"]);
     assert_eq!(out.code, 0, "{out:?}");
     let links = json(&out.stdout);
@@ -27,7 +20,7 @@ fn inside_only_the_namespace_devices_show() {
 
 #[test]
 fn the_mounts_below_sys_are_kept_and_none_reach_the_host() {
-    let sb = with(&["a"]);
+    let sb = Sandbox::with(&["a"]);
     let host_before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let host_mounts = host_mounts();
     let below_sys = |mountinfo: &str| -> Vec<String> {
@@ -63,7 +56,7 @@ fn the_mounts_below_sys_are_kept_and_none_reach_the_host() {
 
 #[test]
 fn a_veth_pair_between_two_namespaces_carries_a_ping() {
-    let sb = with(&["left", "right"]);
+    let sb = Sandbox::with(&["left", "right"]);
     // ip 6.1 names a target namespace by /run/netns name or by pid: hold
     // one open with a process inside.
     let mut holder = sb
@@ -129,7 +122,7 @@ fn etc_netns_files_lie_over_etc_inside_only() {
     let name = format!("nt-{}-etc", std::process::id());
     let resolv = "nameserver 192.0.2.53\n# netns-exec test\n";
     let _etc = EtcNetns::new(&name, &[("resolv.conf", resolv)]);
-    let sb = with(&[&name]);
+    let sb = Sandbox::with(&[&name]);
     let host = std::fs::read("/etc/resolv.conf").expect("the host has /etc/resolv.conf");
     let out = sb.run("exec", &[&name, "cat", "/etc/resolv.conf"]);
     assert_eq!((out.code, out.stdout.as_str()), (0, resolv), "{out:?}");
@@ -144,7 +137,7 @@ fn etc_netns_files_lie_over_etc_inside_only() {
 fn an_etc_netns_file_with_nothing_to_cover_fails_before_the_command() {
     let name = format!("nt-{}-etc-missing", std::process::id());
     let _etc = EtcNetns::new(&name, &[("no-such-file.conf", "x\n")]);
-    let sb = with(&[&name]);
+    let sb = Sandbox::with(&[&name]);
     let out = sb.run("exec", &[&name, "echo", "ran"]);
     assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{out:?}");
     assert!(out.stderr.contains("\"/etc/no-such-file.conf\""), "{out:?}");
@@ -153,7 +146,7 @@ fn an_etc_netns_file_with_nothing_to_cover_fails_before_the_command() {
 
 #[test]
 fn the_command_is_this_process_and_its_status_is_its_own() {
-    let sb = with(&["a"]);
+    let sb = Sandbox::with(&["a"]);
     let child = sb
         .cmd("exec")
         .args(["a", "sh", "-c", "echo $$"])
@@ -176,7 +169,7 @@ fn the_command_is_this_process_and_its_status_is_its_own() {
 
 #[test]
 fn not_found_is_127_and_not_executable_is_126() {
-    let sb = with(&["a"]);
+    let sb = Sandbox::with(&["a"]);
     let out = sb.run("exec", &["a", "no-such-command-here"]);
     assert_eq!(out.code, 127, "{out:?}");
     assert_eq!(
@@ -192,7 +185,7 @@ fn not_found_is_127_and_not_executable_is_126() {
 
 #[test]
 fn options_after_the_name_belong_to_the_command() {
-    let sb = with(&["a"]);
+    let sb = Sandbox::with(&["a"]);
     let out = sb.run("exec", &["a", "echo", "--json", "-h", "--"]);
     assert_eq!(
         (out.code, out.stdout.as_str()),
@@ -203,7 +196,7 @@ fn options_after_the_name_belong_to_the_command() {
 
 #[test]
 fn missing_stale_and_usage_errors() {
-    let sb = with(&["a"]);
+    let sb = Sandbox::with(&["a"]);
     let out = sb.run("exec", &["nope", "true"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("No such file or directory"), "{out:?}");
@@ -218,7 +211,7 @@ fn missing_stale_and_usage_errors() {
 
 #[test]
 fn without_root_it_cannot_enter() {
-    let sb = with(&["a"]);
+    let sb = Sandbox::with(&["a"]);
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(bin("exec"))
@@ -232,7 +225,7 @@ fn without_root_it_cannot_enter() {
 
 #[test]
 fn all_runs_in_each_namespace_and_reports_failures() {
-    let sb = with(&["a", "b", "c"]);
+    let sb = Sandbox::with(&["a", "b", "c"]);
     let out = sb.run("exec", &["--all", "sh", "-c", "ip -br link | wc -l"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.stdout, "netns: a\n1\nnetns: b\n1\nnetns: c\n1\n");
@@ -257,7 +250,7 @@ fn all_runs_in_each_namespace_and_reports_failures() {
 
 #[test]
 fn the_host_mount_table_is_the_same_after_many_execs() {
-    let sb = with(&["a"]);
+    let sb = Sandbox::with(&["a"]);
     let before = host_mounts();
     for _ in 0..20 {
         assert_eq!(sb.run("exec", &["a", "true"]).code, 0);

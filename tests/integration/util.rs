@@ -102,6 +102,14 @@ impl Sandbox {
         Sandbox { dir, run }
     }
 
+    /// A sandbox with these names added.
+    pub fn with(names: &[&str]) -> Self {
+        let sb = Sandbox::new();
+        let out = sb.run("add", names);
+        assert_eq!(out.code, 0, "{out:?}");
+        sb
+    }
+
     /// A verb's command with NETNS_RUN_DIR pointing at this sandbox.
     pub fn cmd(&self, verb: &str) -> Command {
         let mut cmd = Command::new(bin(verb));

@@ -392,7 +392,7 @@ fn report(machine: &str, rows: &[Row]) -> String {
     let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
     let mut text = format!(
         "# Benchmarks\n\n\
-         Written by `cargo xtask bench` (as root; about two minutes). Each figure is a\n\
+         Written by `cargo xtask bench` (as root; about four minutes). Each figure is a\n\
          median of whole-process wall times, ours and the reference taken in turn in\n\
          one run, in a private mount namespace with an empty /run/netns. The ratio is\n\
          ours / reference: below 1 is faster. Absolute times vary between machines\n\
@@ -427,7 +427,9 @@ fn report(machine: &str, rows: &[Row]) -> String {
          competes with that teardown too (both take the rtnl lock), so a batch's\n\
          ratio to the floor moves by up to 10% between runs (0.90 to 1.03 over three\n\
          runs on 2026-11-22); the tools are taken in rotating order so that neither\n\
-         always follows a teardown.\n",
+         always follows a teardown. Our delete also opens and closes each namespace\n\
+         (a few microseconds of about 20), so that a delete whose unlink fails can\n\
+         mount the namespace back.\n",
     );
     text
 }
