@@ -17,7 +17,7 @@ use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::stat::{Mode, fstat};
 use nix::sys::statvfs::{FsFlags, statvfs};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, errno_of};
 use crate::name::Name;
 use crate::run_dir::{RunDir, nsfs_device};
 use crate::{mountinfo, sys};
@@ -25,6 +25,36 @@ use crate::{mountinfo, sys};
 /// Where `ip netns exec` finds the per-namespace files laid over /etc.
 pub const ETC_NETNS_DIR: &str = "/etc/netns";
 const SYS: &CStr = c"/sys";
+
+/// How /sys is mounted on this host: the same for every namespace entered,
+/// so a caller entering many (`netns-exec --all`) reads it once.
+#[derive(Debug, Clone)]
+pub struct Sysfs {
+    read_only: bool,
+    /// The mount points right below /sys (/sys/fs/cgroup, ...); each is
+    /// carried over to the new sysfs with the mounts below it.
+    mounts: Vec<CString>,
+}
+
+impl Sysfs {
+    /// Whether /sys is read-only, and the mounts right below it: from
+    /// listmount(2) where the kernel has it (6.8), else from mountinfo,
+    /// whose size grows with every mount on the machine.
+    pub fn read() -> Result<Self> {
+        let read_only = statvfs(SYS)
+            .map(|s| s.flags().contains(FsFlags::ST_RDONLY))
+            .unwrap_or(false);
+        let mounts = match sys::child_mounts(SYS) {
+            Ok(points) => points,
+            Err(Errno::ENOSYS) => mountinfo::children(Path::new("/sys"))?
+                .iter()
+                .map(|p| c_string(p.as_os_str()))
+                .collect(),
+            Err(e) => return Err(Error::path("list the mounts under", "/sys", e)),
+        };
+        Ok(Sysfs { read_only, mounts })
+    }
+}
 
 /// One named namespace, opened and checked, with all that entering it needs
 /// read beforehand: [`Enter::enter`] then only makes system calls, so it
@@ -35,10 +65,7 @@ pub struct Enter {
     ns: OwnedFd,
     /// ip passes the name as sysfs's source, so it shows in mountinfo.
     sysfs_source: CString,
-    sys_read_only: bool,
-    /// The mount points right below /sys (/sys/fs/cgroup, ...); each is
-    /// carried over to the new sysfs with the mounts below it.
-    sys_mounts: Vec<CString>,
+    sysfs: Sysfs,
     /// (/etc/netns/NAME/ENTRY, /etc/ENTRY), to bind one over the other.
     etc_binds: Vec<(CString, CString)>,
 }
@@ -62,11 +89,10 @@ enum Step {
 }
 
 impl Enter {
-    /// Opens `name`'s namespace file and reads what entering it takes: the
-    /// mounts below /sys, whether /sys is read-only, and the entries of
-    /// /etc/netns/NAME, each of which must have a file in /etc to cover.
-    /// Changes nothing.
-    pub fn new(run_dir: &RunDir, name: &Name) -> Result<Self> {
+    /// Opens `name`'s namespace file and reads the entries of
+    /// /etc/netns/NAME, each of which must have a file in /etc to cover;
+    /// `sysfs` is the host's /sys, from [`Sysfs::read`]. Changes nothing.
+    pub fn new(run_dir: &RunDir, name: &Name, sysfs: Sysfs) -> Result<Self> {
         let path = run_dir.file(name);
         let ns = open(&path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| Error::path("open", &path, e))?;
@@ -74,13 +100,9 @@ impl Enter {
         if st.st_dev != nsfs_device()? {
             return Err(Error::NotANamespace { path });
         }
-        let sys_read_only = statvfs(SYS)
-            .map(|s| s.flags().contains(FsFlags::ST_RDONLY))
-            .unwrap_or(false);
         Ok(Enter {
             sysfs_source: c_string(name.as_os_str()),
-            sys_read_only,
-            sys_mounts: sys_mounts()?,
+            sysfs,
             etc_binds: etc_binds(name)?,
             path,
             ns,
@@ -107,20 +129,20 @@ impl Enter {
         let slave = MsFlags::MS_SLAVE | MsFlags::MS_REC;
         mount(None::<&CStr>, c"/", None::<&CStr>, slave, None::<&CStr>)
             .map_err(fail(Step::Slave))?;
-        let old = match self.sys_mounts.is_empty() {
+        let old = match self.sysfs.mounts.is_empty() {
             true => None,
             false => Some(sys::clone_tree(None, SYS).map_err(fail(Step::CloneSys))?),
         };
         // As ip: /sys may be missing or not a mount point; mount on anyway.
         let _ = umount2(SYS, MntFlags::MNT_DETACH);
-        let flags = match self.sys_read_only {
+        let flags = match self.sysfs.read_only {
             true => MsFlags::MS_RDONLY,
             false => MsFlags::empty(),
         };
         let source = Some(self.sysfs_source.as_c_str());
         mount(source, SYS, Some(c"sysfs"), flags, None::<&CStr>).map_err(fail(Step::MountSys))?;
         if let Some(old) = old {
-            for (i, target) in self.sys_mounts.iter().enumerate() {
+            for (i, target) in self.sysfs.mounts.iter().enumerate() {
                 let back = fail(Step::SysBack(i));
                 let tree = sys::clone_tree(Some(old.as_fd()), below_sys(target)).map_err(back)?;
                 sys::attach_tree(tree.as_fd(), target).map_err(back)?;
@@ -184,7 +206,7 @@ impl Enter {
             Step::Slave => Error::path("make a recursive slave mount of", "/", errno),
             Step::CloneSys => Error::path("clone the mounts under", sys, errno),
             Step::MountSys => Error::path("mount a sysfs on", sys, errno),
-            Step::SysBack(i) => Error::path("mount back", os(&self.sys_mounts[i]), errno),
+            Step::SysBack(i) => Error::path("mount back", os(&self.sysfs.mounts[i]), errno),
             Step::Etc(i) => {
                 let (source, target) = &self.etc_binds[i];
                 Error::Bind {
@@ -195,26 +217,6 @@ impl Enter {
             }
         }
     }
-}
-
-/// The mount points right below the topmost /sys mount: from listmount(2)
-/// where the kernel has it (6.8), else from mountinfo, whose size grows
-/// with every mount on the machine.
-fn sys_mounts() -> Result<Vec<CString>> {
-    match sys::child_mounts(SYS) {
-        Ok(points) => return Ok(points),
-        Err(Errno::ENOSYS) => {}
-        Err(e) => return Err(Error::path("list the mounts under", "/sys", e)),
-    }
-    let mounts = mountinfo::mounts()?;
-    let Some(sys) = mounts.iter().rfind(|m| m.mount_point == Path::new("/sys")) else {
-        return Ok(Vec::new());
-    };
-    Ok(mounts
-        .iter()
-        .filter(|m| m.parent == sys.id && m.mount_point.starts_with("/sys"))
-        .map(|m| c_string(m.mount_point.as_os_str()))
-        .collect())
 }
 
 /// `/sys/fs/cgroup` as `fs/cgroup`, the same bytes from a later start:
@@ -243,11 +245,10 @@ fn etc_binds(name: &Name) -> Result<Vec<(CString, CString)>> {
         let source = entry.path();
         let target = Path::new("/etc").join(entry.file_name());
         if let Err(e) = std::fs::metadata(&target) {
-            let errno = Errno::from_raw(e.raw_os_error().unwrap_or(Errno::ENOENT as i32));
             return Err(Error::Bind {
                 source,
                 target,
-                errno,
+                errno: errno_of(&e),
             });
         }
         binds.push((c_string(source.as_os_str()), c_string(target.as_os_str())));

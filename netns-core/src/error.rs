@@ -64,10 +64,14 @@ impl Error {
     }
 
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, err: &std::io::Error) -> Self {
-        // Errors from the kernel carry an errno; EIO stands in for the rest.
-        let errno = Errno::from_raw(err.raw_os_error().unwrap_or(Errno::EIO as i32));
-        Error::path(action, path, errno)
+        Error::path(action, path, errno_of(err))
     }
+}
+
+/// The errno behind a std I/O error: errors from the kernel carry one; EIO
+/// stands in for the rest.
+pub(crate) fn errno_of(err: &std::io::Error) -> Errno {
+    Errno::from_raw(err.raw_os_error().unwrap_or(Errno::EIO as i32))
 }
 
 /// Names the cause, and for a permission error what would grant it: every

@@ -17,7 +17,7 @@ mod nsid;
 mod run_dir;
 mod sys;
 
-pub use enter::{ETC_NETNS_DIR, Enter, Failed};
+pub use enter::{ETC_NETNS_DIR, Enter, Failed, Sysfs};
 pub use error::{Error, Result};
 pub use name::Name;
 pub use netns::{Creator, Removed, delete};

@@ -44,6 +44,21 @@ pub fn mount_at(path: &Path) -> Result<Option<Mount>> {
     Ok(mounts()?.into_iter().rfind(|m| m.mount_point == path))
 }
 
+/// The mount points right below the topmost mount on `path` (none when
+/// `path` is no mount point).
+pub fn children(path: &Path) -> Result<Vec<PathBuf>> {
+    let mounts = mounts()?;
+    let Some(top) = mounts.iter().rfind(|m| m.mount_point == path) else {
+        return Ok(Vec::new());
+    };
+    let top = top.id;
+    Ok(mounts
+        .into_iter()
+        .filter(|m| m.parent == top && m.mount_point != path)
+        .map(|m| m.mount_point)
+        .collect())
+}
+
 fn parse_line(line: &[u8]) -> Option<Mount> {
     let mut fields = line.split(|&b| b == b' ');
     let mut number = || std::str::from_utf8(fields.next()?).ok()?.parse().ok();

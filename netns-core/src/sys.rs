@@ -189,15 +189,10 @@ mod tests {
             Err(Errno::ENOSYS) => return,
             listed => listed.unwrap(),
         };
-        let mounts = crate::mountinfo::mounts().unwrap();
-        let sys = mounts
-            .iter()
-            .rfind(|m| m.mount_point == std::path::Path::new("/sys"))
-            .unwrap();
-        let mut expected: Vec<CString> = mounts
-            .iter()
-            .filter(|m| m.parent == sys.id)
-            .map(|m| CString::new(m.mount_point.as_os_str().as_encoded_bytes()).unwrap())
+        let mut expected: Vec<CString> = crate::mountinfo::children("/sys".as_ref())
+            .unwrap()
+            .into_iter()
+            .map(|p| CString::new(p.into_os_string().into_encoded_bytes()).unwrap())
             .collect();
         listed.sort();
         expected.sort();

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 use netns_cli::{Parsed, Ui};
-use netns_core::{Enter, Name, RunDir};
+use netns_core::{Enter, Name, RunDir, Sysfs};
 
 pub const USAGE: &str = "\
 Usage: netns-exec [OPTIONS] NAME CMD [ARG...]
@@ -88,7 +88,9 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let Some(name) = &args.name else {
         return run_in_all(args, ui);
     };
-    let err = match Name::new(name.clone()).and_then(|name| Enter::new(&args.run_dir, &name)) {
+    let enter =
+        Name::new(name.clone()).and_then(|name| Enter::new(&args.run_dir, &name, Sysfs::read()?));
+    let err = match enter {
         Ok(enter) => {
             ui.out().flush()?;
             enter.exec(&args.command)
@@ -102,8 +104,9 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
 
 /// `--all`: CMD in each namespace in turn, each in a child that enters it.
 fn run_in_all(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
-    let entries = match args.run_dir.entries() {
-        Ok(entries) => entries,
+    // The host's /sys is the same for every namespace: read it once.
+    let (entries, sysfs) = match args.run_dir.entries().and_then(|e| Ok((e, Sysfs::read()?))) {
+        Ok(read) => read,
         Err(err) => {
             ui.error(err);
             return Ok(());
@@ -120,7 +123,7 @@ fn run_in_all(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         writeln!(ui.out(), "netns: {}", entry.name)?;
         // The command writes to the same stdout: ours must be out first.
         ui.out().flush()?;
-        let enter = match Enter::new(&args.run_dir, &entry.name) {
+        let enter = match Enter::new(&args.run_dir, &entry.name, sysfs.clone()) {
             Ok(enter) => enter,
             Err(err) => {
                 ui.error(err);
