@@ -4,7 +4,7 @@
 //! lines on stderr, a buffered stdout that a closed pipe ends quietly,
 //! names read from stdin, and JSON arrays written as they grow.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt::Display;
 use std::io::{self, BufRead, BufWriter, StdoutLock, Write};
 use std::ops::ControlFlow;
@@ -109,6 +109,17 @@ pub fn for_each_name(
         }
     }
     Ok(())
+}
+
+/// A PID from the command line: digits only, as `ip netns` takes them
+/// (`self` and other words are not PIDs).
+pub fn parse_pid(value: &OsStr) -> Result<u32, lexopt::Error> {
+    let text = value.to_string_lossy();
+    match text.bytes().all(|b| b.is_ascii_digit()) {
+        true => text.parse().ok(),
+        false => None,
+    }
+    .ok_or_else(|| format!("invalid PID \"{text}\": not a process ID").into())
 }
 
 /// A JSON array of objects written an object at a time, so that a batch's

@@ -5,21 +5,20 @@
 
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command};
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
-use nix::sys::stat::{Mode, fstat};
 use nix::sys::statvfs::{FsFlags, statvfs};
 
 use crate::error::{Error, Result, errno_of};
 use crate::name::Name;
-use crate::run_dir::{RunDir, nsfs_device};
+use crate::netns::Netns;
+use crate::run_dir::RunDir;
 use crate::{mountinfo, sys};
 
 /// Where `ip netns exec` finds the per-namespace files laid over /etc.
@@ -61,8 +60,7 @@ impl Sysfs {
 /// can run between fork and exec (see [`Enter::spawn`]).
 #[derive(Debug)]
 pub struct Enter {
-    path: PathBuf,
-    ns: OwnedFd,
+    ns: Netns,
     /// ip passes the name as sysfs's source, so it shows in mountinfo.
     sysfs_source: CString,
     sysfs: Sysfs,
@@ -93,18 +91,11 @@ impl Enter {
     /// /etc/netns/NAME, each of which must have a file in /etc to cover;
     /// `sysfs` is the host's /sys, from [`Sysfs::read`]. Changes nothing.
     pub fn new(run_dir: &RunDir, name: &Name, sysfs: Sysfs) -> Result<Self> {
-        let path = run_dir.file(name);
-        let ns = open(&path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|e| Error::path("open", &path, e))?;
-        let st = fstat(&ns).map_err(|e| Error::path("stat", &path, e))?;
-        if st.st_dev != nsfs_device()? {
-            return Err(Error::NotANamespace { path });
-        }
+        let ns = Netns::open(run_dir, name)?;
         Ok(Enter {
             sysfs_source: c_string(name.as_os_str()),
             sysfs,
             etc_binds: etc_binds(name)?,
-            path,
             ns,
         })
     }
@@ -198,7 +189,7 @@ impl Enter {
         let errno = failed.errno;
         let sys = Path::new("/sys");
         match failed.step {
-            Step::SetNs => Error::path("enter", &self.path, errno),
+            Step::SetNs => Error::path("enter", self.ns.path(), errno),
             Step::MountNs => Error::Sys {
                 action: "make a mount namespace",
                 errno,

@@ -25,8 +25,10 @@ pub enum Error {
     },
     /// A system call that has no path to name failed (netlink, setns).
     Sys { action: &'static str, errno: Errno },
-    /// The file is there but no network namespace is mounted on it.
+    /// The run-dir file is there but no network namespace is mounted on it.
     NotANamespace { path: PathBuf },
+    /// A file given as a network namespace is something else.
+    NotANetns { path: PathBuf },
     /// An /etc/netns/NAME entry could not be put over its /etc file.
     Bind {
         source: PathBuf,
@@ -38,6 +40,19 @@ pub enum Error {
     Exec { command: OsString, errno: Errno },
     /// The kernel sent something the netlink code does not understand.
     Netlink(&'static str),
+    /// No process has this pid (or it has exited and has no namespace).
+    NoProcess { pid: u32 },
+    /// The kernel refused to give `path`'s namespace an nsid: `nsid`, or
+    /// one of its choosing when `None`. `message` is the kernel's own
+    /// reason (netlink's extended ack), `current` the nsid the namespace
+    /// already has.
+    NsidRefused {
+        path: PathBuf,
+        nsid: Option<u32>,
+        errno: Errno,
+        message: Option<String>,
+        current: Option<u32>,
+    },
 }
 
 impl Error {
@@ -110,6 +125,9 @@ impl fmt::Display for Error {
                 "\"{}\" holds no network namespace (a stale file, as a crashed add leaves?)",
                 path.display()
             ),
+            Error::NotANetns { path } => {
+                write!(f, "\"{}\" is not a network namespace", path.display())
+            }
             Error::Bind {
                 source,
                 target,
@@ -128,6 +146,27 @@ impl fmt::Display for Error {
                 errno.desc()
             ),
             Error::Netlink(what) => write!(f, "unexpected netlink reply: {what}"),
+            Error::NoProcess { pid } => write!(f, "no process with PID {pid}"),
+            Error::NsidRefused {
+                path,
+                nsid,
+                errno,
+                message,
+                current,
+            } => {
+                match nsid {
+                    Some(nsid) => write!(f, "cannot give \"{}\" nsid {nsid}: ", path.display())?,
+                    None => write!(f, "cannot give \"{}\" an nsid: ", path.display())?,
+                }
+                match message {
+                    Some(message) => f.write_str(message.trim_end_matches('.'))?,
+                    None => f.write_str(&cause(*errno))?,
+                }
+                match current {
+                    Some(current) => write!(f, " (it has nsid {current})"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }

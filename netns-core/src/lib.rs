@@ -14,12 +14,14 @@ pub mod mountinfo;
 mod name;
 mod netns;
 mod nsid;
+mod pids;
 mod run_dir;
 mod sys;
 
 pub use enter::{ETC_NETNS_DIR, Enter, Failed, Sysfs};
 pub use error::{Error, Result};
 pub use name::Name;
-pub use netns::{Creator, Removed, delete};
-pub use nsid::{NsidSocket, nsids};
+pub use netns::{Creator, Netns, NetnsId, Removed, attach, delete};
+pub use nsid::{NsidDump, NsidSocket, nsids};
+pub use pids::pids;
 pub use run_dir::{DEFAULT_RUN_DIR, Entry, RUN_DIR_ENV, RunDir};

@@ -1,18 +1,19 @@
-//! Making and removing named namespaces, and opening them.
+//! Making, naming and removing named namespaces, and telling them apart.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
-use nix::sys::stat::Mode;
+use nix::sys::stat::{Mode, fstat};
 use nix::unistd::unlink;
 
 use crate::error::{Error, Result};
 use crate::name::Name;
 use crate::run_dir::RunDir;
+use crate::sys;
 
 /// The calling thread's own namespace file. /proc/self would name the
 /// main thread's, which is not the caller's in a threaded program.
@@ -72,13 +73,7 @@ impl<'a> Creator<'a> {
                 errno,
             });
         }
-        let path = self.run_dir.file(name);
-        open(
-            &path,
-            OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| Error::path("create", &path, e))?;
+        let path = create_file(self.run_dir, name)?;
         if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
             let _ = unlink(&path);
             return Err(Error::path("make a network namespace for", path, e));
@@ -106,6 +101,121 @@ impl<'a> Creator<'a> {
         }
         Ok(path)
     }
+}
+
+/// Creates `name`'s file, empty, with O_CREAT|O_EXCL: of two racing
+/// creators one wins, the other gets EEXIST.
+fn create_file(run_dir: &RunDir, name: &Name) -> Result<PathBuf> {
+    let path = run_dir.file(name);
+    open(
+        &path,
+        OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::path("create", &path, e))?;
+    Ok(path)
+}
+
+/// An open network namespace: a file descriptor on its nsfs file, which
+/// keeps it alive while held, its identity, and the path it was opened by.
+#[derive(Debug)]
+pub struct Netns {
+    fd: OwnedFd,
+    id: NetnsId,
+    path: PathBuf,
+}
+
+/// How the kernel tells namespaces apart: the device and inode of the
+/// nsfs file. Two files name one namespace when both agree (network_
+/// namespaces(7)); `ip netns identify` and `pids` compare the same pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NetnsId {
+    pub dev: u64,
+    pub inode: u64,
+}
+
+impl Netns {
+    /// Opens the namespace named `name`; a file with none mounted on it is
+    /// [`Error::NotANamespace`].
+    pub fn open(run_dir: &RunDir, name: &Name) -> Result<Self> {
+        match Netns::open_path(&run_dir.file(name)) {
+            Err(Error::NotANetns { path }) => Err(Error::NotANamespace { path }),
+            opened => opened,
+        }
+    }
+
+    /// Opens the network namespace process `pid` is in.
+    pub fn of_process(pid: u32) -> Result<Self> {
+        let path = PathBuf::from(format!("/proc/{pid}/ns/net"));
+        match Netns::open_path(&path) {
+            Err(Error::Path {
+                errno: Errno::ENOENT | Errno::ESRCH,
+                ..
+            }) => Err(Error::NoProcess { pid }),
+            opened => opened,
+        }
+    }
+
+    /// Opens a network namespace file anywhere: a run-dir entry, another
+    /// tool's (`/var/run/docker/netns/...`), or `/proc/PID/ns/net`.
+    pub fn open_path(path: &Path) -> Result<Self> {
+        let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| Error::path("open", path, e))?;
+        match sys::namespace_type(fd.as_fd()) {
+            Ok(kind) if kind == libc::CLONE_NEWNET => {}
+            // Another namespace type, or no namespace at all (ENOTTY).
+            Ok(_) | Err(Errno::ENOTTY | Errno::EINVAL) => {
+                return Err(Error::NotANetns { path: path.into() });
+            }
+            Err(e) => return Err(Error::path("inspect", path, e)),
+        }
+        let st = fstat(&fd).map_err(|e| Error::path("stat", path, e))?;
+        let id = NetnsId {
+            dev: st.st_dev,
+            inode: st.st_ino,
+        };
+        Ok(Netns {
+            fd,
+            id,
+            path: path.into(),
+        })
+    }
+
+    pub fn id(&self) -> NetnsId {
+        self.id
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsFd for Netns {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// Gives `ns` the name `name`, as `ip netns attach NAME PID` does: a new
+/// run-dir file (O_EXCL, as [`Creator::create`]) with the namespace
+/// bind-mounted onto it from the open descriptor, so a process that has
+/// exited since `ns` was opened changes nothing. The run dir is prepared
+/// first; on any later failure the file is removed.
+pub fn attach(run_dir: &RunDir, name: &Name, ns: &Netns) -> Result<PathBuf> {
+    run_dir.prepare()?;
+    let path = create_file(run_dir, name)?;
+    let source = format!("/proc/thread-self/fd/{}", ns.fd.as_raw_fd());
+    if let Err(e) = mount(
+        Some(source.as_str()),
+        &path,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    ) {
+        let _ = unlink(&path);
+        return Err(Error::path("mount the namespace on", path, e));
+    }
+    Ok(path)
 }
 
 /// What [`delete`] found on the file it removed.

@@ -15,6 +15,7 @@ use nix::unistd::mkdir;
 use crate::error::{Error, Result};
 use crate::mountinfo;
 use crate::name::Name;
+use crate::netns::NetnsId;
 
 /// Where `ip netns` keeps names (it is fixed when iproute2 is built).
 pub const DEFAULT_RUN_DIR: &str = "/run/netns";
@@ -136,6 +137,20 @@ impl RunDir {
     fn mount(&self, source: Option<&Path>, flags: MsFlags, action: &'static str) -> Result<()> {
         mount(source, &self.path, None::<&str>, flags, None::<&str>)
             .map_err(|e| Error::path(action, &self.path, e))
+    }
+
+    /// The names in the run dir that refer to `ns`, sorted: every one, where
+    /// `ip netns identify` prints only the last it reads.
+    pub fn names_of(&self, ns: NetnsId) -> Result<Vec<Name>> {
+        // An entry has an inode only when nsfs is mounted on it, and nsfs
+        // is one device: the inode alone tells.
+        let names = self
+            .entries()?
+            .into_iter()
+            .filter(|entry| entry.inode == Some(ns.inode))
+            .map(|entry| entry.name)
+            .collect();
+        Ok(names)
     }
 
     /// The run dir's files, sorted by name, each with its namespace inode

@@ -46,6 +46,37 @@ pub fn attach_tree(tree: BorrowedFd<'_>, target: &CStr) -> nix::Result<()> {
     if rc < 0 { Err(Errno::last()) } else { Ok(()) }
 }
 
+/// Asks the kernel to explain its netlink refusals in words (extended
+/// acks, NETLINK_EXT_ACK, Linux 4.12): "Peer netns already has a nsid
+/// assigned" says more than EEXIST. nix has no wrapper for this option.
+pub fn netlink_ext_ack(socket: BorrowedFd<'_>) -> nix::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: the option value is a live c_int and its size is passed; the
+    // kernel only reads it.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_NETLINK,
+            libc::NETLINK_EXT_ACK,
+            (&raw const on).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// The type of the namespace an nsfs file refers to (CLONE_NEWNET for a
+/// network namespace): ioctl NS_GET_NSTYPE, Linux 4.11. Any other file
+/// fails, with ENOTTY.
+pub fn namespace_type(ns: BorrowedFd<'_>) -> nix::Result<libc::c_int> {
+    // _IO(NSIO, 0x3), linux/nsfs.h.
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb7 << 8 | 0x3;
+    // SAFETY: NS_GET_NSTYPE takes no argument and writes no memory; the
+    // fd is open (borrowed).
+    let rc = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_NSTYPE) };
+    if rc < 0 { Err(Errno::last()) } else { Ok(rc) }
+}
+
 /// Runs `hook` in the child between fork and exec when `cmd` is spawned.
 /// `hook` must not allocate or take locks (another thread of the parent
 /// may have held one at fork): the callers here make only system calls on

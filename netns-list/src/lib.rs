@@ -1,6 +1,8 @@
-//! `netns-list [--json]`: the named network namespaces, as `ip netns list`
-//! and `ip -j netns list` print them (ip-netns(8)), sorted by name.
+//! `netns-list [--ids] [--json]`: the named network namespaces, as `ip
+//! netns list` and `ip -j netns list` print them (ip-netns(8)), sorted by
+//! name; with `--ids`, the kernel's nsid table as `ip netns list-id`.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -8,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use netns_cli::{JsonArray, Parsed, Ui, json};
-use netns_core::RunDir;
+use netns_core::{Entry, Name, NsidDump, RunDir};
 
 pub const USAGE: &str = "\
 Usage: netns-list [OPTIONS]
@@ -18,9 +20,18 @@ Print the named network namespaces of the run dir, sorted, one a line, as
 has an nsid for it. Files that hold no namespace (stale files left by a
 crashed add) are not listed; a line on stderr names each.
 
+With --ids, print the current namespace's nsid table instead, as `ip netns
+list-id` does: \"nsid N\" a line, ascending, then \" (iproute2 netns name:
+NAME)\" when a name in the run dir refers to that namespace (the first in
+order when several do). Ids the kernel gave on its own (to the peer of a
+veth, say) are listed too.
+
 Options:
+      --ids          print the nsid table (`ip netns list-id`)
       --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
-  -j, --json         print as `ip -j netns list`: [{\"name\":..,\"id\":..}]
+  -j, --json         print as `ip -j netns list`: [{\"name\":..,\"id\":..}];
+                     with --ids as `ip -j netns list-id`:
+                     [{\"nsid\":..,\"name\":..}]
   -h, --help         print this help
   -V, --version      print the version
 ";
@@ -28,6 +39,7 @@ Options:
 pub struct Args {
     run_dir: RunDir,
     json: bool,
+    ids: bool,
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
@@ -38,9 +50,11 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let mut run_dir: Option<PathBuf> = None;
     let mut json = false;
+    let mut ids = false;
     let mut parser = lexopt::Parser::from_iter(args);
     while let Some(arg) = parser.next()? {
         match arg {
+            Long("ids") => ids = true,
             Long("run-dir") => run_dir = Some(parser.value()?.into()),
             Short('j') | Long("json") => json = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
@@ -51,6 +65,7 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     Ok(Parsed::Run(Args {
         run_dir: RunDir::resolve(run_dir),
         json,
+        ids,
     }))
 }
 
@@ -59,13 +74,16 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         .run_dir
         .entries()
         .and_then(|entries| Ok((netns_core::nsids(&args.run_dir, &entries)?, entries)));
-    let (nsids, entries) = match listed {
+    let ((dump, nsids), entries) = match listed {
         Ok(listed) => listed,
         Err(err) => {
             ui.error(err);
             return Ok(());
         }
     };
+    if args.ids {
+        return print_ids(args, ui, &dump, &entries, &nsids);
+    }
     let mut array = JsonArray::default();
     for (entry, nsid) in entries.iter().zip(nsids) {
         if entry.inode.is_none() {
@@ -90,6 +108,53 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             None => writeln!(ui.out())?,
             Some(id) => writeln!(ui.out(), " (id: {id})")?,
         }
+    }
+    if args.json {
+        array.finish(ui.out())?;
+    }
+    Ok(())
+}
+
+/// The nsid table: the kernel's dump, with the ids of named namespaces
+/// added should the dump have been cut short, each with its first name.
+fn print_ids(
+    args: &Args,
+    ui: &mut Ui,
+    dump: &NsidDump,
+    entries: &[Entry],
+    nsids: &[Option<u32>],
+) -> std::io::Result<()> {
+    let mut table: BTreeMap<u32, Option<&Name>> = dump.ids.iter().map(|&id| (id, None)).collect();
+    for (entry, nsid) in entries.iter().zip(nsids) {
+        if let Some(id) = nsid {
+            table.entry(*id).or_default().get_or_insert(&entry.name);
+        }
+    }
+    if dump.cut_short {
+        ui.warn(format_args!(
+            "the kernel ended its list of nsids after {} of them (it stops an nsid \
+             dump after one part): ids of namespaces with no name may be missing",
+            dump.ids.len()
+        ));
+    }
+    let mut array = JsonArray::default();
+    for (id, name) in table {
+        if args.json {
+            let nsid = ("nsid", json!(id));
+            match name {
+                None => array.push(ui.out(), &[nsid]),
+                Some(name) => array.push(ui.out(), &[nsid, ("name", json!(name.to_string()))]),
+            }
+            continue;
+        }
+        // ip's format, trailing space included.
+        write!(ui.out(), "nsid {id} ")?;
+        if let Some(name) = name {
+            ui.out().write_all(b"(iproute2 netns name: ")?;
+            ui.out().write_all(name.as_os_str().as_bytes())?;
+            ui.out().write_all(b")")?;
+        }
+        writeln!(ui.out())?;
     }
     if args.json {
         array.finish(ui.out())?;

@@ -1,0 +1,99 @@
+//! `netns-attach [--json] NAME PID|PATH`: name the network namespace of a
+//! process, as `ip netns attach NAME PID` does (ip-netns(8)).
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use netns_cli::{Parsed, Ui, json};
+use netns_core::{Name, Netns, RunDir};
+
+pub const USAGE: &str = "\
+Usage: netns-attach [OPTIONS] NAME PID
+       netns-attach [OPTIONS] NAME PATH
+
+Give the network namespace of process PID the name NAME, as `ip netns
+attach NAME PID` does: a new file in the run dir with the namespace
+mounted on it, which keeps the namespace alive after the process exits.
+Instead of a PID, a PATH (with a `/` in it) names any network namespace
+file: /proc/PID/ns/net, or another tool's (/var/run/docker/netns/...).
+NAME must be new; on any failure nothing is left behind. Silent on success.
+
+Options:
+      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
+  -j, --json         print what was made: {\"name\":..,\"path\":..}
+  -h, --help         print this help
+  -V, --version      print the version
+";
+
+pub struct Args {
+    run_dir: RunDir,
+    json: bool,
+    name: OsString,
+    source: Source,
+}
+
+/// Where the namespace to name is found.
+enum Source {
+    Pid(u32),
+    Path(PathBuf),
+}
+
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    netns_cli::run("netns-attach", USAGE, args, parse, execute)
+}
+
+fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut run_dir: Option<PathBuf> = None;
+    let mut json = false;
+    let mut name = None;
+    let mut source = None;
+    let mut parser = lexopt::Parser::from_iter(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Short('j') | Long("json") => json = true,
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Short('V') | Long("version") => return Ok(Parsed::Version),
+            Value(value) if name.is_none() => name = Some(value),
+            Value(value) if source.is_none() => {
+                source = Some(match value.as_encoded_bytes().contains(&b'/') {
+                    true => Source::Path(value.into()),
+                    false => Source::Pid(netns_cli::parse_pid(&value)?),
+                });
+            }
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Parsed::Run(Args {
+        run_dir: RunDir::resolve(run_dir),
+        json,
+        name: name.ok_or("missing argument NAME")?,
+        source: source.ok_or("missing argument PID")?,
+    }))
+}
+
+fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    // The namespace is opened first: a PID that is gone changes nothing,
+    // not even the run dir, and one that exits meanwhile is still named.
+    let attached = Name::new(args.name.clone()).and_then(|name| {
+        let ns = match &args.source {
+            Source::Pid(pid) => Netns::of_process(*pid)?,
+            Source::Path(path) => Netns::open_path(path)?,
+        };
+        Ok((netns_core::attach(&args.run_dir, &name, &ns)?, name))
+    });
+    match attached {
+        Ok((path, name)) if args.json => {
+            let made = json!({"name": name.to_string(), "path": path.to_string_lossy()});
+            writeln!(ui.out(), "{made}")
+        }
+        Ok(_) => Ok(()),
+        Err(err) => {
+            ui.error(err);
+            Ok(())
+        }
+    }
+}

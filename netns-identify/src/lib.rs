@@ -1,0 +1,82 @@
+//! `netns-identify [--json] [PID]`: the names of a process's network
+//! namespace, as `ip netns identify [PID]` prints (ip-netns(8)), but every
+//! name where ip prints one.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use netns_cli::{Parsed, Ui, json};
+use netns_core::{Netns, RunDir};
+
+pub const USAGE: &str = "\
+Usage: netns-identify [OPTIONS] [PID]
+
+Print the names in the run dir that refer to the network namespace of
+process PID (default: this process, so the caller's namespace), one a line,
+sorted, as `ip netns identify PID` does; where several names refer to the
+namespace, ip prints one of them, this prints all. Nothing is printed, and
+the exit status is 0, when no name refers to it.
+
+Options:
+      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
+  -j, --json         print a JSON array of names: [\"blue\"]
+  -h, --help         print this help
+  -V, --version      print the version
+";
+
+pub struct Args {
+    run_dir: RunDir,
+    json: bool,
+    pid: u32,
+}
+
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    netns_cli::run("netns-identify", USAGE, args, parse, execute)
+}
+
+fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut run_dir: Option<PathBuf> = None;
+    let mut json = false;
+    let mut pid = None;
+    let mut parser = lexopt::Parser::from_iter(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Short('j') | Long("json") => json = true,
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Short('V') | Long("version") => return Ok(Parsed::Version),
+            Value(value) if pid.is_none() => pid = Some(netns_cli::parse_pid(&value)?),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Parsed::Run(Args {
+        run_dir: RunDir::resolve(run_dir),
+        json,
+        pid: pid.unwrap_or_else(std::process::id),
+    }))
+}
+
+fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    let names = Netns::of_process(args.pid).and_then(|ns| args.run_dir.names_of(ns.id()));
+    let names = match names {
+        Ok(names) => names,
+        Err(err) => {
+            ui.error(err);
+            return Ok(());
+        }
+    };
+    if args.json {
+        let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+        return writeln!(ui.out(), "{}", json!(names));
+    }
+    for name in names {
+        // The name's bytes, as `ip netns identify` prints them.
+        ui.out().write_all(name.as_os_str().as_bytes())?;
+        writeln!(ui.out())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! `netns-set [--json] NAME NSID|auto`: give a named network namespace an
+//! nsid, as `ip netns set NAME NETNSID` does (ip-netns(8)).
+
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use netns_cli::{Parsed, Ui, json};
+use netns_core::{Name, Netns, NsidSocket, RunDir};
+
+pub const USAGE: &str = "\
+Usage: netns-set [OPTIONS] NAME NSID
+       netns-set [OPTIONS] NAME auto
+
+Give the namespace NAME the nsid NSID in the current network namespace,
+as `ip netns set` does: the number the current namespace uses for NAME's
+(`netns-list` shows it as \" (id: N)\", `ip link` as link-netnsid). With
+`auto` the kernel picks the lowest free one. An nsid cannot be changed
+once given; the kernel refuses a second one, and an nsid another namespace
+has. NSID is 0 to 2147483647, written as ip takes it: decimal, 0x hex, or
+0 octal. Silent on success.
+
+Options:
+      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
+  -j, --json         print the nsid given: {\"name\":..,\"nsid\":..}
+  -h, --help         print this help
+  -V, --version      print the version
+";
+
+pub struct Args {
+    run_dir: RunDir,
+    json: bool,
+    name: OsString,
+    /// `None` for auto.
+    nsid: Option<u32>,
+}
+
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    netns_cli::run("netns-set", USAGE, args, parse, execute)
+}
+
+fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut run_dir: Option<PathBuf> = None;
+    let mut json = false;
+    let mut name = None;
+    let mut nsid = None;
+    let mut parser = lexopt::Parser::from_iter(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Short('j') | Long("json") => json = true,
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Short('V') | Long("version") => return Ok(Parsed::Version),
+            Value(value) if name.is_none() => name = Some(value),
+            Value(value) if nsid.is_none() => nsid = Some(parse_nsid(&value)?),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Parsed::Run(Args {
+        run_dir: RunDir::resolve(run_dir),
+        json,
+        name: name.ok_or("missing argument NAME")?,
+        nsid: nsid.ok_or("missing argument NSID")?,
+    }))
+}
+
+/// `auto`, or an nsid as ip reads it (strtol with base 0): 0x for hex, a
+/// leading 0 for octal, and no more than an s32 holds.
+fn parse_nsid(value: &OsStr) -> Result<Option<u32>, lexopt::Error> {
+    let text = value.to_string_lossy();
+    if text == "auto" {
+        return Ok(None);
+    }
+    let parsed = match (text.strip_prefix("0x"), text.strip_prefix('0')) {
+        (Some(hex), _) => u32::from_str_radix(hex, 16),
+        (None, Some(octal)) if !octal.is_empty() => u32::from_str_radix(octal, 8),
+        _ => text.parse(),
+    };
+    match parsed {
+        Ok(nsid) if nsid <= i32::MAX as u32 && !text.contains('+') => Ok(Some(nsid)),
+        _ => Err(format!("invalid NSID \"{text}\": 0 to 2147483647, or auto").into()),
+    }
+}
+
+fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    let set = Name::new(args.name.clone()).and_then(|name| {
+        let ns = Netns::open(&args.run_dir, &name)?;
+        Ok((NsidSocket::open()?.assign(&ns, args.nsid)?, name))
+    });
+    match set {
+        Ok((nsid, name)) if args.json => {
+            writeln!(ui.out(), "{}", json!({"name": name.to_string(), "nsid": nsid}))
+        }
+        Ok(_) => Ok(()),
+        Err(err) => {
+            ui.error(err);
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_nsids_as_ip_does() {
+        let nsid = |s: &str| parse_nsid(OsStr::new(s)).ok();
+        assert_eq!(nsid("auto"), Some(None));
+        assert_eq!(nsid("7"), Some(Some(7)));
+        assert_eq!(nsid("0"), Some(Some(0)));
+        assert_eq!(nsid("0x10"), Some(Some(16)));
+        assert_eq!(nsid("010"), Some(Some(8)));
+        assert_eq!(nsid("2147483647"), Some(Some(2147483647)));
+        for bad in ["2147483648", "-1", "+1", "0x+1", "", "x", "0x", "08", "1.0", "AUTO"] {
+            assert_eq!(nsid(bad), None, "{bad}");
+        }
+    }
+}

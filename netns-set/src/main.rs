@@ -1,0 +1,6 @@
+//! The `netns-set` binary; the verb itself is the library (see lib.rs).
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    netns_set::run(std::env::args_os().collect())
+}
