@@ -91,7 +91,11 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     });
     match set {
         Ok((nsid, name)) if args.json => {
-            writeln!(ui.out(), "{}", json!({"name": name.to_string(), "nsid": nsid}))
+            writeln!(
+                ui.out(),
+                "{}",
+                json!({"name": name.to_string(), "nsid": nsid})
+            )
         }
         Ok(_) => Ok(()),
         Err(err) => {
@@ -114,7 +118,18 @@ mod tests {
         assert_eq!(nsid("0x10"), Some(Some(16)));
         assert_eq!(nsid("010"), Some(Some(8)));
         assert_eq!(nsid("2147483647"), Some(Some(2147483647)));
-        for bad in ["2147483648", "-1", "+1", "0x+1", "", "x", "0x", "08", "1.0", "AUTO"] {
+        for bad in [
+            "2147483648",
+            "-1",
+            "+1",
+            "0x+1",
+            "",
+            "x",
+            "0x",
+            "08",
+            "1.0",
+            "AUTO",
+        ] {
             assert_eq!(nsid(bad), None, "{bad}");
         }
     }

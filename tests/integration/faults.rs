@@ -248,3 +248,21 @@ fn without_root_nothing_is_made_or_removed() {
         "{listed:?}"
     );
 }
+
+#[test]
+fn attach_failing_at_each_step_leaves_the_run_dir_as_it_was() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run("add", &["seed"]).code, 0);
+    assert_eq!(sb.run("del", &["seed"]).code, 0);
+    let file = sb.file("x");
+    let me = std::process::id().to_string();
+    for (inject, step) in [
+        ("openat:error=EACCES", "create"),
+        ("mount:error=EPERM", "mount the namespace on"),
+    ] {
+        let out = injected(&sb, inject, Some(&file), &["attach", "x", &me]);
+        assert_failed_cleanly(&out, inject, step);
+        assert!(sb.entries().is_empty(), "{inject}: {:?}", sb.entries());
+        assert_eq!(sb.run_dir_mounts(), 1, "{inject}");
+    }
+}

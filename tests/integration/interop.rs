@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{Output, bin, json, output, remove_entry};
+use crate::util::{Output, Procs, bin, json, output, remove_entry};
 
 /// Names in /run/netns that this test owns: `nt-<pid>-<tag>`.
 struct SystemNames(Vec<String>);
@@ -99,4 +99,106 @@ fn nsids_show_as_ip_shows_them_in_text_and_json() {
     let ips = find(&json(&ip(&["-j", "netns", "list"]).stdout));
     assert!(mine.is_some());
     assert_eq!(mine, ips);
+}
+
+#[test]
+fn pids_match_ip_for_a_busy_and_an_empty_namespace() {
+    let names = SystemNames::new(&["pids", "pids-empty"]);
+    let (busy, empty) = (names.0[0].as_str(), names.0[1].as_str());
+    assert_eq!(ours("add", &[busy, empty]).code, 0);
+    let mut procs = Procs::default();
+    let mut exec = Command::new(bin("exec"));
+    exec.env_remove("NETNS_RUN_DIR");
+    let inside = procs.sleepers(exec, busy, 4);
+    for name in [busy, empty] {
+        let (mine, theirs) = (ours("pids", &[name]), ip(&["netns", "pids", name]));
+        assert_eq!((mine.code, theirs.code), (0, 0), "{mine:?} {theirs:?}");
+        assert_eq!(mine.stdout, theirs.stdout, "{name}");
+    }
+    let listed: Vec<u32> = ours("pids", &[busy])
+        .stdout
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert_eq!(listed, inside);
+}
+
+#[test]
+fn identify_matches_ip_and_names_every_name() {
+    let names = SystemNames::new(&["who", "who-too"]);
+    let (one, two) = (names.0[0].as_str(), names.0[1].as_str());
+    assert_eq!(ours("add", &[one]).code, 0);
+    let mut procs = Procs::default();
+    let mut exec = Command::new(bin("exec"));
+    exec.env_remove("NETNS_RUN_DIR");
+    let pid = procs.sleepers(exec, one, 0)[0].to_string();
+    let identify = |pid: &str| {
+        let (mine, theirs) = (ours("identify", &[pid]), ip(&["netns", "identify", pid]));
+        assert_eq!((mine.code, theirs.code), (0, 0), "{mine:?} {theirs:?}");
+        (mine.stdout, theirs.stdout)
+    };
+    assert_eq!(identify(&pid), (format!("{one}\n"), format!("{one}\n")));
+
+    // The host namespace: ip prints an empty line where no name refers to
+    // it, and one of the names where some do; ours prints them all.
+    let (mine, theirs) = identify(&std::process::id().to_string());
+    let theirs = theirs.trim_end_matches('\n');
+    assert_eq!(mine.is_empty(), theirs.is_empty(), "{mine:?} {theirs:?}");
+    assert!(theirs.is_empty() || mine.lines().any(|l| l == theirs));
+
+    let out = ip(&["netns", "attach", two, &pid]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let (mine, theirs) = identify(&pid);
+    assert_eq!(mine, format!("{one}\n{two}\n"));
+    assert!(mine.lines().any(|l| l == theirs.trim_end()), "{theirs:?}");
+}
+
+#[test]
+fn ip_sees_what_we_attach() {
+    let names = SystemNames::new(&["att", "att-ip"]);
+    let (name, by_ip) = (names.0[0].as_str(), names.0[1].as_str());
+    let mut procs = Procs::default();
+    let pid =
+        procs.start(Command::new("unshare").args(["--net", "sh", "-c", "echo; exec sleep 600"]));
+    let out = ours("attach", &[name, &pid.to_string()]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = ip(&["netns", "identify", &pid.to_string()]);
+    assert_eq!(out.stdout, format!("{name}\n"));
+    assert_eq!(ip(&["netns", "attach", by_ip, &pid.to_string()]).code, 0);
+    let out = ours("identify", &[&pid.to_string()]);
+    assert_eq!(out.stdout, format!("{name}\n{by_ip}\n"));
+}
+
+#[test]
+fn set_and_list_ids_agree_with_ip_in_text_and_json() {
+    let names = SystemNames::new(&["set-a", "set-b"]);
+    let (a, b) = (names.0[0].as_str(), names.0[1].as_str());
+    assert_eq!(ours("add", &[a, b]).code, 0);
+    // A new network namespace of the test's own: its nsid table holds only
+    // what the script puts there.
+    let script = format!(
+        "{set} {a} 4; ip netns set {b} auto; \
+         ip netns list-id; echo ---; {list} --ids; echo ---; \
+         ip -j netns list-id; echo ---; {list} --ids --json; echo ---; \
+         ip netns list | grep '^nt-{pid}-set'; echo ---; {list} | grep '^nt-{pid}-set'",
+        set = bin("set").display(),
+        list = bin("list").display(),
+        pid = std::process::id(),
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--net", "sh", "-ec", &script])
+        .env_remove("NETNS_RUN_DIR");
+    let out = output(&mut cmd, "");
+    assert_eq!(out.code, 0, "{out:?}");
+    let parts: Vec<&str> = out.stdout.split("---\n").collect();
+    assert_eq!(
+        parts[0],
+        format!("nsid 0 (iproute2 netns name: {b})\nnsid 4 (iproute2 netns name: {a})\n")
+    );
+    assert_eq!(parts[1], parts[0]);
+    assert_eq!(json(parts[2]), json(parts[3]));
+    let mut ip_list: Vec<&str> = parts[4].lines().collect();
+    ip_list.sort();
+    assert_eq!(ip_list, parts[5].lines().collect::<Vec<_>>());
+    assert_eq!(parts[5], format!("{a} (id: 4)\n{b} (id: 0)\n"));
 }

@@ -4,9 +4,12 @@
 //! made is left on the machine afterwards.
 
 mod add;
+mod attach;
 mod del;
 mod exec;
 mod faults;
 mod interop;
 mod list;
+mod nsid;
+mod pids;
 mod util;

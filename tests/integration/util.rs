@@ -245,3 +245,61 @@ pub fn ns_inode(path: impl AsRef<OsStr>) -> u64 {
 pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("bad JSON {text:?}: {e}"))
 }
+
+/// Processes a test started; on drop each is killed with its process
+/// group (the children a shell started) and reaped, even when the test
+/// fails.
+#[derive(Default)]
+pub struct Procs(Vec<std::process::Child>);
+
+impl Procs {
+    /// Starts `cmd` in a process group of its own, and waits for the first
+    /// line it prints: the sign that it is in place. Returns its pid.
+    pub fn start(&mut self, cmd: &mut Command) -> u32 {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let mut child = cmd
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        let stdout = child.stdout.take().expect("stdout");
+        let pid = child.id();
+        self.0.push(child);
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read");
+        assert!(!line.is_empty(), "{cmd:?} ended before it was ready");
+        pid
+    }
+
+    /// Starts `sleep` in the namespace `name` with `exec` (a netns-exec
+    /// command), with `extra` more sleeps as its children; returns the
+    /// pids, ascending.
+    pub fn sleepers(&mut self, mut exec: Command, name: &str, extra: usize) -> Vec<u32> {
+        let script =
+            format!("for i in $(seq {extra}); do sleep 600 & done; echo ready; exec sleep 600");
+        let pid = self.start(exec.args([name, "sh", "-c", &script]));
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"));
+        let mut pids: Vec<u32> = children
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(|p| p.parse().expect("pid"))
+            .chain([pid])
+            .collect();
+        pids.sort_unstable();
+        pids
+    }
+}
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let group = nix::unistd::Pid::from_raw(-(child.id() as i32));
+            let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! netns-attach: naming a process's namespace, with add's guarantees.
+
+use crate::util::{Procs, Sandbox, json, ns_inode};
+
+#[test]
+fn attach_names_the_process_namespace_and_exec_reaches_it() {
+    let sb = Sandbox::with(&["a"]);
+    let mut procs = Procs::default();
+    let pid = procs.sleepers(sb.cmd("exec"), "a", 0)[0];
+    let process_ns = format!("/proc/{pid}/ns/net");
+    let out = sb.run("attach", &["b", &pid.to_string()]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
+    assert_eq!(ns_inode(sb.file("b")), ns_inode(&process_ns));
+    let inside = sb.run("exec", &["b", "readlink", "/proc/self/ns/net"]);
+    assert_eq!(
+        inside.stdout,
+        format!("net:[{}]\n", ns_inode(&process_ns)),
+        "{inside:?}"
+    );
+    let out = sb.run("attach", &["--json", "c", &process_ns]);
+    let made = json(&out.stdout);
+    assert_eq!(made["name"], "c", "{out:?}");
+    assert_eq!(made["path"], sb.file("c").display().to_string());
+    assert_eq!(sb.mounted(), ["a", "b", "c"]);
+}
+
+#[test]
+fn the_name_keeps_the_namespace_after_the_process_exits() {
+    let sb = Sandbox::new();
+    let mut procs = Procs::default();
+    let pid = procs.start(std::process::Command::new("unshare").args([
+        "--net",
+        "sh",
+        "-c",
+        "ip link set lo up; echo; exec sleep 600",
+    ]));
+    assert_eq!(sb.run("attach", &["kept", &pid.to_string()]).code, 0);
+    drop(procs);
+    let out = sb.run("exec", &["kept", "ip", "-br", "link", "show", "lo"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("UP"), "the same namespace: {out:?}");
+}
+
+#[test]
+fn attach_to_a_missing_process_changes_nothing() {
+    let sb = Sandbox::new();
+    let out = sb.run("attach", &["x", "999999999"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (1, "netns-attach: no process with PID 999999999\n")
+    );
+    assert!(!sb.run.exists(), "not even the run dir is made");
+}
+
+#[test]
+fn attach_refuses_a_taken_name_and_what_is_no_network_namespace() {
+    let sb = Sandbox::with(&["a"]);
+    let inode = ns_inode(sb.file("a"));
+    let me = std::process::id().to_string();
+    let out = sb.run("attach", &["a", &me]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.ends_with(": File exists\n"), "{out:?}");
+    assert_eq!(ns_inode(sb.file("a")), inode, "the name is untouched");
+    for path in ["/proc/self/ns/mnt", "/etc/hostname"] {
+        let out = sb.run("attach", &["x", path]);
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (
+                1,
+                format!("netns-attach: \"{path}\" is not a network namespace\n").as_str()
+            )
+        );
+    }
+    assert_eq!(sb.entries(), ["a"]);
+    for args in [&["x"][..], &[], &["x", "self"], &["x", "1", "2"]] {
+        let out = sb.run("attach", args);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+    }
+    assert_eq!(sb.entries(), ["a"]);
+}

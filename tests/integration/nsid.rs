@@ -1,0 +1,137 @@
+//! netns-set and netns-list --ids. Each test runs its commands in a new
+//! network namespace of its own (`unshare --net`), whose nsid table holds
+//! only what the test puts there: the host's changes as other tests run.
+
+use std::process::Command;
+
+use crate::util::{Output, Sandbox, bin, json, output};
+
+/// Runs a shell script in a new network namespace, with the sandbox's run
+/// dir and the verb binaries' directory first on PATH.
+fn in_new_netns(sb: &Sandbox, script: &str) -> Output {
+    let dir = bin("list").parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--net", "sh", "-ec", script])
+        .env("NETNS_RUN_DIR", &sb.run)
+        .env("PATH", path);
+    output(&mut cmd, "")
+}
+
+#[test]
+fn set_then_list_shows_the_ids() {
+    let sb = Sandbox::with(&["a", "b", "c"]);
+    let out = in_new_netns(
+        &sb,
+        "netns-set b 7; netns-set --json a auto; netns-set c 0x10; echo ---; \
+         netns-list; echo ---; netns-list --json; echo ---; netns-list --ids; echo ---; \
+         netns-list --ids --json",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let parts: Vec<&str> = out.stdout.split("---\n").collect();
+    assert_eq!(parts[0], "{\"name\":\"a\",\"nsid\":0}\n");
+    assert_eq!(parts[1], "a (id: 0)\nb (id: 7)\nc (id: 16)\n");
+    assert_eq!(
+        json(parts[2]),
+        json(r#"[{"name":"a","id":0},{"name":"b","id":7},{"name":"c","id":16}]"#)
+    );
+    assert_eq!(
+        parts[3],
+        "nsid 0 (iproute2 netns name: a)\nnsid 7 (iproute2 netns name: b)\n\
+         nsid 16 (iproute2 netns name: c)\n"
+    );
+    assert_eq!(
+        parts[4],
+        "[{\"nsid\":0,\"name\":\"a\"},{\"nsid\":7,\"name\":\"b\"},{\"nsid\":16,\"name\":\"c\"}]\n"
+    );
+}
+
+#[test]
+fn ids_of_unnamed_namespaces_are_listed_without_a_name() {
+    let sb = Sandbox::with(&["a"]);
+    // A veth whose peer is in another namespace gets that namespace an
+    // nsid from the kernel; that namespace has no name here.
+    let out = in_new_netns(
+        &sb,
+        "unshare --net sleep 60 & pid=$!; \
+         until [ \"$(readlink /proc/$pid/ns/net)\" != \"$(readlink /proc/self/ns/net)\" ]; \
+         do sleep 0.01; done; \
+         ip link add v0 type veth peer name v1 netns $pid; \
+         netns-set a 5; netns-list --ids; netns-list --ids --json; kill $pid",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        "nsid 0 \nnsid 5 (iproute2 netns name: a)\n[{\"nsid\":0},{\"nsid\":5,\"name\":\"a\"}]\n"
+    );
+}
+
+#[test]
+fn the_kernel_refuses_a_taken_id_and_a_second_id_plainly() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let out = in_new_netns(
+        &sb,
+        "netns-set a 3; netns-set b 3 || echo $?; netns-set a 4 || echo $?",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "1\n1\n");
+    let file = |n: &str| sb.file(n).display().to_string();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "netns-set: cannot give \"{}\" nsid 3: The specified nsid is already used\n\
+             netns-set: cannot give \"{}\" nsid 4: Peer netns already has a nsid assigned \
+             (it has nsid 3)\n",
+            file("b"),
+            file("a")
+        )
+    );
+}
+
+#[test]
+fn set_usage_errors_touch_nothing() {
+    let sb = Sandbox::with(&["a"]);
+    for args in [
+        &["a"][..],
+        &[],
+        &["a", "-1"],
+        &["a", "2147483648"],
+        &["a", "x"],
+        &["a", "1", "2"],
+    ] {
+        let out = sb.run("set", args);
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (2, ""),
+            "{args:?}: {out:?}"
+        );
+    }
+    let out = sb.run("set", &["nope", "1"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.ends_with("/nope\": No such file or directory\n"),
+        "{out:?}"
+    );
+}
+
+/// More ids than the kernel puts in one dump part: every one is listed.
+#[test]
+fn three_hundred_ids_are_all_listed() {
+    let sb = Sandbox::new();
+    let names: String = (0..300).map(|i| format!("n{i:03}\n")).collect();
+    assert_eq!(sb.run_stdin("add", &["-"], &names).code, 0);
+    let out = in_new_netns(
+        &sb,
+        "for n in $(netns-list); do netns-set $n auto; done; netns-list --ids | wc -l; \
+         netns-list | grep -c ' (id: '",
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "300\n300\n"),
+        "{out:?}"
+    );
+}
