@@ -23,6 +23,10 @@ const BULK_NAMES: usize = 1000;
 const BULK_RUNS: usize = 9;
 const LIST_RUNS: usize = 100;
 const EXEC_RUNS: usize = 200;
+const PROCS_RUNS: usize = 100;
+/// Processes running while pids is timed, and names while identify is.
+const PROCESSES: usize = 1000;
+const IDENTIFY_NAMES: usize = 100;
 /// Deleted namespaces are torn down later by a kernel worker; letting it
 /// finish keeps one run's teardown out of the next run's time.
 const SETTLE: Duration = Duration::from_secs(2);
@@ -46,6 +50,7 @@ pub fn run() -> Result<(), String> {
     rows.extend(bulk(&b)?);
     rows.push(list(&b)?);
     rows.extend(exec(&b)?);
+    rows.extend(processes(&b)?);
     let report = report(&machine, &rows);
     print!("{report}");
     std::fs::write(project_root().join("BENCHMARKS.md"), report)
@@ -76,6 +81,10 @@ fn build() -> Result<PathBuf, String> {
             "netns-list",
             "-p",
             "netns-exec",
+            "-p",
+            "netns-pids",
+            "-p",
+            "netns-identify",
         ])
         .args(["-p", "xtask", "--bins"])
         .env(
@@ -341,6 +350,71 @@ fn exec(b: &Bins) -> Result<Vec<Row>, String> {
     let what = format!("exec of `true` with {BULK_NAMES} names present");
     rows.push(row(&what, o, "ip netns exec", t, None));
     Ok(rows)
+}
+
+/// pids with a thousand processes running (each is one stat or readlink
+/// per process), and identify with a hundred names (one stat per name).
+fn processes(b: &Bins) -> Result<Vec<Row>, String> {
+    let mut sleepers = Sleepers(Vec::new());
+    for _ in 0..PROCESSES {
+        let child = Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .map_err(|e| format!("cannot run sleep: {e}"))?;
+        sleepers.0.push(child);
+    }
+    let names: String = (0..IDENTIFY_NAMES).map(|i| format!("p{i}\n")).collect();
+    time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()))?;
+    let inside = b
+        .cmd("netns-exec")
+        .args(["p42", "sleep", "600"])
+        .spawn()
+        .map_err(|e| format!("cannot run netns-exec: {e}"))?;
+    let pid = inside.id().to_string();
+    sleepers.0.push(inside);
+    // Until the exec is done, the process is still in the host namespace.
+    let named =
+        |path: &str| std::fs::metadata(path).map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+    while named(&format!("/proc/{pid}/ns/net")).ok() != named("/run/netns/p42").ok() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+
+    let mut ours = b.cmd("netns-pids");
+    ours.arg("p42");
+    let [o, t] = race(&mut [ours, ip(&["netns", "pids", "p42"])], PROCS_RUNS)?;
+    let pids = row(
+        &format!("pids with {PROCESSES} processes running"),
+        o,
+        "ip netns pids",
+        t,
+        Some(0.6),
+    );
+    let mut ours = b.cmd("netns-identify");
+    ours.arg(&pid);
+    let [o, t] = race(&mut [ours, ip(&["netns", "identify", &pid])], PROCS_RUNS)?;
+    let identify = row(
+        &format!("identify with {IDENTIFY_NAMES} names"),
+        o,
+        "ip netns identify",
+        t,
+        Some(0.6),
+    );
+    drop(sleepers);
+    time(b.cmd("netns-del").arg("--all"), None)?;
+    Ok(vec![pids, identify])
+}
+
+/// Processes the bench started, killed and reaped when it is done with
+/// them, or fails.
+struct Sleepers(Vec<std::process::Child>);
+
+impl Drop for Sleepers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// Runs each command `runs` times (after 10 to warm up), taking them in
