@@ -66,12 +66,8 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let mut creator = None;
     let mut made = JsonArray::default();
     netns_cli::for_each_name(&args.names, |raw| {
-        let name = match Name::new(raw) {
-            Ok(name) => name,
-            Err(err) => {
-                ui.error(err);
-                return Continue(());
-            }
+        let Some(name) = ui.ok(Name::new(raw)) else {
+            return Continue(());
         };
         if creator.is_none() {
             match Creator::new(&args.run_dir) {

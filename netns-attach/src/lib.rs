@@ -85,15 +85,11 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         };
         Ok((netns_core::attach(&args.run_dir, &name, &ns)?, name))
     });
-    match attached {
-        Ok((path, name)) if args.json => {
+    match ui.ok(attached) {
+        Some((path, name)) if args.json => {
             let made = json!({"name": name.to_string(), "path": path.to_string_lossy()});
             writeln!(ui.out(), "{made}")
         }
-        Ok(_) => Ok(()),
-        Err(err) => {
-            ui.error(err);
-            Ok(())
-        }
+        _ => Ok(()),
     }
 }

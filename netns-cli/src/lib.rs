@@ -48,6 +48,12 @@ impl Ui {
         self.status = self.status.max(status);
     }
 
+    /// The value of `result`, or `None` once its error is reported (the
+    /// verb then exits 1).
+    pub fn ok<T>(&mut self, result: Result<T, impl Display>) -> Option<T> {
+        result.map_err(|err| self.error(err)).ok()
+    }
+
     /// Reports something done that the user should know of (exit stays 0).
     pub fn warn(&mut self, msg: impl Display) {
         eprintln!("{}: warning: {msg}", self.verb);

@@ -60,7 +60,7 @@ pub struct NsidSocket {
 /// An nsid dump never goes past its first part (Linux 6.18: the kernel's
 /// dump function reports "done" even when the part is full). A part is as
 /// large as the largest read made on the socket so far, up to 32 KiB less
-/// the kernel's overhead, or a page before any: `ip netns list-id` shows at
+/// the kernel's overhead (32448 bytes on x86-64), or a page before any: `ip netns list-id` shows at
 /// most 134 ids here. Reading once before a dump makes its part this
 /// large; and a part that 28-byte messages fill to the last byte leaves no
 /// room for NLMSG_DONE, so a cut dump shows as a full read followed by a
@@ -134,9 +134,7 @@ impl NsidSocket {
     /// RTM_GETNSID dump, of up to 1158 ids (see [`NsidDump::cut_short`]).
     pub fn dump(&mut self) -> Result<NsidDump> {
         if !self.primed {
-            // The first part is made when the request is sent: a read
-            // first makes it DUMP_PART long rather than a page.
-            self.own_nsid()?;
+            self.prime()?;
         }
         let seq = self.send(RTM_GETNSID, NLM_F_REQUEST | NLM_F_DUMP, &[])?;
         let mut ids = Vec::new();
@@ -147,14 +145,16 @@ impl NsidSocket {
         Ok(NsidDump { ids, cut_short })
     }
 
-    /// The nsid of the caller's own namespace, usually none.
-    fn own_nsid(&mut self) -> Result<Option<u32>> {
+    /// Makes one request and reads its reply, so that a dump's first part
+    /// (made when the dump is asked for) is DUMP_PART long, not a page:
+    /// the cheapest request there is, the nsid of the caller's own
+    /// namespace, by PID.
+    fn prime(&mut self) -> Result<()> {
         let pid = std::process::id().to_ne_bytes();
         let seq = self.send(RTM_GETNSID, NLM_F_REQUEST, &[(NETNSA_PID, pid)])?;
-        let mut nsid = None;
-        self.receive(seq, |id| nsid = id)?
+        self.receive(seq, |_| {})?
             .map_err(|r| refused("get a namespace id", r))?;
-        Ok(nsid)
+        Ok(())
     }
 
     /// Gives the namespace `ns` the nsid `nsid` in the current namespace,

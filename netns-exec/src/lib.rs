@@ -105,12 +105,9 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
 /// `--all`: CMD in each namespace in turn, each in a child that enters it.
 fn run_in_all(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     // The host's /sys is the same for every namespace: read it once.
-    let (entries, sysfs) = match args.run_dir.entries().and_then(|e| Ok((e, Sysfs::read()?))) {
-        Ok(read) => read,
-        Err(err) => {
-            ui.error(err);
-            return Ok(());
-        }
+    let read = args.run_dir.entries().and_then(|e| Ok((e, Sysfs::read()?)));
+    let Some((entries, sysfs)) = ui.ok(read) else {
+        return Ok(());
     };
     for entry in &entries {
         if entry.inode.is_none() {
@@ -123,12 +120,8 @@ fn run_in_all(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         writeln!(ui.out(), "netns: {}", entry.name)?;
         // The command writes to the same stdout: ours must be out first.
         ui.out().flush()?;
-        let enter = match Enter::new(&args.run_dir, &entry.name, sysfs.clone()) {
-            Ok(enter) => enter,
-            Err(err) => {
-                ui.error(err);
-                continue;
-            }
+        let Some(enter) = ui.ok(Enter::new(&args.run_dir, &entry.name, sysfs.clone())) else {
+            continue;
         };
         let mut cmd = Command::new(&args.command[0]);
         cmd.args(&args.command[1..]);

@@ -62,12 +62,8 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let names = Netns::of_process(args.pid).and_then(|ns| args.run_dir.names_of(ns.id()));
-    let names = match names {
-        Ok(names) => names,
-        Err(err) => {
-            ui.error(err);
-            return Ok(());
-        }
+    let Some(names) = ui.ok(names) else {
+        return Ok(());
     };
     if args.json {
         let names: Vec<String> = names.iter().map(ToString::to_string).collect();

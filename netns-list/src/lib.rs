@@ -74,12 +74,8 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         .run_dir
         .entries()
         .and_then(|entries| Ok((netns_core::nsids(&args.run_dir, &entries)?, entries)));
-    let ((dump, nsids), entries) = match listed {
-        Ok(listed) => listed,
-        Err(err) => {
-            ui.error(err);
-            return Ok(());
-        }
+    let Some(((dump, nsids), entries)) = ui.ok(listed) else {
+        return Ok(());
     };
     if args.ids {
         return print_ids(args, ui, &dump, &entries, &nsids);

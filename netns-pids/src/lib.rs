@@ -64,12 +64,8 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let pids = Name::new(args.name.clone())
         .and_then(|name| Netns::open(&args.run_dir, &name))
         .and_then(|ns| netns_core::pids(ns.id()));
-    let pids = match pids {
-        Ok(pids) => pids,
-        Err(err) => {
-            ui.error(err);
-            return Ok(());
-        }
+    let Some(pids) = ui.ok(pids) else {
+        return Ok(());
     };
     if args.json {
         return writeln!(ui.out(), "{}", json!(pids));

@@ -89,19 +89,12 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         let ns = Netns::open(&args.run_dir, &name)?;
         Ok((NsidSocket::open()?.assign(&ns, args.nsid)?, name))
     });
-    match set {
-        Ok((nsid, name)) if args.json => {
-            writeln!(
-                ui.out(),
-                "{}",
-                json!({"name": name.to_string(), "nsid": nsid})
-            )
+    match ui.ok(set) {
+        Some((nsid, name)) if args.json => {
+            let set = json!({"name": name.to_string(), "nsid": nsid});
+            writeln!(ui.out(), "{set}")
         }
-        Ok(_) => Ok(()),
-        Err(err) => {
-            ui.error(err);
-            Ok(())
-        }
+        _ => Ok(()),
     }
 }
 

@@ -466,7 +466,7 @@ fn report(machine: &str, rows: &[Row]) -> String {
     let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
     let mut text = format!(
         "# Benchmarks\n\n\
-         Written by `cargo xtask bench` (as root; about four minutes). Each figure is a\n\
+         Written by `cargo xtask bench` (as root; about five minutes). Each figure is a\n\
          median of whole-process wall times, ours and the reference taken in turn in\n\
          one run, in a private mount namespace with an empty /run/netns. The ratio is\n\
          ours / reference: below 1 is faster. Absolute times vary between machines\n\
