@@ -17,6 +17,7 @@ mod nsid;
 mod pids;
 mod run_dir;
 mod sys;
+mod watch;
 
 pub use enter::{ETC_NETNS_DIR, Enter, Failed, Sysfs};
 pub use error::{Error, Result};
@@ -25,3 +26,4 @@ pub use netns::{Creator, Netns, NetnsId, Removed, attach, delete};
 pub use nsid::{NsidDump, NsidSocket, nsids};
 pub use pids::pids;
 pub use run_dir::{DEFAULT_RUN_DIR, Entry, RUN_DIR_ENV, RunDir};
+pub use watch::{Event, Watch, Woken};

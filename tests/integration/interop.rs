@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::util::{Output, Procs, bin, json, output, remove_entry};
+use crate::watch::Watcher;
 
 /// Names in /run/netns that this test owns: `nt-<pid>-<tag>`.
 struct SystemNames(Vec<String>);
@@ -201,4 +202,25 @@ fn set_and_list_ids_agree_with_ip_in_text_and_json() {
     ip_list.sort();
     assert_eq!(ip_list, parts[5].lines().collect::<Vec<_>>());
     assert_eq!(parts[5], format!("{a} (id: 4)\n{b} (id: 0)\n"));
+}
+
+#[test]
+fn watch_reports_ours_and_ips_adds_and_deletes_in_order() {
+    let names = SystemNames::new(&["w-ready", "w-a", "w-b"]);
+    let [ready, a, b] = [0, 1, 2].map(|i| names.0[i].as_str());
+    assert_eq!(ours("add", &[ready]).code, 0);
+    let mut cmd = Command::new(bin("watch"));
+    cmd.env_remove("NETNS_RUN_DIR").arg("--existing");
+    let w = Watcher::start(cmd);
+    // Other tests add and delete their own names meanwhile.
+    let mine = |line: &str| names.0.iter().any(|n| line.ends_with(&format!(" {n}")));
+    assert_eq!(w.line_where(mine), format!("add {ready}"));
+    let step = |out: Output, line: String| {
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(w.line_where(mine), line);
+    };
+    step(ours("add", &[a]), format!("add {a}"));
+    step(ip(&["netns", "add", b]), format!("add {b}"));
+    step(ours("del", &[b]), format!("delete {b}"));
+    step(ip(&["netns", "del", a]), format!("delete {a}"));
 }

@@ -13,3 +13,4 @@ mod list;
 mod nsid;
 mod pids;
 mod util;
+mod watch;

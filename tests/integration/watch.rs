@@ -1,0 +1,258 @@
+//! netns-watch: events through a pipe, in order, each out before the next
+//! command starts; adds only once usable; --existing, --count, a reader
+//! that goes away, a missing run dir.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use crate::util::{Sandbox, json};
+
+/// A running netns-watch, its stdout read line by line through a pipe; on
+/// drop it is killed and reaped.
+pub struct Watcher {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+impl Watcher {
+    pub fn start(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("netns-watch");
+        let stdout = child.stdout.take().expect("stdout");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Watcher { child, lines }
+    }
+
+    /// The next line, which must come within a few seconds.
+    pub fn line(&self) -> String {
+        self.lines
+            .recv_timeout(PATIENCE)
+            .expect("a line from netns-watch")
+    }
+
+    /// The next line that `keep` accepts, skipping others'.
+    pub fn line_where(&self, keep: impl Fn(&str) -> bool) -> String {
+        loop {
+            let line = self.line();
+            if keep(&line) {
+                return line;
+            }
+        }
+    }
+
+    /// No line for a while.
+    pub fn assert_quiet(&self) {
+        match self.lines.recv_timeout(Duration::from_millis(300)) {
+            Err(RecvTimeoutError::Timeout) => {}
+            other => panic!("expected no line, got {other:?}"),
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A watcher on `sb` that is surely watching when this returns: it reports
+/// the namespace `ready`, which exists, with --existing.
+fn ready_watcher(sb: &Sandbox, args: &[&str]) -> Watcher {
+    if !sb.file("ready").exists() {
+        assert_eq!(sb.run("add", &["ready"]).code, 0);
+    }
+    let mut cmd = sb.cmd("watch");
+    cmd.arg("--existing").args(args);
+    let watcher = Watcher::start(cmd);
+    let first = watcher.line();
+    assert!(
+        first == "add ready" || first.contains("\"ready\""),
+        "{first}"
+    );
+    watcher
+}
+
+#[test]
+fn each_event_is_out_before_the_next_command() {
+    let sb = Sandbox::new();
+    let w = ready_watcher(&sb, &[]);
+    let step = |verb: &str, args: &[&str], line: &str| {
+        let out = sb.run(verb, args);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(w.line(), line, "after {verb} {args:?}");
+    };
+    step("add", &["a"], "add a");
+    step("add", &["b"], "add b");
+    step("del", &["a"], "delete a");
+    step("add", &["c"], "add c");
+    step("del", &["c", "b"], "delete c");
+    assert_eq!(w.line(), "delete b");
+    w.assert_quiet();
+}
+
+#[test]
+fn unshare_into_a_file_counts_and_a_stale_file_does_not() {
+    let sb = Sandbox::new();
+    let w = ready_watcher(&sb, &[]);
+    std::fs::write(sb.file("stale"), "").unwrap();
+    w.assert_quiet();
+    std::fs::remove_file(sb.file("stale")).unwrap();
+    w.assert_quiet();
+    std::fs::write(sb.file("u"), "").unwrap();
+    let out = crate::util::output(
+        Command::new("unshare")
+            .arg(format!("--net={}", sb.file("u").display()))
+            .arg("true"),
+        "",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(w.line(), "add u");
+    assert_eq!(sb.run("del", &["u"]).code, 0);
+    assert_eq!(w.line(), "delete u");
+}
+
+#[test]
+fn json_lines_one_object_a_line() {
+    let sb = Sandbox::new();
+    let w = ready_watcher(&sb, &["--json"]);
+    assert_eq!(sb.run("add", &["blue"]).code, 0);
+    assert_eq!(sb.run("del", &["blue"]).code, 0);
+    assert_eq!(json(&w.line()), json(r#"{"event":"add","name":"blue"}"#));
+    assert_eq!(w.line(), r#"{"event":"delete","name":"blue"}"#);
+}
+
+/// The reader runs netns-exec on each add line as it reads it: the
+/// namespace is always usable by then.
+#[test]
+fn every_add_line_names_a_usable_namespace() {
+    let sb = Sandbox::new();
+    let w = ready_watcher(&sb, &["--count", "200"]);
+    let adder = {
+        let mut cmd = sb.cmd("add");
+        cmd.arg("-").stdin(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let names: String = (0..200).map(|i| format!("u{i}\n")).collect();
+        let mut stdin = child.stdin.take().unwrap();
+        std::thread::spawn(move || {
+            // Slowly enough that the reader keeps up with some, and not
+            // with others.
+            for (i, line) in names.lines().enumerate() {
+                let _ = writeln!(stdin, "{line}");
+                if i % 10 == 0 {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        });
+        child
+    };
+    for i in 0..200 {
+        let line = w.line();
+        let name = line.strip_prefix("add ").expect("an add");
+        let out = sb.run("exec", &[name, "true"]);
+        assert_eq!(out.code, 0, "add line {i}: {line}: {out:?}");
+    }
+    let status = adder.wait_with_output().unwrap().status;
+    assert!(status.success());
+}
+
+#[test]
+fn existing_with_racing_adds_reports_each_namespace_once() {
+    let sb = Sandbox::new();
+    let before: String = (0..50).map(|i| format!("old{i}\n")).collect();
+    assert_eq!(sb.run_stdin("add", &["-"], &before).code, 0);
+    let racing: String = (0..50).map(|i| format!("new{i}\n")).collect();
+    let mut adder = sb
+        .cmd("add")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = adder.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || stdin.write_all(racing.as_bytes()));
+    let mut cmd = sb.cmd("watch");
+    cmd.arg("--existing");
+    let w = Watcher::start(cmd);
+    feeder.join().unwrap().unwrap();
+    assert!(adder.wait().unwrap().success());
+    assert_eq!(sb.run("add", &["end"]).code, 0);
+    let mut seen = Vec::new();
+    loop {
+        let line = w.line();
+        if line == "add end" {
+            break;
+        }
+        seen.push(line.strip_prefix("add ").expect("only adds").to_owned());
+    }
+    seen.sort();
+    let mut all: Vec<String> = (0..50)
+        .flat_map(|i| [format!("old{i}"), format!("new{i}")])
+        .collect();
+    all.sort();
+    assert_eq!(seen, all, "each exactly once");
+}
+
+#[test]
+fn count_ends_it_after_n_events() {
+    let sb = Sandbox::new();
+    let mut w = ready_watcher(&sb, &["--count", "2"]);
+    assert_eq!(sb.run("add", &["a", "b", "c"]).code, 0);
+    assert_eq!((w.line(), w.line()), ("add a".into(), "add b".into()));
+    let status = w.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(w.lines.recv_timeout(PATIENCE).is_err(), "nothing after");
+}
+
+#[test]
+fn a_reader_going_away_ends_it_quietly() {
+    let sb = Sandbox::with(&["a"]);
+    let mut child = sb
+        .cmd("watch")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    drop(child.stdout.take());
+    // No event needed: the closed pipe itself ends it.
+    let waited = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(waited.elapsed() < PATIENCE);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+}
+
+#[test]
+fn a_missing_run_dir_is_made_and_an_emptied_one_still_watched() {
+    let sb = Sandbox::new();
+    assert!(!sb.run.exists());
+    let w = Watcher::start(sb.cmd("watch"));
+    // Watching once the run dir is there.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while sb.run_dir_mounts() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the run dir is made");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(sb.run("add", &["a", "b"]).code, 0);
+    assert_eq!((w.line(), w.line()), ("add a".into(), "add b".into()));
+    assert_eq!(sb.run("del", &["--all"]).code, 0);
+    assert_eq!((w.line(), w.line()), ("delete a".into(), "delete b".into()));
+    assert_eq!(sb.run("add", &["c"]).code, 0);
+    assert_eq!(w.line(), "add c");
+    assert_eq!(sb.run_dir_mounts(), 1);
+}
