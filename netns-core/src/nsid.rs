@@ -10,11 +10,9 @@ use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, open};
 use nix::sys::socket::{
     AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType, recv, sendto, socket,
 };
-use nix::sys::stat::Mode;
 
 use crate::error::{Error, Result};
 use crate::netns::Netns;
@@ -355,14 +353,17 @@ pub fn nsids(run_dir: &RunDir, entries: &[Entry]) -> Result<(NsidDump, Vec<Optio
 }
 
 fn nsid_of_file(socket: &mut NsidSocket, path: &std::path::Path) -> Result<Option<u32>> {
-    // RTM_GETNSID needs a real open file: an O_PATH fd is refused.
-    let file = match open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) {
-        Ok(file) => file,
-        // Deleted while listing: it has no id to show.
-        Err(Errno::ENOENT) => return Ok(None),
-        Err(e) => return Err(Error::path("open", path, e)),
-    };
-    socket.nsid_of(file.as_fd())
+    match Netns::open_path(path) {
+        Ok(ns) => socket.nsid_of(ns.as_fd()),
+        // Deleted while listing, or unmounted on the way (a delete under
+        // way): it has no id to show.
+        Err(Error::Path {
+            errno: Errno::ENOENT,
+            ..
+        })
+        | Err(Error::NotANetns { .. }) => Ok(None),
+        Err(err) => Err(err),
+    }
 }
 
 /// The value of the first attribute of type `kind` in a run of netlink

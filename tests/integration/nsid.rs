@@ -135,3 +135,25 @@ fn three_hundred_ids_are_all_listed() {
         "{out:?}"
     );
 }
+
+/// A name unmounted while the list looks at it (a delete under way) is
+/// listed without an id; the list does not fail. strace holds the list's
+/// open of that name back while the test unmounts it.
+#[test]
+fn a_name_unmounted_during_the_list_does_not_fail_it() {
+    let sb = Sandbox::with(&["a", "z"]);
+    let script = format!(
+        "netns-set z 1; \
+         strace -f -qq -o /dev/null -e inject=openat:delay_enter=400000 -P {a} \
+           netns-list > {out} & \
+         sleep 0.2; umount {a}; wait $!; cat {out}",
+        a = sb.file("a").display(),
+        out = sb.file("a").with_file_name("../listed").display(),
+    );
+    let out = in_new_netns(&sb, &script);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "a\nz (id: 1)\n"),
+        "{out:?}"
+    );
+}
