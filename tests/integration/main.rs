@@ -10,6 +10,7 @@ mod exec;
 mod faults;
 mod interop;
 mod list;
+mod multicall;
 mod nsid;
 mod pids;
 mod util;

@@ -1,0 +1,117 @@
+//! `netns`: every verb in one binary, for minimal images. It runs the verb
+//! named by the link it was run through (`netns-add`, busybox-style) or by
+//! its first argument (`netns add`), and takes `ip netns`'s words and
+//! options too (`netns -all delete`, `netns -j list`, `netns monitor`), so
+//! that it can stand in for `ip netns` in scripts. The verbs are the same
+//! library functions the single binaries call.
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// A verb's entry point: its argv, argv[0] first.
+type Run = fn(Vec<OsString>) -> ExitCode;
+
+/// Our verbs, as the single binaries are named after them.
+const VERBS: &[(&str, Run)] = &[
+    ("add", netns_add::run),
+    ("attach", netns_attach::run),
+    ("del", netns_del::run),
+    ("exec", netns_exec::run),
+    ("identify", netns_identify::run),
+    ("list", netns_list::run),
+    ("pids", netns_pids::run),
+    ("set", netns_set::run),
+    ("watch", netns_watch::run),
+];
+
+/// `ip netns`'s words for our verbs, with the options that make them mean
+/// the same (`list-id` is `list --ids`).
+const IP_WORDS: &[(&str, &str, &[&str])] = &[
+    ("delete", "del", &[]),
+    ("list-id", "list", &["--ids"]),
+    ("monitor", "watch", &[]),
+    ("show", "list", &[]),
+];
+
+const USAGE: &str = "\
+Usage: netns VERB [ARGS...]
+       netns-VERB [ARGS...]          (run through a link of that name)
+       netns [-j|-json] [-all] IP-NETNS-VERB [ARGS...]
+
+Named network namespaces, as `ip netns` keeps them. Verbs (each has --help):
+  add NAME...           make namespaces and name them
+  attach NAME PID       name a process's namespace
+  del NAME... | --all   remove names                      (ip: delete)
+  exec NAME CMD...      run CMD in the namespace
+  identify [PID]        the names of a process's namespace
+  list [--ids]          the names, or the nsid table      (ip: list-id)
+  pids NAME             the processes in the namespace
+  set NAME NSID|auto    give the namespace an nsid
+  watch                 a line per namespace added or deleted (ip: monitor)
+
+With no verb it lists, as `ip netns` does. Before the verb, `-j`/`-json`
+asks for JSON and `-all` applies delete or exec to every namespace, as ip's
+global options do.
+";
+
+fn main() -> ExitCode {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    let called = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .map(OsStr::to_owned)
+        .unwrap_or_default();
+    if let Some(run) = called
+        .to_str()
+        .and_then(|name| name.strip_prefix("netns-"))
+        .and_then(verb)
+    {
+        return run(args);
+    }
+    args.remove(0);
+    dispatch(args)
+}
+
+fn verb(name: &str) -> Option<Run> {
+    VERBS.iter().find(|(n, _)| *n == name).map(|(_, run)| *run)
+}
+
+/// `netns [-j] [-all] VERB ARGS...`: ip's global options first, then a verb
+/// of ours or of ip's; nothing at all lists.
+fn dispatch(mut args: Vec<OsString>) -> ExitCode {
+    let mut extra: Vec<OsString> = Vec::new();
+    while let Some(first) = args.first().and_then(|a| a.to_str()) {
+        match first {
+            "-j" | "-json" => extra.push("--json".into()),
+            "-all" => extra.push("--all".into()),
+            "-h" | "--help" | "help" => {
+                print!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            "-V" | "--version" => {
+                println!("netns {}", env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
+            _ => break,
+        }
+        args.remove(0);
+    }
+    let word = match args.is_empty() {
+        true => "list".to_owned(),
+        false => args.remove(0).to_string_lossy().into_owned(),
+    };
+    let (name, implied): (&str, &[&str]) = IP_WORDS
+        .iter()
+        .find(|(ip, _, _)| *ip == word)
+        .map_or((word.as_str(), &[]), |(_, ours, with)| (*ours, *with));
+    let Some(run) = verb(name) else {
+        eprintln!("netns: unknown verb \"{word}\"\nTry 'netns --help' for the verbs.");
+        return ExitCode::from(2);
+    };
+    let mut argv: Vec<OsString> = vec![format!("netns-{name}").into()];
+    argv.extend(implied.iter().map(OsString::from));
+    argv.extend(extra);
+    argv.extend(args);
+    run(argv)
+}

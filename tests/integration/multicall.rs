@@ -1,0 +1,128 @@
+//! The multicall `netns`: dispatch by link name and by first argument,
+//! ip's syntax, and the same output and status as the single binaries.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::util::{Output, Sandbox, bin, output};
+
+/// The multicall binary, beside the verb binaries.
+fn multicall() -> PathBuf {
+    bin("add").with_file_name("netns")
+}
+
+fn netns(sb: &Sandbox, args: &[&str]) -> Output {
+    let mut cmd = Command::new(multicall());
+    cmd.env("NETNS_RUN_DIR", &sb.run).args(args);
+    output(&mut cmd, "")
+}
+
+/// An output with the sandbox's paths made alike, to compare two runs.
+fn alike(out: Output, sb: &Sandbox) -> (i32, String, String) {
+    let run = sb.run.display().to_string();
+    (
+        out.code,
+        out.stdout.replace(&run, "RUN"),
+        out.stderr.replace(&run, "RUN"),
+    )
+}
+
+#[test]
+fn every_verb_says_and_exits_the_same_as_its_single_binary() {
+    let me = std::process::id().to_string();
+    let cases: &[(&str, &[&str])] = &[
+        ("add", &["c"]),
+        ("add", &["--json", "c", "d"]),
+        ("add", &["a"]),
+        ("add", &[]),
+        ("del", &["a"]),
+        ("del", &["--json", "nope", "b"]),
+        ("list", &[]),
+        ("list", &["--json"]),
+        ("list", &["--bogus"]),
+        ("pids", &["a"]),
+        ("pids", &["-j", "a"]),
+        ("identify", &[&me]),
+        ("identify", &["x"]),
+        ("attach", &["c", &me]),
+        ("attach", &["a", &me]),
+        ("set", &["a", "x"]),
+        ("set", &["nope", "1"]),
+        ("exec", &["a", "true"]),
+        ("exec", &["a", "sh", "-c", "exit 3"]),
+        ("exec", &["a", "/nonexistent"]),
+        ("watch", &["--existing", "--count", "0"]),
+        ("watch", &["-j", "-e", "-c", "0"]),
+    ];
+    let verbs = [
+        "add", "attach", "del", "exec", "identify", "list", "pids", "set", "watch",
+    ];
+    let help: Vec<(&str, Vec<&str>)> = verbs
+        .iter()
+        .flat_map(|v| [(*v, vec!["--help"]), (*v, vec!["--version"])])
+        .collect();
+    let all = cases.iter().map(|(v, a)| (*v, a.to_vec())).chain(help);
+    for (verb, args) in all {
+        let (one, many) = (Sandbox::with(&["a", "b"]), Sandbox::with(&["a", "b"]));
+        let single = alike(one.run(verb, &args), &one);
+        let mut argv = vec![verb];
+        argv.extend(&args);
+        let multi = alike(netns(&many, &argv), &many);
+        assert_eq!(single, multi, "{verb} {args:?}");
+        assert_eq!(one.entries(), many.entries(), "{verb} {args:?}");
+    }
+}
+
+#[test]
+fn a_link_named_after_a_verb_runs_that_verb() {
+    let sb = Sandbox::with(&["a"]);
+    let link = sb.run.with_file_name("netns-list");
+    std::os::unix::fs::symlink(multicall(), &link).unwrap();
+    let out = output(Command::new(&link).env("NETNS_RUN_DIR", &sb.run), "");
+    assert_eq!((out.code, out.stdout.as_str()), (0, "a\n"), "{out:?}");
+}
+
+#[test]
+fn ip_words_and_global_options_work() {
+    let sb = Sandbox::with(&["a", "b"]);
+    assert_eq!(netns(&sb, &[]).stdout, "a\nb\n", "no verb lists");
+    assert_eq!(
+        netns(&sb, &["-j", "list"]).stdout,
+        "[{\"name\":\"a\"},{\"name\":\"b\"}]\n"
+    );
+    assert_eq!(netns(&sb, &["show"]).stdout, "a\nb\n");
+    let out = netns(&sb, &["-all", "exec", "true"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "netns: a\nnetns: b\n"),
+        "{out:?}"
+    );
+    let out = netns(&sb, &["delete", "a"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(sb.entries(), ["b"]);
+    assert_eq!(netns(&sb, &["-all", "delete"]).code, 0);
+    assert!(sb.entries().is_empty());
+    let out = netns(&sb, &["list-id"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = netns(&sb, &["frobnicate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("unknown verb \"frobnicate\""),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn help_lists_every_verb() {
+    let sb = Sandbox::new();
+    let out = netns(&sb, &["--help"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    for verb in [
+        "add", "attach", "del", "exec", "identify", "list", "pids", "set", "watch",
+    ] {
+        assert!(
+            out.stdout.contains(&format!("\n  {verb} ")),
+            "{verb}: {out:?}"
+        );
+    }
+}
