@@ -186,8 +186,13 @@ impl NsidSocket {
                 current: self.nsid_of(ns).ok().flatten(),
             });
         }
-        self.nsid_of(ns)?
-            .ok_or(Error::Netlink("no nsid after the kernel assigned one"))
+        match nsid {
+            Some(nsid) => Ok(nsid),
+            // The ack does not say which id the kernel picked.
+            None => self
+                .nsid_of(ns)?
+                .ok_or(Error::Netlink("no nsid after the kernel assigned one")),
+        }
     }
 
     fn send(&mut self, kind: u16, flags: u16, attrs: &[(u16, [u8; 4])]) -> Result<u32> {

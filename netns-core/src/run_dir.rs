@@ -1,8 +1,8 @@
 //! The run dir (`/run/netns` by default): where each named namespace is a
 //! file with the namespace bind-mounted onto it.
 
-use std::ffi::OsString;
-use std::os::fd::{AsFd, AsRawFd};
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -178,16 +178,30 @@ impl RunDir {
         let nsfs = nsfs_device()?;
         let mut entries = Vec::with_capacity(names.len());
         for name in names {
-            let inode = match fstatat(dir.as_fd(), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
-                Ok(st) => (st.st_dev == nsfs).then_some(st.st_ino),
-                // Deleted since readdir: it is no longer an entry.
-                Err(Errno::ENOENT) => continue,
-                Err(e) => return Err(Error::path("stat", self.path.join(&name), e)),
+            // Deleted since readdir: it is no longer an entry.
+            let Some(inode) = self.look_at(dir.as_fd(), &name, nsfs)? else {
+                continue;
             };
             let name = Name::new(name)?;
             entries.push(Entry { name, inode });
         }
         Ok(entries)
+    }
+
+    /// One file of the run dir (`dir` is the run dir open): `None` when it
+    /// is gone, else the namespace inode when nsfs (device `nsfs`) is
+    /// mounted on it, as in [`Entry::inode`].
+    pub(crate) fn look_at(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &OsStr,
+        nsfs: u64,
+    ) -> Result<Option<Option<u64>>> {
+        match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some((st.st_dev == nsfs).then_some(st.st_ino))),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(Error::path("stat", self.path.join(name), e)),
+        }
     }
 }
 

@@ -13,10 +13,10 @@ use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
-use nix::fcntl::{AtFlags, OFlag, open};
+use nix::fcntl::{OFlag, open};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
-use nix::sys::stat::{Mode, fstatat};
+use nix::sys::stat::Mode;
 
 use crate::error::{Error, Result};
 use crate::name::Name;
@@ -247,10 +247,7 @@ impl Watch {
     /// Whether `name` has a namespace mounted on it; `None` when it is
     /// gone.
     fn is_namespace(&self, name: &OsStr) -> Result<Option<bool>> {
-        match fstatat(self.dir.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(st) => Ok(Some(st.st_dev == self.nsfs)),
-            Err(Errno::ENOENT) => Ok(None),
-            Err(e) => Err(Error::path("stat", self.run_dir.path().join(name), e)),
-        }
+        let inode = self.run_dir.look_at(self.dir.as_fd(), name, self.nsfs)?;
+        Ok(inode.map(|inode| inode.is_some()))
     }
 }
