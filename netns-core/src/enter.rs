@@ -8,18 +8,20 @@ use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::{Child, Command};
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::statvfs::{FsFlags, statvfs};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
 
 use crate::error::{Error, Result, errno_of};
+use crate::mountinfo;
 use crate::name::Name;
 use crate::netns::Netns;
 use crate::run_dir::RunDir;
-use crate::{mountinfo, sys};
+use crate::sys::{self, Argv};
 
 /// Where `ip netns exec` finds the per-namespace files laid over /etc.
 pub const ETC_NETNS_DIR: &str = "/etc/netns";
@@ -56,8 +58,8 @@ impl Sysfs {
 }
 
 /// One named namespace, opened and checked, with all that entering it needs
-/// read beforehand: [`Enter::enter`] then only makes system calls, so it
-/// can run between fork and exec (see [`Enter::spawn`]).
+/// read beforehand: entering then only makes system calls, so it can run
+/// between fork and exec (see [`Enter::run`]).
 #[derive(Debug)]
 pub struct Enter {
     ns: Netns,
@@ -68,14 +70,21 @@ pub struct Enter {
     etc_binds: Vec<(CString, CString)>,
 }
 
-/// The step of [`Enter::enter`] that failed, and why.
-#[derive(Debug, Clone, Copy)]
-pub struct Failed {
-    step: Step,
-    pub errno: Errno,
+/// How a command run by [`Enter::run`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
 }
 
-#[derive(Debug, Clone, Copy)]
+/// The step of entering and exec'ing that failed, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Failed {
+    step: Step,
+    errno: Errno,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     SetNs,
     MountNs,
@@ -84,6 +93,44 @@ enum Step {
     MountSys,
     SysBack(usize),
     Etc(usize),
+    Exec,
+}
+
+impl Failed {
+    /// As one number, to come back from a child through a pipe: the
+    /// step's tag in the top byte, its index in the next three, errno
+    /// below.
+    fn code(self) -> u64 {
+        let (tag, index) = match self.step {
+            Step::SetNs => (0, 0),
+            Step::MountNs => (1, 0),
+            Step::Slave => (2, 0),
+            Step::CloneSys => (3, 0),
+            Step::MountSys => (4, 0),
+            Step::SysBack(i) => (5, i),
+            Step::Etc(i) => (6, i),
+            Step::Exec => (7, 0),
+        };
+        (tag << 56) | ((index as u64 & 0xff_ffff) << 32) | u64::from(self.errno as i32 as u32)
+    }
+
+    fn from_code(code: u64) -> Self {
+        let index = (code >> 32 & 0xff_ffff) as usize;
+        let step = match code >> 56 {
+            0 => Step::SetNs,
+            1 => Step::MountNs,
+            2 => Step::Slave,
+            3 => Step::CloneSys,
+            4 => Step::MountSys,
+            5 => Step::SysBack(index),
+            6 => Step::Etc(index),
+            _ => Step::Exec,
+        };
+        Failed {
+            step,
+            errno: Errno::from_raw(code as u32 as i32),
+        }
+    }
 }
 
 impl Enter {
@@ -113,7 +160,7 @@ impl Enter {
     /// setns and unshare act on the calling thread: this is for a
     /// single-threaded process that goes on to exec, or for the child of a
     /// fork. A threaded caller would leave its other threads behind.
-    pub fn enter(&self) -> std::result::Result<(), Failed> {
+    fn enter(&self) -> std::result::Result<(), Failed> {
         let fail = |step| move |errno| Failed { step, errno };
         setns(&self.ns, CloneFlags::CLONE_NEWNET).map_err(fail(Step::SetNs))?;
         unshare(CloneFlags::CLONE_NEWNS).map_err(fail(Step::MountNs))?;
@@ -156,36 +203,40 @@ impl Enter {
     /// PATH search, as execvp(3)): no fork, so the command keeps this pid
     /// and its exit status and signals are its own. Returns only on failure.
     pub fn exec(&self, argv: &[OsString]) -> Error {
-        if let Err(failed) = self.enter() {
-            return self.explain(failed);
-        }
-        let args: Vec<CString> = argv.iter().map(|a| c_string(a)).collect();
-        let Some(command) = args.first() else {
-            return Error::Exec {
-                command: OsString::new(),
-                errno: Errno::ENOENT,
-            };
-        };
-        let errno = nix::unistd::execvp(command, &args).unwrap_err();
-        Error::Exec {
-            command: argv[0].clone(),
-            errno,
+        let failed = self.enter_and_exec(&argv_of(argv));
+        self.explain(failed, argv)
+    }
+
+    /// Runs `argv` in the namespace in a child, which enters it between
+    /// fork and exec, and waits for it; the caller stays where it is. A
+    /// failure to enter or to exec is the child's, told as [`Enter::exec`]
+    /// tells its own.
+    pub fn run(&self, argv: &[OsString]) -> Result<Exit> {
+        let args = argv_of(argv);
+        let started =
+            sys::fork_exec(|| self.enter_and_exec(&args).code()).map_err(|errno| Error::Sys {
+                action: "start a process",
+                errno,
+            })?;
+        match started {
+            Ok(child) => wait(child),
+            Err(code) => Err(self.explain(Failed::from_code(code), argv)),
         }
     }
 
-    /// Starts `cmd` in the namespace, leaving the caller where it is: the
-    /// child enters between fork and exec. A failure to enter or to exec
-    /// comes back from `spawn` as the io::Error of its errno.
-    pub fn spawn(self, cmd: &mut Command) -> io::Result<Child> {
-        sys::before_exec(cmd, move || {
-            self.enter()
-                .map_err(|f| io::Error::from_raw_os_error(f.errno as i32))
-        });
-        cmd.spawn()
+    /// Only system calls: see [`sys::fork_exec`].
+    fn enter_and_exec(&self, argv: &Argv) -> Failed {
+        match self.enter() {
+            Err(failed) => failed,
+            Ok(()) => Failed {
+                step: Step::Exec,
+                errno: argv.execvp(),
+            },
+        }
     }
 
-    /// The error for a failed [`Enter::enter`], naming the step and path.
-    pub fn explain(&self, failed: Failed) -> Error {
+    /// The error for a failed step, naming it and its path.
+    fn explain(&self, failed: Failed, argv: &[OsString]) -> Error {
         let errno = failed.errno;
         let sys = Path::new("/sys");
         match failed.step {
@@ -198,6 +249,10 @@ impl Enter {
             Step::CloneSys => Error::path("clone the mounts under", sys, errno),
             Step::MountSys => Error::path("mount a sysfs on", sys, errno),
             Step::SysBack(i) => Error::path("mount back", os(&self.sysfs.mounts[i]), errno),
+            Step::Exec => Error::Exec {
+                command: argv.first().cloned().unwrap_or_default(),
+                errno,
+            },
             Step::Etc(i) => {
                 let (source, target) = &self.etc_binds[i];
                 Error::Bind {
@@ -244,8 +299,28 @@ fn etc_binds(name: &Name) -> Result<Vec<(CString, CString)>> {
         }
         binds.push((c_string(source.as_os_str()), c_string(target.as_os_str())));
     }
-    binds.sort();
+    binds.sort_unstable();
     Ok(binds)
+}
+
+fn wait(child: Pid) -> Result<Exit> {
+    loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(Exit::Code(code)),
+            Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(Exit::Signal(signal as i32)),
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(errno) => {
+                return Err(Error::Sys {
+                    action: "wait for the command",
+                    errno,
+                });
+            }
+        }
+    }
+}
+
+fn argv_of(argv: &[OsString]) -> Argv {
+    Argv::new(argv.iter().map(|a| c_string(a)).collect())
 }
 
 /// Paths and argv from the OS hold no NUL, so this never truncates one.
@@ -255,4 +330,29 @@ fn c_string(s: &OsStr) -> CString {
 
 fn os(s: &CStr) -> &OsStr {
     OsStr::from_bytes(s.to_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_comes_back_from_the_child_as_it_went() {
+        let steps = [
+            Step::SetNs,
+            Step::MountNs,
+            Step::Slave,
+            Step::CloneSys,
+            Step::MountSys,
+            Step::SysBack(3),
+            Step::Etc(0xff_fffe),
+            Step::Exec,
+        ];
+        for step in steps {
+            for errno in [Errno::EPERM, Errno::ENOENT, Errno::EHWPOISON] {
+                let failed = Failed { step, errno };
+                assert_eq!(Failed::from_code(failed.code()), failed);
+            }
+        }
+    }
 }

@@ -19,7 +19,7 @@ mod run_dir;
 mod sys;
 mod watch;
 
-pub use enter::{ETC_NETNS_DIR, Enter, Failed, Sysfs};
+pub use enter::{ETC_NETNS_DIR, Enter, Exit, Sysfs};
 pub use error::{Error, Result};
 pub use name::Name;
 pub use netns::{Creator, Netns, NetnsId, Removed, attach, delete};

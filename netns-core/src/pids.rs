@@ -12,6 +12,7 @@ use crate::netns::NetnsId;
 
 const PROC: &str = "/proc";
 /// Fewer processes than this a thread are not worth starting one for.
+#[cfg(feature = "threads")]
 const PER_THREAD: usize = 256;
 
 /// The processes whose network namespace is `ns`, ascending: each
@@ -24,8 +25,8 @@ const PER_THREAD: usize = 256;
 /// find or make the namespace's nsfs dentry; reading the link, which names
 /// the namespace as `net:[INODE]`, does not, and costs about half (3.5 ms
 /// against 7.9 ms for 1000 processes, measured). Only the matches are
-/// stat'ed, to compare the device too. Many processes are shared out to a
-/// thread a core.
+/// stat'ed, to compare the device too. With the `threads` feature, many
+/// processes are shared out to a thread a core.
 pub fn pids(ns: NetnsId) -> Result<Vec<u32>> {
     let mut proc = Dir::open(
         PROC,
@@ -51,27 +52,38 @@ pub fn pids(ns: NetnsId) -> Result<Vec<u32>> {
             .filter(|&pid| is_in(proc, pid, &want, ns))
             .collect()
     };
-    // Each read is a path walk in procfs, and they run well side by side:
-    // a thread a core, each with a share of the processes.
+    let mut found = scan_all(&all, scan);
+    found.sort_unstable();
+    Ok(found)
+}
+
+/// Each read is a path walk in procfs, and they run well side by side: a
+/// thread a core, each with a share of the processes.
+#[cfg(feature = "threads")]
+fn scan_all(all: &[u32], scan: impl Fn(&[u32]) -> Vec<u32> + Sync) -> Vec<u32> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(all.len().div_ceil(PER_THREAD));
-    let mut found: Vec<u32> = match threads {
-        0 | 1 => scan(&all),
-        _ => std::thread::scope(|s| {
-            let share = all.len().div_ceil(threads);
-            let workers: Vec<_> = all
-                .chunks(share)
-                .map(|part| s.spawn(move || scan(part)))
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        }),
-    };
-    found.sort_unstable();
-    Ok(found)
+    if threads <= 1 {
+        return scan(all);
+    }
+    let share = all.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let scan = &scan;
+        let workers: Vec<_> = all
+            .chunks(share)
+            .map(|part| s.spawn(move || scan(part)))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+#[cfg(not(feature = "threads"))]
+fn scan_all(all: &[u32], scan: impl Fn(&[u32]) -> Vec<u32>) -> Vec<u32> {
+    scan(all)
 }
 
 /// Whether process `pid` is in `ns`, whose link reads `want`; false for a

@@ -1,15 +1,15 @@
-//! The system calls nix has no safe wrapper for, and the one std hook that
-//! runs code between fork and exec. The only `unsafe` in the project.
+//! The system calls nix has no safe wrapper for, and fork and exec. The
+//! only `unsafe` in the project.
 
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString};
-use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::wait::waitpid;
+use nix::unistd::{ForkResult, Pid, fork, pipe2, read, write};
 
 /// open_tree(2) with OPEN_TREE_CLONE | AT_RECURSIVE: a detached copy of
 /// the mount at `path` (relative to `dir`, or absolute) and every mount
@@ -77,17 +77,85 @@ pub fn namespace_type(ns: BorrowedFd<'_>) -> nix::Result<libc::c_int> {
     if rc < 0 { Err(Errno::last()) } else { Ok(rc) }
 }
 
-/// Runs `hook` in the child between fork and exec when `cmd` is spawned.
-/// `hook` must not allocate or take locks (another thread of the parent
-/// may have held one at fork): the callers here make only system calls on
-/// data prepared before the fork.
-pub fn before_exec(
-    cmd: &mut Command,
-    hook: impl FnMut() -> io::Result<()> + Send + Sync + 'static,
-) {
-    // SAFETY: see above; `hook` is async-signal-safe by construction.
-    unsafe {
-        cmd.pre_exec(hook);
+/// An argv for execvp(3), its NULL-terminated array of pointers made
+/// beforehand: between fork and exec nothing may allocate.
+pub struct Argv {
+    args: Vec<CString>,
+    pointers: Vec<*const libc::c_char>,
+}
+
+impl Argv {
+    pub fn new(args: Vec<CString>) -> Self {
+        // The pointers go to the strings' heap buffers, which stay put when
+        // `args` moves.
+        let pointers = args
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect();
+        Argv { args, pointers }
+    }
+
+    /// execvp(3), with SIGPIPE back to its default first: Rust programs
+    /// ignore it, an ignored signal stays ignored across exec, and a
+    /// command that finds it ignored (`yes | head -1`) gets EPIPE errors
+    /// where it should have quietly died. Returns only on failure. Makes
+    /// system calls only (glibc's PATH search is on the stack), so a child
+    /// of [`fork_exec`] may call it.
+    pub fn execvp(&self) -> Errno {
+        let Some(command) = self.args.first() else {
+            return Errno::ENOENT;
+        };
+        // SAFETY: SIG_DFL installs no handler; signal(2) is
+        // async-signal-safe. `pointers` is NULL-terminated and points into
+        // `args`, which outlives the call.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::execvp(command.as_ptr(), self.pointers.as_ptr());
+        }
+        Errno::last()
+    }
+}
+
+/// fork(2) for a child that is to exec: the child runs `child`, which
+/// returns only when it could not get to exec, with a code for the caller.
+/// The code comes back through a close-on-exec pipe, which an exec closes
+/// with nothing in it; the child then exits 127. `Ok(pid)` once the child
+/// has exec'ed, `Err(code)` once it has failed and been reaped.
+///
+/// This is std's `Command::spawn` with a `pre_exec` hook, less std's
+/// environment and spawn machinery: 40 KB of the static multicall.
+/// `child` must only make system calls on data made before the fork: the
+/// parent may have threads, and one may have held the allocator's lock.
+pub fn fork_exec(child: impl FnOnce() -> u64) -> nix::Result<Result<Pid, u64>> {
+    let (from_child, to_parent) = pipe2(OFlag::O_CLOEXEC)?;
+    // SAFETY: the child runs only `child` (system calls, by the contract
+    // above), then write(2) and _exit(2), all async-signal-safe.
+    match unsafe { fork() }? {
+        ForkResult::Child => {
+            drop(from_child);
+            let code = child();
+            let _ = write(&to_parent, &code.to_ne_bytes());
+            // SAFETY: _exit(2) ends the child at once, running nothing of
+            // the parent's (no atexit handlers, no stdio flush).
+            unsafe { libc::_exit(127) }
+        }
+        ForkResult::Parent { child } => {
+            drop(to_parent);
+            let mut code = [0u8; 8];
+            // 8 bytes are less than PIPE_BUF: they come in one write.
+            let got = loop {
+                match read(&from_child, &mut code) {
+                    Err(Errno::EINTR) => continue,
+                    got => break got,
+                }
+            };
+            if got == Ok(0) {
+                return Ok(Ok(child));
+            }
+            while waitpid(child, None) == Err(Errno::EINTR) {}
+            got.map(|_| Err(u64::from_ne_bytes(code)))
+        }
     }
 }
 

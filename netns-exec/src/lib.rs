@@ -4,12 +4,11 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use netns_cli::{Parsed, Ui};
-use netns_core::{Enter, Name, RunDir, Sysfs};
+use netns_core::{Enter, Exit, Name, RunDir, Sysfs};
 
 pub const USAGE: &str = "\
 Usage: netns-exec [OPTIONS] NAME CMD [ARG...]
@@ -123,25 +122,18 @@ fn run_in_all(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         let Some(enter) = ui.ok(Enter::new(&args.run_dir, &entry.name, sysfs.clone())) else {
             continue;
         };
-        let mut cmd = Command::new(&args.command[0]);
-        cmd.args(&args.command[1..]);
-        let status = enter.spawn(&mut cmd).and_then(|mut child| child.wait());
-        match status {
-            Ok(status) if status.success() => {}
-            Ok(status) => ui.error(format_args!(
+        match enter.run(&args.command) {
+            Ok(Exit::Code(0)) => {}
+            Ok(exit) => ui.error(format_args!(
                 "\"{}\" failed in {}: {}",
                 args.command[0].to_string_lossy(),
                 entry.name,
-                match status.signal() {
-                    Some(signal) => format!("killed by signal {signal}"),
-                    None => format!("exit status {}", status.code().unwrap_or(1)),
+                match exit {
+                    Exit::Signal(signal) => format!("killed by signal {signal}"),
+                    Exit::Code(code) => format!("exit status {code}"),
                 }
             )),
-            Err(err) => ui.error(format_args!(
-                "cannot run \"{}\" in {}: {err}",
-                args.command[0].to_string_lossy(),
-                entry.name
-            )),
+            Err(err) => ui.error(format_args!("in {}: {err}", entry.name)),
         }
     }
     Ok(())

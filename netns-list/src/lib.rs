@@ -2,7 +2,6 @@
 //! netns list` and `ip -j netns list` print them (ip-netns(8)), sorted by
 //! name; with `--ids`, the kernel's nsid table as `ip netns list-id`.
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -120,10 +119,16 @@ fn print_ids(
     entries: &[Entry],
     nsids: &[Option<u32>],
 ) -> std::io::Result<()> {
-    let mut table: BTreeMap<u32, Option<&Name>> = dump.ids.iter().map(|&id| (id, None)).collect();
-    for (entry, nsid) in entries.iter().zip(nsids) {
-        if let Some(id) = nsid {
-            table.entry(*id).or_default().get_or_insert(&entry.name);
+    // Ascending, as the dump's ids are. A Vec, not a BTreeMap: collecting
+    // into a map brings a stable sort along, 6 KB of the multicall.
+    let mut table: Vec<(u32, Option<&Name>)> = dump.ids.iter().map(|&id| (id, None)).collect();
+    for (entry, &nsid) in entries.iter().zip(nsids) {
+        let Some(id) = nsid else { continue };
+        match table.binary_search_by_key(&id, |&(id, _)| id) {
+            Ok(at) => {
+                table[at].1.get_or_insert(&entry.name);
+            }
+            Err(at) => table.insert(at, (id, Some(&entry.name))),
         }
     }
     if dump.cut_short {

@@ -258,3 +258,41 @@ fn the_host_mount_table_is_the_same_after_many_execs() {
     assert_eq!(host_mounts(), before);
     assert_eq!(sb.mounted(), ["a"]);
 }
+
+/// Rust programs ignore SIGPIPE, and an ignored signal stays ignored across
+/// exec: a command must get it back at its default, as from a shell, or a
+/// pipeline's writer complains of EPIPE instead of quietly dying.
+#[test]
+fn the_command_gets_sigpipe_at_its_default() {
+    let sb = Sandbox::with(&["a"]);
+    let pipeline = ["sh", "-c", "yes | head -n1"];
+    let out = sb.run("exec", &[&["a"][..], &pipeline].concat());
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "y\n", "")
+    );
+    let out = sb.run("exec", &[&["--all"][..], &pipeline].concat());
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "netns: a\ny\n", "")
+    );
+}
+
+#[test]
+fn all_says_in_which_namespace_a_command_could_not_run() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let out = sb.run("exec", &["--all", "no-such-command-here"]);
+    assert_eq!((out.code, out.stdout.as_str()), (1, "netns: a\nnetns: b\n"));
+    assert_eq!(
+        out.stderr,
+        "netns-exec: in a: cannot run \"no-such-command-here\": No such file or directory\n\
+         netns-exec: in b: cannot run \"no-such-command-here\": No such file or directory\n"
+    );
+    let out = sb.run("exec", &["--all", "sh", "-c", "kill -KILL $$"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("\"sh\" failed in b: killed by signal 9"),
+        "{out:?}"
+    );
+}
