@@ -165,10 +165,15 @@ pub fn fork_exec(child: impl FnOnce() -> u64) -> nix::Result<Result<Pid, u64>> {
 /// point. Its cost does not
 /// grow with the mount table, where reading /proc/self/mountinfo does
 /// (a host with 1000 named namespaces has 1000 mounts more). Linux 6.8;
-/// ENOSYS before.
+/// ENOSYS before. None when `path` is no mount point (a container's
+/// /sys may be a plain directory): the mounts below the one it is in are
+/// not below it.
 pub fn child_mounts(path: &CStr) -> nix::Result<Vec<CString>> {
     let parent = unique_mount_id(path)?;
-    let mut children = Vec::new();
+    if parent_and_mount_point(parent)?.1.as_c_str() != path {
+        return Ok(Vec::new());
+    }
+    let mut children: Vec<u64> = Vec::new();
     let mut ids = [0u64; 64];
     loop {
         // struct mnt_id_req, version 0: size, spare, mnt_id, param (the
@@ -177,7 +182,7 @@ pub fn child_mounts(path: &CStr) -> nix::Result<Vec<CString>> {
             size: MNT_ID_REQ_SIZE_VER0,
             spare: 0,
             mnt_id: parent,
-            param: children.last().map_or(0, |(id, _)| *id),
+            param: children.last().copied().unwrap_or(0),
         };
         // SAFETY: `req` is a valid mnt_id_req of the size it states, `ids`
         // has room for the count passed; the kernel writes only into `ids`.
@@ -186,13 +191,13 @@ pub fn child_mounts(path: &CStr) -> nix::Result<Vec<CString>> {
             return Err(Errno::last());
         }
         let n = n as usize;
-        children.extend(ids[..n].iter().map(|id| (*id, ())));
+        children.extend_from_slice(&ids[..n]);
         if n < ids.len() {
             break;
         }
     }
     let mut points = Vec::new();
-    for (id, _) in children {
+    for id in children {
         let (of, point) = parent_and_mount_point(id)?;
         if of == parent {
             points.push(point);

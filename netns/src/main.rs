@@ -6,6 +6,7 @@
 //! library functions the single binaries call.
 
 use std::ffi::{OsStr, OsString};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -53,6 +54,11 @@ Named network namespaces, as `ip netns` keeps them. Verbs (each has --help):
 With no verb it lists, as `ip netns` does. Before the verb, `-j`/`-json`
 asks for JSON and `-all` applies delete or exec to every namespace, as ip's
 global options do.
+
+Options:
+      --verbs        print the verbs, one a line (to make the links)
+  -h, --help         print this help
+  -V, --version      print the version
 ";
 
 fn main() -> ExitCode {
@@ -85,14 +91,9 @@ fn dispatch(mut args: Vec<OsString>) -> ExitCode {
         match first {
             "-j" | "-json" => extra.push("--json".into()),
             "-all" => extra.push("--all".into()),
-            "-h" | "--help" | "help" => {
-                print!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            "-V" | "--version" => {
-                println!("netns {}", env!("CARGO_PKG_VERSION"));
-                return ExitCode::SUCCESS;
-            }
+            "-h" | "--help" | "help" => return say(USAGE.to_owned()),
+            "--verbs" => return say(VERBS.iter().map(|(verb, _)| format!("{verb}\n")).collect()),
+            "-V" | "--version" => return say(format!("netns {}\n", env!("CARGO_PKG_VERSION"))),
             _ => break,
         }
         args.remove(0);
@@ -114,4 +115,11 @@ fn dispatch(mut args: Vec<OsString>) -> ExitCode {
     argv.extend(extra);
     argv.extend(args);
     run(argv)
+}
+
+/// Writes `text` to stdout; a reader that went away (`netns --verbs |
+/// head -1`) is no failure, as in the verbs.
+fn say(text: String) -> ExitCode {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    ExitCode::SUCCESS
 }

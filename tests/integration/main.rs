@@ -8,6 +8,7 @@ mod attach;
 mod del;
 mod exec;
 mod faults;
+mod image;
 mod interop;
 mod list;
 mod multicall;

@@ -113,16 +113,23 @@ fn ip_words_and_global_options_work() {
 }
 
 #[test]
-fn help_lists_every_verb() {
+fn help_and_verbs_list_every_verb() {
     let sb = Sandbox::new();
     let out = netns(&sb, &["--help"]);
     assert_eq!(out.code, 0, "{out:?}");
-    for verb in [
+    let verbs = [
         "add", "attach", "del", "exec", "identify", "list", "pids", "set", "watch",
-    ] {
+    ];
+    for verb in verbs {
         assert!(
             out.stdout.contains(&format!("\n  {verb} ")),
             "{verb}: {out:?}"
         );
     }
+    // What `cargo xtask dist` makes the links from.
+    let out = netns(&sb, &["--verbs"]);
+    assert_eq!(
+        (out.code, out.stdout),
+        (0, verbs.map(|v| format!("{v}\n")).concat())
+    );
 }

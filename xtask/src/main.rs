@@ -6,14 +6,22 @@
 //!   test --workspace ARGS`, as root), then a check that the tests left no
 //!   namespace, mount or run dir behind.
 //! - `bench`: `ip netns` and ours side by side; writes BENCHMARKS.md.
+//! - `dist`: the static multicall and its links in target/dist/, within
+//!   its size budget.
+//! - `install [--prefix DIR]`: the same into DIR/bin (default /usr/local),
+//!   and the manual pages into DIR/share/man/man8.
+//! - `man`: the manual pages, from the binaries' help, in target/man/.
 
 mod bench;
+mod dist;
+mod man;
 mod test;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask test [CARGO TEST ARGS] | bench";
+const USAGE: &str =
+    "usage: cargo xtask test [CARGO TEST ARGS] | bench | dist | install [--prefix DIR] | man";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -22,6 +30,9 @@ fn main() -> ExitCode {
     let result = match task.as_deref() {
         Some("test") => test::run(&rest),
         Some("bench") if rest.is_empty() => bench::run(),
+        Some("dist") if rest.is_empty() => dist::dist().map(drop),
+        Some("install") => dist::install(&rest),
+        Some("man") if rest.is_empty() => man::run(),
         _ => Err(USAGE.to_owned()),
     };
     match result {

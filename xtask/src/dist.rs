@@ -1,0 +1,194 @@
+//! `cargo xtask dist` and `cargo xtask install`: the static multicall
+//! `netns`, built for size, with a link a verb beside it.
+
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{cargo, man, project_root};
+
+/// The multicall's size budget, in bytes (1.3 MB). A static Rust hello
+/// world with the same profile and flags is 1.08 MB here; the budget is
+/// what the verbs may add to it.
+pub const BUDGET: u64 = 1_300_000;
+
+/// Beyond the `release-small` profile (opt-level "z", fat LTO, one
+/// codegen unit, panic=abort, strip): glibc statically linked, and two
+/// linker options. RELR packs the relocations a static PIE carries (55 KB
+/// as RELA) while keeping it position-independent; --icf=all folds
+/// functions that compiled to the same code (6 KB).
+const RUSTFLAGS: &str = "-C target-feature=+crt-static \
+    -C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,--icf=all";
+
+/// Builds the multicall, checks it is static and within budget, and writes
+/// target/dist/: `netns` and a `netns-VERB` link to it for each verb.
+/// Returns the directory.
+pub fn dist() -> Result<PathBuf, String> {
+    let target = host_target()?;
+    let status = cargo()
+        .args(["build", "--profile", "release-small", "--target", &target])
+        .args(["-p", "netns"])
+        .env(
+            format!(
+                "CARGO_TARGET_{}_RUSTFLAGS",
+                target.to_uppercase().replace('-', "_")
+            ),
+            RUSTFLAGS,
+        )
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("build failed".to_owned());
+    }
+    let built = project_root()
+        .join("target")
+        .join(&target)
+        .join("release-small")
+        .join("netns");
+    let elf = std::fs::read(&built).map_err(|e| format!("cannot read {}: {e}", built.display()))?;
+    if has_interpreter(&elf)? {
+        return Err(format!(
+            "{} is dynamically linked (is RUSTFLAGS set? it overrides the static flags)",
+            built.display()
+        ));
+    }
+    let size = elf.len() as u64;
+    let dir = project_root().join("target").join("dist");
+    let _ = std::fs::remove_dir_all(&dir);
+    create_dir(&dir)?;
+    let bin = dir.join("netns");
+    std::fs::copy(&built, &bin).map_err(|e| format!("cannot write {}: {e}", bin.display()))?;
+    link_verbs(&bin)?;
+    println!(
+        "xtask: {}: {size} bytes, static ({} bytes under the budget of {BUDGET})",
+        bin.display(),
+        BUDGET.saturating_sub(size)
+    );
+    if size > BUDGET {
+        return Err(format!(
+            "the multicall is {size} bytes, {} over the budget of {BUDGET}",
+            size - BUDGET
+        ));
+    }
+    Ok(dir)
+}
+
+/// `dist`, then PREFIX/bin/netns with its links and the manual pages in
+/// PREFIX/share/man/man8.
+pub fn install(args: &[String]) -> Result<(), String> {
+    let prefix = match args {
+        [] => PathBuf::from("/usr/local"),
+        [flag, prefix] if flag == "--prefix" => PathBuf::from(prefix),
+        _ => return Err(crate::USAGE.to_owned()),
+    };
+    let dist = dist()?;
+    let bin_dir = prefix.join("bin");
+    create_dir(&bin_dir)?;
+    let bin = bin_dir.join("netns");
+    // Into a new file then renamed over: a running netns keeps its inode.
+    let fresh = bin_dir.join(".netns.new");
+    std::fs::copy(dist.join("netns"), &fresh)
+        .and_then(|_| std::fs::set_permissions(&fresh, PermissionsExt::from_mode(0o755)))
+        .and_then(|()| std::fs::rename(&fresh, &bin))
+        .map_err(|e| format!("cannot install {}: {e}", bin.display()))?;
+    link_verbs(&bin)?;
+    let pages = man::write()?;
+    let man_dir = prefix.join("share/man/man8");
+    create_dir(&man_dir)?;
+    for page in pages {
+        let to = man_dir.join(page.file_name().unwrap_or_default());
+        std::fs::copy(&page, &to).map_err(|e| format!("cannot install {}: {e}", to.display()))?;
+    }
+    println!(
+        "xtask: installed {} and its links, and the manual pages in {}",
+        bin.display(),
+        man_dir.display()
+    );
+    Ok(())
+}
+
+/// `netns-VERB` → `netns` beside `bin`, for each verb `bin` names.
+fn link_verbs(bin: &Path) -> Result<(), String> {
+    let dir = bin.parent().unwrap_or(Path::new("."));
+    for verb in verbs(bin)? {
+        let link = dir.join(format!("netns-{verb}"));
+        let _ = std::fs::remove_file(&link);
+        symlink("netns", &link).map_err(|e| format!("cannot link {}: {e}", link.display()))?;
+    }
+    Ok(())
+}
+
+/// The verbs, as the multicall's own table lists them.
+pub fn verbs(bin: &Path) -> Result<Vec<String>, String> {
+    let out = Command::new(bin)
+        .arg("--verbs")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} --verbs failed", bin.display()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect())
+}
+
+fn create_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
+/// The triple rustc builds for by default: the static build names it, so
+/// that build scripts stay dynamic.
+pub fn host_target() -> Result<String, String> {
+    let out = Command::new(std::env::var_os("RUSTC").unwrap_or("rustc".into()))
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(String::from)
+        .ok_or_else(|| "rustc -vV names no host".to_owned())
+}
+
+/// Whether an ELF file asks for a program interpreter (ld.so): a
+/// PT_INTERP program header. A static binary has none.
+fn has_interpreter(elf: &[u8]) -> Result<bool, String> {
+    const PT_INTERP: u32 = 3;
+    let bad = || "not a 64-bit little-endian ELF file".to_owned();
+    if elf.get(..5) != Some(b"\x7fELF\x02") || elf.get(5) != Some(&1) {
+        return Err(bad());
+    }
+    let u16_at = |at: usize| {
+        elf.get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u32_at = |at: usize| {
+        elf.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let phoff = elf
+        .get(0x20..0x28)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize)
+        .ok_or_else(bad)?;
+    let size = u16_at(0x36).ok_or_else(bad)? as usize;
+    let count = u16_at(0x38).ok_or_else(bad)? as usize;
+    for i in 0..count {
+        if u32_at(phoff + i * size).ok_or_else(bad)? == PT_INTERP {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dynamic_binary_has_an_interpreter() {
+        let cargo = std::fs::read(std::env::var("CARGO").unwrap_or("/bin/sh".into())).unwrap();
+        assert_eq!(has_interpreter(&cargo), Ok(true));
+        assert!(has_interpreter(b"#!/bin/sh\n").is_err());
+    }
+}
