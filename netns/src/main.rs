@@ -26,13 +26,24 @@ const VERBS: &[(&str, Run)] = &[
     ("watch", netns_watch::run),
 ];
 
-/// `ip netns`'s words for our verbs, with the options that make them mean
-/// the same (`list-id` is `list --ids`).
+/// `ip netns`'s words, in the order ip tries them, with our verb for each
+/// and the options that make it mean the same (`list-id` is `list
+/// --ids`). As in ip, a word may be shortened to any prefix, the first
+/// match winning: `s` is `show`, `a` is `add`, `d` is `delete`.
 const IP_WORDS: &[(&str, &str, &[&str])] = &[
-    ("delete", "del", &[]),
-    ("list-id", "list", &["--ids"]),
-    ("monitor", "watch", &[]),
+    ("list", "list", &[]),
     ("show", "list", &[]),
+    ("lst", "list", &[]),
+    ("list-id", "list", &["--ids"]),
+    ("help", "help", &[]),
+    ("add", "add", &[]),
+    ("set", "set", &[]),
+    ("delete", "del", &[]),
+    ("identify", "identify", &[]),
+    ("pids", "pids", &[]),
+    ("exec", "exec", &[]),
+    ("monitor", "watch", &[]),
+    ("attach", "attach", &[]),
 ];
 
 const USAGE: &str = "\
@@ -51,9 +62,10 @@ Named network namespaces, as `ip netns` keeps them. Verbs (each has --help):
   set NAME NSID|auto    give the namespace an nsid
   watch                 a line per namespace added or deleted (ip: monitor)
 
-With no verb it lists, as `ip netns` does. Before the verb, `-j`/`-json`
-asks for JSON and `-all` applies delete or exec to every namespace, as ip's
-global options do.
+With no verb it lists, as `ip netns` does. ip's words (add, delete, list,
+show, list-id, monitor, ...) work too, shortened as ip allows (`s` is show,
+`d` is delete). Before the verb, `-j`/`-json` asks for JSON and `-all`
+applies delete or exec to every namespace, as ip's global options do.
 
 Options:
       --verbs        print the verbs, one a line (to make the links)
@@ -91,7 +103,7 @@ fn dispatch(mut args: Vec<OsString>) -> ExitCode {
         match first {
             "-j" | "-json" => extra.push("--json".into()),
             "-all" => extra.push("--all".into()),
-            "-h" | "--help" | "help" => return say(USAGE.to_owned()),
+            "-h" | "--help" => return say(USAGE.to_owned()),
             "--verbs" => return say(VERBS.iter().map(|(verb, _)| format!("{verb}\n")).collect()),
             "-V" | "--version" => return say(format!("netns {}\n", env!("CARGO_PKG_VERSION"))),
             _ => break,
@@ -102,10 +114,16 @@ fn dispatch(mut args: Vec<OsString>) -> ExitCode {
         true => "list".to_owned(),
         false => args.remove(0).to_string_lossy().into_owned(),
     };
-    let (name, implied): (&str, &[&str]) = IP_WORDS
-        .iter()
-        .find(|(ip, _, _)| *ip == word)
-        .map_or((word.as_str(), &[]), |(_, ours, with)| (*ours, *with));
+    let (name, implied): (&str, &[&str]) = match verb(&word) {
+        Some(_) => (&word, &[]),
+        None => IP_WORDS
+            .iter()
+            .find(|(ip, _, _)| !word.is_empty() && ip.starts_with(word.as_str()))
+            .map_or((word.as_str(), &[]), |(_, ours, with)| (*ours, *with)),
+    };
+    if name == "help" {
+        return say(USAGE.to_owned());
+    }
     let Some(run) = verb(name) else {
         eprintln!("netns: unknown verb \"{word}\"\nTry 'netns --help' for the verbs.");
         return ExitCode::from(2);

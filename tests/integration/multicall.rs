@@ -104,6 +104,14 @@ fn ip_words_and_global_options_work() {
     assert!(sb.entries().is_empty());
     let out = netns(&sb, &["list-id"]);
     assert_eq!(out.code, 0, "{out:?}");
+    // ip takes any prefix of its words, the first in its order winning.
+    assert_eq!(netns(&sb, &["a", "x", "y"]).code, 0);
+    assert_eq!(netns(&sb, &["s"]).stdout, "x\ny\n", "s is show, not set");
+    assert_eq!(netns(&sb, &["ls"]).stdout, "x\ny\n", "a prefix of lst");
+    assert_eq!(netns(&sb, &["e", "x", "true"]).code, 0);
+    assert_eq!(netns(&sb, &["d", "x"]).code, 0);
+    assert_eq!(sb.entries(), ["y"]);
+    assert!(netns(&sb, &["h"]).stdout.starts_with("Usage: netns"));
     let out = netns(&sb, &["frobnicate"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
