@@ -139,7 +139,7 @@ fn create_dir(dir: &Path) -> Result<(), String> {
 
 /// The triple rustc builds for by default: the static build names it, so
 /// that build scripts stay dynamic.
-pub fn host_target() -> Result<String, String> {
+fn host_target() -> Result<String, String> {
     let out = Command::new(std::env::var_os("RUSTC").unwrap_or("rustc".into()))
         .arg("-vV")
         .output()
