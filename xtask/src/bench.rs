@@ -44,12 +44,13 @@ struct Row {
 pub fn run() -> Result<(), String> {
     require_root("the benchmarks")?;
     let bins = build()?;
+    let dist = crate::dist::dist()?;
     let machine = machine();
     isolate()?;
-    let b = Bins { dir: bins };
+    let b = Bins { dir: bins, dist };
     let mut rows = single(&b)?;
     rows.extend(bulk(&b)?);
-    rows.push(list(&b)?);
+    rows.extend(list(&b)?);
     rows.extend(exec(&b)?);
     rows.extend(processes(&b)?);
     rows.extend(watch(&b)?);
@@ -61,6 +62,8 @@ pub fn run() -> Result<(), String> {
 
 struct Bins {
     dir: PathBuf,
+    /// `cargo xtask dist`'s: the multicall, built for size.
+    dist: PathBuf,
 }
 
 impl Bins {
@@ -69,7 +72,17 @@ impl Bins {
         cmd.env_remove("NETNS_RUN_DIR");
         cmd
     }
+
+    /// `netns VERB`, the multicall.
+    fn multicall(&self, verb: &str) -> Command {
+        let mut cmd = Command::new(self.dist.join("netns"));
+        cmd.env_remove("NETNS_RUN_DIR").arg(verb);
+        cmd
+    }
 }
+
+/// How the multicall's rows name it.
+const MULTICALL: &str = "the multicall";
 
 fn build() -> Result<PathBuf, String> {
     let status = cargo()
@@ -294,29 +307,21 @@ fn bulk(b: &Bins) -> Result<Vec<Row>, String> {
 }
 
 /// Listing with 1000 names present.
-fn list(b: &Bins) -> Result<Row, String> {
+fn list(b: &Bins) -> Result<Vec<Row>, String> {
     let names: String = (0..BULK_NAMES).map(|i| format!("l{i}\n")).collect();
     time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()))?;
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for i in 0..LIST_RUNS {
-        let o = || time(&mut b.cmd("netns-list"), None);
-        let t = || time(&mut ip(&["netns", "list"]), None);
-        if i % 2 == 0 {
-            ours.push(o()?);
-            theirs.push(t()?);
-        } else {
-            theirs.push(t()?);
-            ours.push(o()?);
-        }
-    }
+    let mut racers = [
+        b.cmd("netns-list"),
+        b.multicall("list"),
+        ip(&["netns", "list"]),
+    ];
+    let [o, m, t] = race(&mut racers, LIST_RUNS)?;
     time(b.cmd("netns-del").arg("--all"), None)?;
-    Ok(row(
-        &format!("list with {BULK_NAMES} names"),
-        ours,
-        "ip netns list",
-        theirs,
-        Some(0.6),
-    ))
+    let what = format!("list with {BULK_NAMES} names");
+    Ok(vec![
+        row(&what, o, "ip netns list", t.clone(), Some(0.6)),
+        row(&format!("{what}: {MULTICALL}"), m, "ip netns list", t, None),
+    ])
 }
 
 /// `true` run in a namespace, by ours, ip, and nsenter (which does none of
@@ -348,11 +353,20 @@ fn exec(b: &Bins) -> Result<Vec<Row>, String> {
     time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()))?;
     ours = b.cmd("netns-exec");
     ours.args(["x", "true"]);
+    let mut multi = b.multicall("exec");
+    multi.args(["x", "true"]);
     theirs = ip(&["netns", "exec", "x", "true"]);
-    let [o, t] = race(&mut [ours, theirs], LIST_RUNS)?;
+    let [o, m, t] = race(&mut [ours, multi, theirs], LIST_RUNS)?;
     time(b.cmd("netns-del").arg("--all"), None)?;
     let what = format!("exec of `true` with {BULK_NAMES} names present");
-    rows.push(row(&what, o, "ip netns exec", t, None));
+    rows.push(row(&what, o, "ip netns exec", t.clone(), None));
+    rows.push(row(
+        &format!("{what}: {MULTICALL}"),
+        m,
+        "ip netns exec",
+        t,
+        None,
+    ));
     Ok(rows)
 }
 
@@ -385,14 +399,16 @@ fn processes(b: &Bins) -> Result<Vec<Row>, String> {
 
     let mut ours = b.cmd("netns-pids");
     ours.arg("p42");
-    let [o, t] = race(&mut [ours, ip(&["netns", "pids", "p42"])], PROCS_RUNS)?;
-    let pids = row(
-        &format!("pids with {PROCESSES} processes running"),
-        o,
-        "ip netns pids",
-        t,
-        Some(0.6),
-    );
+    let mut multi = b.multicall("pids");
+    multi.arg("p42");
+    let [o, m, t] = race(
+        &mut [ours, multi, ip(&["netns", "pids", "p42"])],
+        PROCS_RUNS,
+    )?;
+    let what = format!("pids with {PROCESSES} processes running");
+    let pids = row(&what, o, "ip netns pids", t.clone(), Some(0.6));
+    let mut multi_pids = row(&format!("{what}: {MULTICALL}"), m, "ip netns pids", t, None);
+    multi_pids.note = "one thread: see README".to_owned();
     let mut ours = b.cmd("netns-identify");
     ours.arg(&pid);
     let [o, t] = race(&mut [ours, ip(&["netns", "identify", &pid])], PROCS_RUNS)?;
@@ -405,7 +421,7 @@ fn processes(b: &Bins) -> Result<Vec<Row>, String> {
     );
     drop(sleepers);
     time(b.cmd("netns-del").arg("--all"), None)?;
-    Ok(vec![pids, identify])
+    Ok(vec![pids, multi_pids, identify])
 }
 
 /// How soon a watcher's line can be read after `netns-add X` returns:
@@ -605,7 +621,9 @@ fn report(machine: &str, rows: &[Row]) -> String {
          median of whole-process wall times, ours and the reference taken in turn in\n\
          one run, in a private mount namespace with an empty /run/netns. The ratio is\n\
          ours / reference: below 1 is faster. Absolute times vary between machines\n\
-         and runs; the ratios are what to compare.\n\n\
+         and runs; the ratios are what to compare. Ours are the single tools\n\
+         (`netns-list`, ...), except in the rows marked \"{MULTICALL}\": `netns VERB`,\n\
+         the static size-built binary of `cargo xtask dist`.\n\n\
          Run: {machine}\n\n\
          | what | ours | reference | theirs | ratio | target or note |\n\
          |---|---|---|---|---|---|\n"
