@@ -5,7 +5,7 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{cargo, man, project_root};
+use crate::{cargo, man, project_root, stdout_of};
 
 /// The multicall's size budget, in bytes (1.3 MB). A static Rust hello
 /// world with the same profile and flags is 1.08 MB here; the budget is
@@ -120,14 +120,7 @@ fn link_verbs(bin: &Path) -> Result<(), String> {
 
 /// The verbs, as the multicall's own table lists them.
 pub fn verbs(bin: &Path) -> Result<Vec<String>, String> {
-    let out = Command::new(bin)
-        .arg("--verbs")
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
-    if !out.status.success() {
-        return Err(format!("{} --verbs failed", bin.display()));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
+    Ok(stdout_of(bin, &["--verbs"])?
         .lines()
         .map(String::from)
         .collect())

@@ -17,7 +17,7 @@ mod dist;
 mod man;
 mod test;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str =
@@ -66,4 +66,17 @@ fn require_root(what: &str) -> Result<(), String> {
             "{what} make real namespaces and mounts: run as root"
         ))
     }
+}
+
+/// What `bin ARGS` prints, if it succeeds.
+fn stdout_of(bin: &Path, args: &[&str]) -> Result<String, String> {
+    let what = || format!("{} {}", bin.display(), args.join(" "));
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", what()))?;
+    if !out.status.success() {
+        return Err(format!("{} failed", what()));
+    }
+    String::from_utf8(out.stdout).map_err(|_| format!("{}: not UTF-8", what()))
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::dist::verbs;
-use crate::{cargo, project_root};
+use crate::{cargo, project_root, stdout_of};
 
 const SEE_ALSO_ELSEWHERE: &[(&str, u8)] = &[("ip-netns", 8), ("network_namespaces", 7)];
 
@@ -39,8 +39,8 @@ pub fn write() -> Result<Vec<PathBuf>, String> {
     }
     let bin = project_root().join("target/debug/netns");
     let verbs = verbs(&bin)?;
-    let help = output(&bin, &["--help"])?;
-    let version = output(&bin, &["--version"])?;
+    let help = stdout_of(&bin, &["--help"])?;
+    let version = stdout_of(&bin, &["--version"])?;
     let version = version.trim();
     let dir = project_root().join("target/man");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -62,7 +62,7 @@ pub fn write() -> Result<Vec<PathBuf>, String> {
         let name = format!("netns-{verb}");
         let summary = summary(&help, verb)
             .ok_or_else(|| format!("netns --help does not describe the verb {verb}"))?;
-        let text = output(&bin, &[verb, "--help"])?;
+        let text = stdout_of(&bin, &[verb, "--help"])?;
         pages.push((
             name.clone(),
             page(&name, &summary, &text, version, &see_also),
@@ -76,18 +76,6 @@ pub fn write() -> Result<Vec<PathBuf>, String> {
         paths.push(path);
     }
     Ok(paths)
-}
-
-fn output(bin: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(bin)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
-    if !out.status.success() {
-        return Err(format!("{} {} failed", bin.display(), args.join(" ")));
-    }
-    String::from_utf8(out.stdout)
-        .map_err(|_| format!("{} {}: not UTF-8", bin.display(), args.join(" ")))
 }
 
 /// groff's warnings about a page, as an error; nothing when groff is not
