@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 
-use crate::{cargo, project_root, require_root};
+use crate::{cargo, host_target, project_root, require_root, run_cargo, target_rustflags};
 
-const TARGET: &str = "x86_64-unknown-linux-gnu";
 const SINGLE_RUNS: usize = 200;
 const BULK_NAMES: usize = 1000;
 const BULK_RUNS: usize = 9;
@@ -85,38 +84,30 @@ impl Bins {
 const MULTICALL: &str = "the multicall";
 
 fn build() -> Result<PathBuf, String> {
-    let status = cargo()
-        .args(["build", "--release", "--target", TARGET])
-        .args([
-            "-p",
-            "netns-add",
-            "-p",
-            "netns-del",
-            "-p",
-            "netns-list",
-            "-p",
-            "netns-exec",
-            "-p",
-            "netns-pids",
-            "-p",
-            "netns-identify",
-            "-p",
-            "netns-watch",
-        ])
-        .args(["-p", "xtask", "--bins"])
-        .env(
-            format!(
-                "CARGO_TARGET_{}_RUSTFLAGS",
-                TARGET.to_uppercase().replace('-', "_")
-            ),
-            "-C target-feature=+crt-static",
-        )
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err("build failed".to_owned());
-    }
-    Ok(project_root().join("target").join(TARGET).join("release"))
+    let target = host_target()?;
+    run_cargo(
+        cargo()
+            .args(["build", "--release", "--target", &target])
+            .args([
+                "-p",
+                "netns-add",
+                "-p",
+                "netns-del",
+                "-p",
+                "netns-list",
+                "-p",
+                "netns-exec",
+                "-p",
+                "netns-pids",
+                "-p",
+                "netns-identify",
+                "-p",
+                "netns-watch",
+            ])
+            .args(["-p", "xtask", "--bins"])
+            .env(target_rustflags(&target), "-C target-feature=+crt-static"),
+    )?;
+    Ok(project_root().join("target").join(target).join("release"))
 }
 
 /// A private mount namespace with an empty tmpfs on /run/netns.

@@ -3,9 +3,8 @@
 
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::{cargo, man, project_root, stdout_of};
+use crate::{cargo, host_target, man, project_root, run_cargo, stdout_of, target_rustflags};
 
 /// The multicall's size budget, in bytes (1.3 MB). A static Rust hello
 /// world with the same profile and flags is 1.08 MB here; the budget is
@@ -25,21 +24,12 @@ const RUSTFLAGS: &str = "-C target-feature=+crt-static \
 /// Returns the directory.
 pub fn dist() -> Result<PathBuf, String> {
     let target = host_target()?;
-    let status = cargo()
-        .args(["build", "--profile", "release-small", "--target", &target])
-        .args(["-p", "netns"])
-        .env(
-            format!(
-                "CARGO_TARGET_{}_RUSTFLAGS",
-                target.to_uppercase().replace('-', "_")
-            ),
-            RUSTFLAGS,
-        )
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err("build failed".to_owned());
-    }
+    run_cargo(
+        cargo()
+            .args(["build", "--profile", "release-small", "--target", &target])
+            .args(["-p", "netns"])
+            .env(target_rustflags(&target), RUSTFLAGS),
+    )?;
     let built = project_root()
         .join("target")
         .join(&target)
@@ -92,7 +82,7 @@ pub fn install(args: &[String]) -> Result<(), String> {
         .and_then(|()| std::fs::rename(&fresh, &bin))
         .map_err(|e| format!("cannot install {}: {e}", bin.display()))?;
     link_verbs(&bin)?;
-    let pages = man::write()?;
+    let pages = man::write(&bin)?;
     let man_dir = prefix.join("share/man/man8");
     create_dir(&man_dir)?;
     for page in pages {
@@ -128,20 +118,6 @@ pub fn verbs(bin: &Path) -> Result<Vec<String>, String> {
 
 fn create_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
-}
-
-/// The triple rustc builds for by default: the static build names it, so
-/// that build scripts stay dynamic.
-fn host_target() -> Result<String, String> {
-    let out = Command::new(std::env::var_os("RUSTC").unwrap_or("rustc".into()))
-        .arg("-vV")
-        .output()
-        .map_err(|e| format!("cannot run rustc: {e}"))?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("host: "))
-        .map(String::from)
-        .ok_or_else(|| "rustc -vV names no host".to_owned())
 }
 
 /// Whether an ELF file asks for a program interpreter (ld.so): a

@@ -68,6 +68,38 @@ fn require_root(what: &str) -> Result<(), String> {
     }
 }
 
+/// Runs a cargo command to its end: its failure is ours.
+fn run_cargo(cmd: &mut std::process::Command) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+    match status.success() {
+        true => Ok(()),
+        false => Err("cargo failed".to_owned()),
+    }
+}
+
+/// The variable that gives rustflags to `target`'s crates only: with
+/// `--target`, build scripts are built without them, so a static link
+/// does not reach them.
+fn target_rustflags(target: &str) -> String {
+    format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        target.to_uppercase().replace('-', "_")
+    )
+}
+
+/// The triple rustc builds for by default.
+fn host_target() -> Result<String, String> {
+    let out = std::process::Command::new(std::env::var_os("RUSTC").unwrap_or("rustc".into()))
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(String::from)
+        .ok_or_else(|| "rustc -vV names no host".to_owned())
+}
+
 /// What `bin ARGS` prints, if it succeeds.
 fn stdout_of(bin: &Path, args: &[&str]) -> Result<String, String> {
     let what = || format!("{} {}", bin.display(), args.join(" "));

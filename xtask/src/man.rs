@@ -12,12 +12,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::dist::verbs;
-use crate::{cargo, project_root, stdout_of};
+use crate::{cargo, project_root, run_cargo, stdout_of};
 
 const SEE_ALSO_ELSEWHERE: &[(&str, u8)] = &[("ip-netns", 8), ("network_namespaces", 7)];
 
+/// Pages from a fresh debug build of the multicall: its help is the same
+/// as the size build's.
 pub fn run() -> Result<(), String> {
-    let pages = write()?;
+    run_cargo(cargo().args(["build", "-p", "netns"]))?;
+    let pages = write(&project_root().join("target/debug/netns"))?;
     println!(
         "xtask: {} manual pages in {}",
         pages.len(),
@@ -26,21 +29,13 @@ pub fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// Builds the multicall, asks it and each verb for --help, and writes
+/// Asks the multicall `bin` and each of its verbs for --help, and writes
 /// target/man/*.8. Each page goes through groff's warnings, where groff
 /// is installed. Returns the pages' paths.
-pub fn write() -> Result<Vec<PathBuf>, String> {
-    let built = cargo()
-        .args(["build", "-p", "netns"])
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !built.success() {
-        return Err("build failed".to_owned());
-    }
-    let bin = project_root().join("target/debug/netns");
-    let verbs = verbs(&bin)?;
-    let help = stdout_of(&bin, &["--help"])?;
-    let version = stdout_of(&bin, &["--version"])?;
+pub fn write(bin: &Path) -> Result<Vec<PathBuf>, String> {
+    let verbs = verbs(bin)?;
+    let help = stdout_of(bin, &["--help"])?;
+    let version = stdout_of(bin, &["--version"])?;
     let version = version.trim();
     let dir = project_root().join("target/man");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -62,7 +57,7 @@ pub fn write() -> Result<Vec<PathBuf>, String> {
         let name = format!("netns-{verb}");
         let summary = summary(&help, verb)
             .ok_or_else(|| format!("netns --help does not describe the verb {verb}"))?;
-        let text = stdout_of(&bin, &[verb, "--help"])?;
+        let text = stdout_of(bin, &[verb, "--help"])?;
         pages.push((
             name.clone(),
             page(&name, &summary, &text, version, &see_also),

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::{cargo, require_root};
+use crate::{cargo, require_root, run_cargo};
 
 /// The interop tests' names in /run/netns start with this.
 const SYSTEM_PREFIX: &str = "nt-";
@@ -14,13 +14,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let root = std::env::temp_dir().join(format!("netns-tests-{}", std::process::id()));
     // `cargo test` builds a package's binaries only for that package's own
     // integration tests; ours live in another package and run the verbs.
-    let built = cargo()
-        .args(["build", "--workspace", "--bins"])
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !built.success() {
-        return Err("build failed".to_owned());
-    }
+    run_cargo(cargo().args(["build", "--workspace", "--bins"]))?;
     // The minimal-image test chroots into a dir with only the static
     // multicall; building it also holds the size budget.
     let dist = crate::dist::dist()?;
