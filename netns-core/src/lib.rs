@@ -16,13 +16,14 @@ mod netns;
 mod nsid;
 mod pids;
 mod run_dir;
+mod scan;
 mod sys;
 mod watch;
 
 pub use enter::{ETC_NETNS_DIR, Enter, Exit, Sysfs};
 pub use error::{Error, Result};
 pub use name::Name;
-pub use netns::{Creator, Netns, NetnsId, Removed, attach, delete};
+pub use netns::{Creator, Deleter, Netns, NetnsId, Removed, attach};
 pub use nsid::{NsidDump, NsidSocket, nsids};
 pub use pids::pids;
 pub use run_dir::{DEFAULT_RUN_DIR, Entry, RUN_DIR_ENV, RunDir};

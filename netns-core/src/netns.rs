@@ -218,7 +218,7 @@ pub fn attach(run_dir: &RunDir, name: &Name, ns: &Netns) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// What [`delete`] found on the file it removed.
+/// What [`Deleter::delete`] found on the file it removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removed {
     /// A namespace was mounted on it.
@@ -228,50 +228,100 @@ pub enum Removed {
     StaleFile,
 }
 
-/// Removes `name` from the run dir: every mount on its file (lazily, as
-/// `ip netns delete` does), then the file.
-///
-/// The namespace itself lives on while processes or open files hold it.
-/// Unlike `ip netns delete`, this either does all of it or nothing: the
-/// namespace is held open meanwhile, and if the file cannot be removed it
-/// is mounted back.
-pub fn delete(run_dir: &RunDir, name: &Name) -> Result<Removed> {
-    let path = run_dir.file(name);
-    let held = open(&path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| Error::path("remove", &path, e))?;
-    let mut unmounted = 0;
-    loop {
-        match umount2(&path, MntFlags::MNT_DETACH) {
-            Ok(()) => unmounted += 1,
-            // Not a mount point: a stale file, or nothing more stacked.
-            Err(Errno::EINVAL) => {}
-            Err(e) => {
-                remount(&held, &path, unmounted);
-                return Err(Error::path("unmount", path, e));
-            }
-        }
-        match unlink(&path) {
-            Ok(()) => break,
-            // Still a mount point: a second mount was stacked on the file.
-            Err(Errno::EBUSY) if unmounted > 0 && unmounted < MAX_STACKED => {}
-            Err(e) => {
-                remount(&held, &path, unmounted);
-                return Err(Error::path("remove", path, e));
-            }
-        }
-    }
-    Ok(if unmounted > 0 {
-        Removed::Namespace
-    } else {
-        Removed::StaleFile
-    })
+/// Removes names from one run dir. Build one per batch: it holds each
+/// removed namespace open until it is dropped (see [`Deleter::delete`]).
+pub struct Deleter<'a> {
+    run_dir: &'a RunDir,
+    /// The namespaces of the names removed so far.
+    removed: Vec<OwnedFd>,
+    /// How many of them may be held open at once.
+    hold: usize,
 }
 
-/// How many mounts stacked on one file `delete` takes off before it gives
+impl<'a> Deleter<'a> {
+    /// A deleter for `run_dir`. It may hold as many namespaces open as the
+    /// file limit allows: the soft limit is raised to the hard one first.
+    pub fn new(run_dir: &'a RunDir) -> Self {
+        Deleter {
+            run_dir,
+            removed: Vec::new(),
+            hold: raise_file_limit().saturating_sub(FILES_KEPT_FREE),
+        }
+    }
+
+    /// Removes `name` from the run dir: every mount on its file (lazily, as
+    /// `ip netns delete` does), then the file.
+    ///
+    /// The namespace itself lives on while processes or open files hold
+    /// it. Unlike `ip netns delete`, this either does all of it or nothing:
+    /// the namespace is held open meanwhile, and if the file cannot be
+    /// removed it is mounted back.
+    ///
+    /// The namespace stays open until the deleter is dropped (or until the
+    /// file limit would be reached). Each unmount waits for an RCU grace
+    /// period, and a grace period is slow while the kernel tears a
+    /// namespace down on another CPU; letting go of a namespace's last
+    /// reference starts that teardown. Held, the teardowns begin when the
+    /// batch ends instead of slowing each unmount after them: 10 000
+    /// deletes took 0.4 s instead of 1.3 s (measured; `ip -batch`: 1.5 s).
+    pub fn delete(&mut self, name: &Name) -> Result<Removed> {
+        let path = self.run_dir.file(name);
+        let held = open(&path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| Error::path("remove", &path, e))?;
+        let mut unmounted = 0;
+        loop {
+            match umount2(&path, MntFlags::MNT_DETACH) {
+                Ok(()) => unmounted += 1,
+                // Not a mount point: a stale file, or nothing more stacked.
+                Err(Errno::EINVAL) => {}
+                Err(e) => {
+                    remount(&held, &path, unmounted);
+                    return Err(Error::path("unmount", path, e));
+                }
+            }
+            match unlink(&path) {
+                Ok(()) => break,
+                // Still a mount point: a second mount was stacked on the file.
+                Err(Errno::EBUSY) if unmounted > 0 && unmounted < MAX_STACKED => {}
+                Err(e) => {
+                    remount(&held, &path, unmounted);
+                    return Err(Error::path("remove", path, e));
+                }
+            }
+        }
+        if unmounted == 0 {
+            return Ok(Removed::StaleFile);
+        }
+        if self.removed.len() >= self.hold {
+            self.removed.clear();
+        }
+        self.removed.push(held);
+        Ok(Removed::Namespace)
+    }
+}
+
+/// Descriptors a [`Deleter`] leaves to the rest of the process.
+const FILES_KEPT_FREE: usize = 64;
+
+/// Raises the soft limit on open files to the hard one, and returns the
+/// limit in force.
+fn raise_file_limit() -> usize {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 0;
+    };
+    let limit = match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+        Ok(()) => hard,
+        Err(_) => soft,
+    };
+    usize::try_from(limit).unwrap_or(usize::MAX)
+}
+
+/// How many mounts stacked on one file [`Deleter::delete`] takes off before it gives
 /// up: a bound on a loop, far above anything a tool makes.
 const MAX_STACKED: usize = 64;
 
-/// Puts back what `delete` unmounted before it failed, from the file it
+/// Puts back what [`Deleter::delete`] unmounted before it failed, from the file it
 /// held open (stacked mounts come back as one).
 fn remount(held: &OwnedFd, path: &Path, unmounted: usize) {
     if unmounted > 0 {

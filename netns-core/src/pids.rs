@@ -1,19 +1,18 @@
 //! Which processes are in a network namespace: a scan of /proc, as `ip
 //! netns pids` makes.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
+use std::os::unix::ffi::OsStrExt;
 
-use nix::dir::Dir;
-use nix::fcntl::{AtFlags, OFlag, readlinkat};
-use nix::sys::stat::{Mode, fstatat};
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, readlinkat};
+use nix::sys::stat::fstatat;
 
 use crate::error::{Error, Result};
 use crate::netns::NetnsId;
+use crate::scan;
 
 const PROC: &str = "/proc";
-/// Fewer processes than this a thread are not worth starting one for.
-#[cfg(feature = "threads")]
-const PER_THREAD: usize = 256;
 
 /// The processes whose network namespace is `ns`, ascending: each
 /// /proc/PID whose ns/net has `ns`'s device and inode. As with `ip netns
@@ -28,62 +27,18 @@ const PER_THREAD: usize = 256;
 /// stat'ed, to compare the device too. With the `threads` feature, many
 /// processes are shared out to a thread a core.
 pub fn pids(ns: NetnsId) -> Result<Vec<u32>> {
-    let mut proc = Dir::open(
-        PROC,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| Error::path("open", PROC, e))?;
-    let mut all = Vec::new();
-    for entry in proc.iter() {
-        let entry = entry.map_err(|e| Error::path("read", PROC, e))?;
-        let name = entry.file_name().to_bytes();
-        if name.iter().all(u8::is_ascii_digit)
-            && let Some(pid) = std::str::from_utf8(name).ok().and_then(|n| n.parse().ok())
-        {
-            all.push(pid);
-        }
-    }
     let want = format!("net:[{}]", ns.inode);
-    let proc = proc.as_fd();
-    let scan = |pids: &[u32]| -> Vec<u32> {
-        pids.iter()
-            .copied()
-            .filter(|&pid| is_in(proc, pid, &want, ns))
-            .collect()
-    };
-    let mut found = scan_all(&all, scan);
+    let mut found = scan::scan(PROC.as_ref(), |proc, name| {
+        let name = name.as_bytes();
+        if !name.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let pid = std::str::from_utf8(name).ok()?.parse().ok()?;
+        is_in(proc, pid, &want, ns).then_some(pid)
+    })?
+    .ok_or_else(|| Error::path("open", PROC, Errno::ENOENT))?;
     found.sort_unstable();
     Ok(found)
-}
-
-/// Each read is a path walk in procfs, and they run well side by side: a
-/// thread a core, each with a share of the processes.
-#[cfg(feature = "threads")]
-fn scan_all(all: &[u32], scan: impl Fn(&[u32]) -> Vec<u32> + Sync) -> Vec<u32> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(all.len().div_ceil(PER_THREAD));
-    if threads <= 1 {
-        return scan(all);
-    }
-    let share = all.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let scan = &scan;
-        let workers: Vec<_> = all
-            .chunks(share)
-            .map(|part| s.spawn(move || scan(part)))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
-}
-
-#[cfg(not(feature = "threads"))]
-fn scan_all(all: &[u32], scan: impl Fn(&[u32]) -> Vec<u32>) -> Vec<u32> {
-    scan(all)
 }
 
 /// Whether process `pid` is in `ns`, whose link reads `want`; false for a

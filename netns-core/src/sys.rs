@@ -169,7 +169,7 @@ pub fn fork_exec(child: impl FnOnce() -> u64) -> nix::Result<Result<Pid, u64>> {
 /// /sys may be a plain directory): the mounts below the one it is in are
 /// not below it.
 pub fn child_mounts(path: &CStr) -> nix::Result<Vec<CString>> {
-    let parent = unique_mount_id(path)?;
+    let parent = mount_id(path)?.id;
     if parent_and_mount_point(parent)?.1.as_c_str() != path {
         return Ok(Vec::new());
     }
@@ -206,14 +206,43 @@ pub fn child_mounts(path: &CStr) -> nix::Result<Vec<CString>> {
     Ok(points)
 }
 
+/// What the kernel says of the mount a directory is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MountOf {
+    /// The directory is the root of that mount: a mount point, the topmost
+    /// one there.
+    pub root: bool,
+    /// The mount is in a shared peer group (MS_SHARED).
+    pub shared: bool,
+}
+
+/// The mount `path` is in (the topmost, as a path walk reaches it), asked
+/// of the kernel directly: statx(2) for the mount's unique id and whether
+/// `path` is its root (STATX_ATTR_MOUNT_ROOT), statmount(2) for its
+/// propagation. Two calls, whatever the size of the mount table, where
+/// /proc/self/mountinfo grows with every mount (a named namespace is one).
+/// Linux 6.8; ENOSYS before.
+pub fn mount_of(path: &CStr) -> nix::Result<MountOf> {
+    let statx = mount_id(path)?;
+    let root = statx.root.ok_or(Errno::ENOSYS)?;
+    let buf = statmount(statx.id, STATMOUNT_MNT_BASIC)?;
+    let propagation = buf[STATMOUNT_MNT_PROPAGATION_AT / 8];
+    Ok(MountOf {
+        root,
+        shared: propagation & libc::MS_SHARED as u64 != 0,
+    })
+}
+
 const SYS_STATMOUNT: libc::c_long = 457;
 const SYS_LISTMOUNT: libc::c_long = 458;
 const MNT_ID_REQ_SIZE_VER0: u32 = 24;
 const STATMOUNT_MNT_BASIC: u64 = 0x2;
 const STATMOUNT_MNT_POINT: u64 = 0x10;
 /// Offsets in struct statmount (linux/mount.h): the parent's unique id,
-/// the mount point's offset into the strings, and where the strings start.
+/// the propagation flags (MS_SHARED, ...), the mount point's offset into
+/// the strings, and where the strings start.
 const STATMOUNT_MNT_PARENT_ID_AT: usize = 48;
+const STATMOUNT_MNT_PROPAGATION_AT: usize = 72;
 const STATMOUNT_MNT_POINT_AT: usize = 108;
 const STATMOUNT_STR_AT: usize = 512;
 
@@ -225,7 +254,15 @@ struct MntIdReq {
     param: u64,
 }
 
-fn unique_mount_id(path: &CStr) -> nix::Result<u64> {
+/// A mount's unique id, and whether the file statx looked at is the
+/// mount's root (`None` where the kernel does not say).
+struct MountId {
+    id: u64,
+    root: Option<bool>,
+}
+
+/// statx(2) of `path` for its mount's unique id.
+fn mount_id(path: &CStr) -> nix::Result<MountId> {
     let mut st = std::mem::MaybeUninit::<libc::statx>::zeroed();
     // SAFETY: `path` is NUL-terminated; `st` is a statx buffer the kernel
     // fills; it is zeroed, so reading it after a successful call is sound.
@@ -244,20 +281,26 @@ fn unique_mount_id(path: &CStr) -> nix::Result<u64> {
     // SAFETY: zero-initialised, then written by a successful statx.
     let st = unsafe { st.assume_init() };
     if st.stx_mask & libc::STATX_MNT_ID_UNIQUE == 0 {
-        // A kernel without unique mount ids has no listmount either.
+        // A kernel without unique mount ids has no listmount or statmount
+        // either.
         return Err(Errno::ENOSYS);
     }
-    Ok(st.stx_mnt_id)
+    let attr = libc::STATX_ATTR_MOUNT_ROOT as u64;
+    Ok(MountId {
+        id: st.stx_mnt_id,
+        root: (st.stx_attributes_mask & attr != 0).then_some(st.stx_attributes & attr != 0),
+    })
 }
 
-fn parent_and_mount_point(id: u64) -> nix::Result<(u64, CString)> {
+/// statmount(2) of mount `id` for the parts in `mask`: struct statmount
+/// and its strings, as u64s (for the struct's alignment).
+fn statmount(id: u64, mask: u64) -> nix::Result<Vec<u64>> {
     let req = MntIdReq {
         size: MNT_ID_REQ_SIZE_VER0,
         spare: 0,
         mnt_id: id,
-        param: STATMOUNT_MNT_BASIC | STATMOUNT_MNT_POINT,
+        param: mask,
     };
-    // u64s, for struct statmount's alignment.
     let mut buf = vec![0u64; 1024];
     loop {
         let bytes = buf.len() * 8;
@@ -265,11 +308,15 @@ fn parent_and_mount_point(id: u64) -> nix::Result<(u64, CString)> {
         // `bytes` bytes and 8-aligned; the kernel writes only within it.
         let rc = unsafe { libc::syscall(SYS_STATMOUNT, &req, buf.as_mut_ptr(), bytes, 0u32) };
         match rc {
-            0 => break,
+            0 => return Ok(buf),
             _ if Errno::last() == Errno::EOVERFLOW => buf.resize(buf.len() * 2, 0),
             _ => return Err(Errno::last()),
         }
     }
+}
+
+fn parent_and_mount_point(id: u64) -> nix::Result<(u64, CString)> {
+    let buf = statmount(id, STATMOUNT_MNT_BASIC | STATMOUNT_MNT_POINT)?;
     let parent = buf[STATMOUNT_MNT_PARENT_ID_AT / 8];
     let raw: Vec<u8> = buf.iter().flat_map(|w| w.to_ne_bytes()).collect();
     let at = STATMOUNT_MNT_POINT_AT;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use netns_cli::{JsonArray, Parsed, Ui, json};
-use netns_core::{Name, Removed, RunDir};
+use netns_core::{Deleter, Name, Removed, RunDir};
 
 pub const USAGE: &str = "\
 Usage: netns-del [OPTIONS] NAME...
@@ -74,7 +74,8 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let mut removed = JsonArray::default();
-    let mut delete = |name: Name, ui: &mut Ui| match netns_core::delete(&args.run_dir, &name) {
+    let mut deleter = Deleter::new(&args.run_dir);
+    let mut delete = |name: Name, ui: &mut Ui| match deleter.delete(&name) {
         Ok(what) => {
             if what == Removed::StaleFile {
                 ui.warn(format_args!(
@@ -97,8 +98,8 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         Err(err) => ui.error(err),
     };
     if args.all {
-        match args.run_dir.entries() {
-            Ok(entries) => entries.into_iter().for_each(|e| delete(e.name, ui)),
+        match args.run_dir.names() {
+            Ok(names) => names.into_iter().for_each(|name| delete(name, ui)),
             Err(err) => ui.error(err),
         }
     } else {

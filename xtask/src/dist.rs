@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use crate::{cargo, host_target, man, project_root, run_cargo, stdout_of, target_rustflags};
 
-/// The multicall's size budget, in bytes (1.3 MB). A static Rust hello
+/// The multicall's size budget, in bytes (1.4 MB). A static Rust hello
 /// world with the same profile and flags is 1.08 MB here; the budget is
 /// what the verbs may add to it.
-pub const BUDGET: u64 = 1_300_000;
+pub const BUDGET: u64 = 1_400_000;
 
 /// Beyond the `release-small` profile (opt-level "z", fat LTO, one
 /// codegen unit, panic=abort, strip): glibc statically linked, and two
