@@ -103,7 +103,7 @@ fn filter_map<T: Send, R: Send>(
         kept
     };
     std::thread::scope(|s| {
-        let workers: Vec<_> = (0..helpers).map(|_| s.spawn(&work)).collect();
+        let workers: Vec<_> = (0..helpers).map(|_| s.spawn(work)).collect();
         for batch in [first, second].into_iter().chain(batches) {
             // Only a worker that panicked closes the channel early; its
             // join below passes the panic on.

@@ -229,7 +229,7 @@ pub fn mount_of(path: &CStr) -> nix::Result<MountOf> {
     let propagation = buf[STATMOUNT_MNT_PROPAGATION_AT / 8];
     Ok(MountOf {
         root,
-        shared: propagation & libc::MS_SHARED as u64 != 0,
+        shared: propagation & libc::MS_SHARED != 0,
     })
 }
 
