@@ -14,5 +14,6 @@ mod list;
 mod multicall;
 mod nsid;
 mod pids;
+mod scale;
 mod util;
 mod watch;
