@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 
+mod scale;
+
 use crate::{cargo, host_target, project_root, require_root, run_cargo, target_rustflags};
 
 const SINGLE_RUNS: usize = 200;
@@ -53,7 +55,8 @@ pub fn run() -> Result<(), String> {
     rows.extend(exec(&b)?);
     rows.extend(processes(&b)?);
     rows.extend(watch(&b)?);
-    let report = report(&machine, &rows);
+    let scale = scale::run(&b)?;
+    let report = report(&machine, &rows, &scale);
     print!("{report}");
     std::fs::write(project_root().join("BENCHMARKS.md"), report)
         .map_err(|e| format!("cannot write BENCHMARKS.md: {e}"))
@@ -425,20 +428,7 @@ fn watch(b: &Bins) -> Result<Vec<Row>, String> {
     let mut theirs = Command::new("stdbuf");
     theirs.args(["-oL", "ip", "netns", "monitor"]);
     let watchers = [Stamped::start(&mut ours)?, Stamped::start(&mut theirs)?];
-    // Both are watching once both report an add; ip says nothing of the
-    // adds made before its watch is in place.
-    for attempt in 0.. {
-        let name = format!("w-ready{attempt}");
-        time(b.cmd("netns-add").arg(&name), None)?;
-        let line = format!("add {name}");
-        let short = Duration::from_millis(200);
-        if watchers.iter().all(|w| w.until(&line, short).is_ok()) {
-            break;
-        }
-        if attempt == 50 {
-            return Err("the watchers report no add".to_owned());
-        }
-    }
+    wait_until_watching(b, &watchers)?;
     let [
         mut after,
         mut ours_start,
@@ -495,6 +485,23 @@ fn watch(b: &Bins) -> Result<Vec<Row>, String> {
         "ip's comes when the file appears, before the namespace is usable".to_owned();
     rows[0].note = note;
     Ok(rows)
+}
+
+/// Returns once both watchers report an add: ip says nothing of the adds
+/// made before its watch is in place. The names it makes are gone again.
+fn wait_until_watching(b: &Bins, watchers: &[Stamped; 2]) -> Result<(), String> {
+    for attempt in 0..50 {
+        let name = format!("w-ready{attempt}");
+        time(b.cmd("netns-add").arg(&name), None)?;
+        let line = format!("add {name}");
+        let short = Duration::from_millis(200);
+        let seen = watchers.iter().all(|w| w.until(&line, short).is_ok());
+        time(b.cmd("netns-del").arg(&name), None)?;
+        if seen {
+            return Ok(());
+        }
+    }
+    Err("the watchers report no add".to_owned())
 }
 
 /// A watcher whose lines a thread reads and stamps with the time it got
@@ -604,7 +611,16 @@ fn machine() -> String {
     )
 }
 
-fn report(machine: &str, rows: &[Row]) -> String {
+/// Ours over theirs; two zeros (a line already there when the add
+/// returned) tie.
+fn ratio(ours: Duration, theirs: Duration) -> f64 {
+    match (ours.is_zero(), theirs.is_zero()) {
+        (true, true) => 1.0,
+        _ => ours.as_secs_f64() / theirs.as_secs_f64(),
+    }
+}
+
+fn report(machine: &str, rows: &[Row], scale: &[scale::Point]) -> String {
     let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
     let mut text = format!(
         "# Benchmarks\n\n\
@@ -620,11 +636,7 @@ fn report(machine: &str, rows: &[Row]) -> String {
          |---|---|---|---|---|---|\n"
     );
     for r in rows {
-        // Two zeros (a line already there when the add returned) tie.
-        let ratio = match (r.ours.is_zero(), r.theirs.is_zero()) {
-            (true, true) => 1.0,
-            _ => r.ours.as_secs_f64() / r.theirs.as_secs_f64(),
-        };
+        let ratio = ratio(r.ours, r.theirs);
         let target = match r.target {
             Some(t) if ratio <= t && !r.note.is_empty() => format!("<= {t} ({})", r.note),
             Some(t) if ratio <= t => format!("<= {t} (met)"),
@@ -650,9 +662,32 @@ fn report(machine: &str, rows: &[Row]) -> String {
          competes with that teardown too (both take the rtnl lock), so a batch's\n\
          ratio to the floor moves by up to 10% between runs (0.90 to 1.03 over three\n\
          runs on 2026-11-22); the tools are taken in rotating order so that neither\n\
-         always follows a teardown. Our delete also opens and closes each namespace\n\
-         (a few microseconds of about 20), so that a delete whose unlink fails can\n\
-         mount the namespace back.\n",
+         always follows a teardown. Our delete holds each namespace open while it\n\
+         works, so that a delete whose unlink fails can mount it back, and a batch\n\
+         keeps them open to its end: their teardowns then start after the batch\n\
+         rather than slowing each unmount's RCU grace period within it.\n",
     );
+    text.push_str(
+        "\n## Scale\n\n\
+         Each verb with 0, 1000 and 10 000 names present (medians of 30 whole\n\
+         processes; a bulk delete is 3 runs of each tool, each on a fresh set of\n\
+         names). The kernel floor is `floor 1`: one add's system calls in a\n\
+         process of their own, against ip's add; it shows how much of the\n\
+         growth is the kernel's (a new network namespace costs more with many\n\
+         alive: fresh slab pages).\n\n\
+         | what | names | ours | ip netns | ratio | target at 10 000 names |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for p in scale {
+        text.push_str(&format!(
+            "| {} | {} | {} | {} | {:.2} | {} |\n",
+            p.what,
+            p.names,
+            ms(p.ours),
+            ms(p.theirs),
+            ratio(p.ours, p.theirs),
+            p.target
+        ));
+    }
     text
 }

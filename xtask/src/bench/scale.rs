@@ -1,0 +1,232 @@
+//! The scale section of `cargo xtask bench`: each verb with 0, 1000 and
+//! 10 000 names present, ours beside ip, to show how each cost grows.
+//! Adding names makes the kernel's own work grow too (a new network
+//! namespace costs more with many alive, and every mount namespace made
+//! copies every mount), so the kernel floor of one add is timed at each
+//! size as well.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::{Bins, SETTLE, Stamped, ip, median, race, time};
+
+/// Names present while the verbs are timed.
+const SIZES: [usize; 3] = [0, 1000, 10_000];
+/// Runs of each verb at each size (after warm-up).
+const RUNS: usize = 30;
+/// Runs of each bulk delete, at each size but 0.
+const BULK_RUNS: usize = 3;
+
+/// One verb at one size: ours and ip's medians.
+pub struct Point {
+    pub what: &'static str,
+    pub names: usize,
+    pub ours: Duration,
+    pub theirs: Duration,
+    /// For a bulk delete: the slowest of our runs over the fastest of
+    /// ip's.
+    pub worst_over_best: Option<f64>,
+    /// What ours must stay within, and how it fared.
+    pub target: String,
+}
+
+pub fn run(b: &Bins) -> Result<Vec<Point>, String> {
+    let mut points = Vec::new();
+    let mut present = 0;
+    for names in SIZES {
+        let more: String = (present..names).map(|i| format!("s{i}\n")).collect();
+        time(b.cmd("netns-add").arg("-"), Some(more.as_bytes()))?;
+        present = names;
+        std::thread::sleep(SETTLE);
+        points.extend(at(b, names)?);
+    }
+    time(b.cmd("netns-del").arg("--all"), None)?;
+    for names in &SIZES[1..] {
+        points.push(bulk_delete(b, *names)?);
+    }
+    judge(&mut points);
+    Ok(points)
+}
+
+fn point(what: &'static str, names: usize, ours: Vec<Duration>, theirs: Vec<Duration>) -> Point {
+    Point {
+        what,
+        names,
+        ours: median(ours),
+        theirs: median(theirs),
+        worst_over_best: None,
+        target: String::new(),
+    }
+}
+
+/// Every verb with `names` names present.
+fn at(b: &Bins, names: usize) -> Result<Vec<Point>, String> {
+    let [mut oa, mut od, mut ia, mut id, mut fl] = [(); 5].map(|()| Vec::new());
+    for i in 0..RUNS + 5 {
+        let o = (
+            time(b.cmd("netns-add").arg("x"), None)?,
+            time(b.cmd("netns-del").arg("x"), None)?,
+        );
+        let t = (
+            time(&mut ip(&["netns", "add", "x"]), None)?,
+            time(&mut ip(&["netns", "del", "x"]), None)?,
+        );
+        let f = time(b.cmd("floor").args(["1", "/run/netns", "x"]), None)?;
+        time(b.cmd("netns-del").arg("x"), None)?;
+        if i >= 5 {
+            oa.push(o.0);
+            od.push(o.1);
+            ia.push(t.0);
+            id.push(t.1);
+            fl.push(f);
+        }
+    }
+    let mut points = vec![
+        point("add of one name", names, oa, ia),
+        point("del of one name", names, od, id),
+        point(
+            "the kernel floor of one add (against ip's add)",
+            names,
+            fl,
+            Vec::new(),
+        ),
+    ];
+    // The floor has no ip column: its row compares it with ip's add.
+    points[2].theirs = points[0].theirs;
+
+    let [o, t] = race(&mut [b.cmd("netns-list"), ip(&["netns", "list"])], RUNS)?;
+    points.push(point("list", names, o, t));
+
+    time(b.cmd("netns-add").arg("probe"), None)?;
+    let mut sleeper = b
+        .cmd("netns-exec")
+        .args(["probe", "sleep", "600"])
+        .spawn()
+        .map_err(|e| format!("cannot run netns-exec: {e}"))?;
+    let pid = sleeper.id().to_string();
+    let ino = |path: &str| std::fs::metadata(path).map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+    while ino(&format!("/proc/{pid}/ns/net")).ok() != ino("/run/netns/probe").ok() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut exec = b.cmd("netns-exec");
+    exec.args(["probe", "true"]);
+    let [o, t] = race(&mut [exec, ip(&["netns", "exec", "probe", "true"])], RUNS)?;
+    points.push(point("exec of `true`", names, o, t));
+    let mut identify = b.cmd("netns-identify");
+    identify.arg(&pid);
+    let [o, t] = race(&mut [identify, ip(&["netns", "identify", &pid])], RUNS)?;
+    points.push(point("identify", names, o, t));
+    let mut pids = b.cmd("netns-pids");
+    pids.arg("probe");
+    let [o, t] = race(&mut [pids, ip(&["netns", "pids", "probe"])], RUNS)?;
+    points.push(point("pids", names, o, t));
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    time(b.cmd("netns-del").arg("probe"), None)?;
+
+    points.push(watch(b, names)?);
+    Ok(points)
+}
+
+/// How long after `netns-add` returned the watcher's line came: ours,
+/// and ip's under `stdbuf -oL` (0 when the line was there first).
+fn watch(b: &Bins, names: usize) -> Result<Point, String> {
+    let mut theirs = Command::new("stdbuf");
+    theirs.args(["-oL", "ip", "netns", "monitor"]);
+    let watchers = [
+        Stamped::start(&mut b.cmd("netns-watch"))?,
+        Stamped::start(&mut theirs)?,
+    ];
+    super::wait_until_watching(b, &watchers)?;
+    let [mut o, mut t] = [(); 2].map(|()| Vec::new());
+    for i in 0..RUNS + 5 {
+        let name = format!("w{i}");
+        time(b.cmd("netns-add").arg(&name), None)?;
+        let returned = Instant::now();
+        let line = format!("add {name}");
+        let long = Duration::from_secs(10);
+        let (ours, ips) = (
+            watchers[0].until(&line, long)?,
+            watchers[1].until(&line, long)?,
+        );
+        time(b.cmd("netns-del").arg(&name), None)?;
+        if i >= 5 {
+            o.push(ours.saturating_duration_since(returned));
+            t.push(ips.saturating_duration_since(returned));
+        }
+    }
+    drop(watchers);
+    Ok(point("watch: add returned to line read", names, o, t))
+}
+
+/// Deleting all `names` names in one process, `netns-del -` against
+/// `ip -batch`, each run on a fresh set; the worst run of ours against the
+/// best of ip's is what the target is judged on.
+fn bulk_delete(b: &Bins, names: usize) -> Result<Point, String> {
+    let list: String = (0..names).map(|i| format!("d{i}\n")).collect();
+    let batch: String = (0..names).map(|i| format!("netns del d{i}\n")).collect();
+    let [mut o, mut t] = [(); 2].map(|()| Vec::new());
+    for rep in 0..BULK_RUNS * 2 {
+        time(b.cmd("netns-add").arg("-"), Some(list.as_bytes()))?;
+        // The teardown of the last run's namespaces is the kernel's, and
+        // slows whatever runs beside it: let it finish.
+        std::thread::sleep(SETTLE * 2);
+        if rep % 2 == 0 {
+            o.push(time(b.cmd("netns-del").arg("-"), Some(list.as_bytes()))?);
+        } else {
+            t.push(time(&mut ip(&["-batch", "-"]), Some(batch.as_bytes()))?);
+        }
+    }
+    std::thread::sleep(SETTLE * 2);
+    let worst = o.iter().max().copied().unwrap_or_default();
+    let best = t.iter().min().copied().unwrap_or_default();
+    let mut p = point("bulk delete of all names", names, o, t);
+    p.worst_over_best = Some(worst.as_secs_f64() / best.as_secs_f64());
+    Ok(p)
+}
+
+/// The targets at 10 000 names, judged in place.
+fn judge(points: &mut [Point]) {
+    let at = |points: &[Point], what: &str, names: usize| {
+        points
+            .iter()
+            .find(|p| p.what == what && p.names == names)
+            .map(|p| (p.ours.as_secs_f64(), p.theirs.as_secs_f64()))
+    };
+    let Some((add0, _)) = at(points, "add of one name", 0) else {
+        return;
+    };
+    let watch0 = at(points, "watch: add returned to line read", 0).map_or(0.0, |w| w.0);
+    let met = |ok: bool| if ok { "met" } else { "MISSED" };
+    for p in points.iter_mut() {
+        let (ours, theirs) = (p.ours.as_secs_f64(), p.theirs.as_secs_f64());
+        let ratio = ours / theirs;
+        if let Some(worst) = p.worst_over_best {
+            p.target = format!(
+                "<= 1.0 in every run: slowest of ours / fastest of ip's {worst:.2} ({})",
+                met(worst <= 1.0)
+            );
+            continue;
+        }
+        if p.names != 10_000 {
+            continue;
+        }
+        p.target = match p.what {
+            "add of one name" => format!(
+                "<= 1.2 of ours at 0 names: {:.2} ({}); <= 0.6 of ip's ({})",
+                ours / add0,
+                met(ours / add0 <= 1.2),
+                met(ratio <= 0.6)
+            ),
+            "del of one name" | "identify" => format!("<= 0.6 ({})", met(ratio <= 0.6)),
+            "watch: add returned to line read" => format!(
+                "within 0.5 ms of ours at 0 names: +{:.3} ms ({})",
+                (ours - watch0) * 1e3,
+                met(ours - watch0 <= 0.5e-3)
+            ),
+            "list" => format!("<= 0.13, as before ({})", met(ratio <= 0.13)),
+            "exec of `true`" => format!("<= 0.90, as before ({})", met(ratio <= 0.90)),
+            _ => String::new(),
+        };
+    }
+}
