@@ -17,7 +17,7 @@ use crate::sys;
 
 /// The calling thread's own namespace file. /proc/self would name the
 /// main thread's, which is not the caller's in a threaded program.
-const THREAD_NET: &str = "/proc/thread-self/ns/net";
+pub(crate) const THREAD_NET: &str = "/proc/thread-self/ns/net";
 
 /// Makes named namespaces in one run dir. Build one per batch: the run dir
 /// is prepared once and the way home is opened once.
@@ -270,19 +270,22 @@ impl<'a> Deleter<'a> {
             .map_err(|e| Error::path("remove", &path, e))?;
         let mut unmounted = 0;
         loop {
-            match umount2(&path, MntFlags::MNT_DETACH) {
-                Ok(()) => unmounted += 1,
+            let took_one = match umount2(&path, MntFlags::MNT_DETACH) {
+                Ok(()) => true,
                 // Not a mount point: a stale file, or nothing more stacked.
-                Err(Errno::EINVAL) => {}
+                Err(Errno::EINVAL) => false,
                 Err(e) => {
                     remount(&held, &path, unmounted);
                     return Err(Error::path("unmount", path, e));
                 }
-            }
+            };
+            unmounted += usize::from(took_one);
             match unlink(&path) {
                 Ok(()) => break,
-                // Still a mount point: a second mount was stacked on the file.
-                Err(Errno::EBUSY) if unmounted > 0 && unmounted < MAX_STACKED => {}
+                // Still a mount point: a second mount was stacked on the
+                // file. When nothing more comes off, the file is mounted
+                // on at another path (a bind of the run dir): busy.
+                Err(Errno::EBUSY) if took_one && unmounted < MAX_STACKED => {}
                 Err(e) => {
                     remount(&held, &path, unmounted);
                     return Err(Error::path("remove", path, e));

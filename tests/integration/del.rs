@@ -100,3 +100,45 @@ fn a_name_mounted_twice_is_removed_whole() {
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
     assert!(sb.entries().is_empty() && sb.mounted().is_empty());
 }
+
+/// Unmounts a path (and what is below it) on drop.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+#[test]
+fn a_name_mounted_at_another_path_too_is_busy_and_left_whole() {
+    let sb = Sandbox::with(&["x"]);
+    let copy = sb.run.with_file_name("copy");
+    std::fs::create_dir(&copy).unwrap();
+    // The run dir bound elsewhere with its mounts, and cut off from its
+    // peer group: x's file is then a mount point at two paths, and an
+    // unmount at one does not reach the other (as a private bind of /run
+    // into a container leaves it).
+    for args in [&["--rbind"][..], &["--make-rprivate"]] {
+        let mut mount = std::process::Command::new("mount");
+        mount.args(args);
+        if args[0] == "--rbind" {
+            mount.arg(&sb.run);
+        }
+        assert!(mount.arg(&copy).status().unwrap().success(), "{args:?}");
+    }
+    let _unmount = Unmount(copy);
+    let inode = crate::util::ns_inode(sb.file("x"));
+    let out = sb.run("del", &["x"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.ends_with(": Device or resource busy\n"),
+        "{out:?}"
+    );
+    assert_eq!(sb.mounted(), ["x"]);
+    assert_eq!(
+        crate::util::ns_inode(sb.file("x")),
+        inode,
+        "the same namespace"
+    );
+}
