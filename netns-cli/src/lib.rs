@@ -128,6 +128,18 @@ pub fn parse_pid(value: &OsStr) -> Result<u32, lexopt::Error> {
     .ok_or_else(|| format!("invalid PID \"{text}\": not a process ID").into())
 }
 
+/// One JSON object with its keys in the order given (serde_json's map
+/// would sort them, and `ip -j` prints "name" first).
+pub fn write_object(out: &mut impl Write, fields: &[(&str, Value)]) -> io::Result<()> {
+    for (i, (key, value)) in fields.iter().enumerate() {
+        out.write_all(if i == 0 { b"{" } else { b"," })?;
+        serde_json::to_writer(&mut *out, key)?;
+        out.write_all(b":")?;
+        serde_json::to_writer(&mut *out, value)?;
+    }
+    out.write_all(if fields.is_empty() { b"{}" } else { b"}" })
+}
+
 /// A JSON array of objects written an object at a time, so that a batch's
 /// output streams; `finish` closes it (`[]` when empty) with a newline.
 /// Keys keep the order given (serde_json's map would sort them, and
@@ -149,13 +161,7 @@ impl JsonArray {
     fn write(&mut self, out: &mut impl Write, fields: &[(&str, Value)]) -> io::Result<()> {
         out.write_all(if self.started { b"," } else { b"[" })?;
         self.started = true;
-        for (i, (key, value)) in fields.iter().enumerate() {
-            out.write_all(if i == 0 { b"{" } else { b"," })?;
-            serde_json::to_writer(&mut *out, key)?;
-            out.write_all(b":")?;
-            serde_json::to_writer(&mut *out, value)?;
-        }
-        out.write_all(if fields.is_empty() { b"{}" } else { b"}" })
+        write_object(out, fields)
     }
 
     pub fn finish(self, out: &mut impl Write) -> io::Result<()> {

@@ -10,8 +10,10 @@
 
 mod enter;
 mod error;
+mod link;
 pub mod mountinfo;
 mod name;
+mod netlink;
 mod netns;
 mod nsid;
 mod pids;
@@ -22,9 +24,10 @@ mod watch;
 
 pub use enter::{ETC_NETNS_DIR, Enter, Exit, Sysfs};
 pub use error::{Error, Result};
+pub use link::holding;
 pub use name::Name;
 pub use netns::{Creator, Deleter, Netns, NetnsId, Removed, attach};
 pub use nsid::{NsidDump, NsidSocket, nsids};
 pub use pids::pids;
 pub use run_dir::{DEFAULT_RUN_DIR, Entry, RUN_DIR_ENV, RunDir};
-pub use watch::{Event, Watch, Woken};
+pub use watch::{Event, Kinds, Watch, Woken};

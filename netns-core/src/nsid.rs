@@ -3,53 +3,36 @@
 //! for a peer namespace; it is assigned by `ip netns set` or by the kernel
 //! itself (a veth whose peer lives elsewhere), and never changes after.
 //!
-//! The messages are small enough to write by hand: an nlmsghdr, an
-//! rtgenmsg, and NETNSA_* attributes (linux/net_namespace.h).
+//! The messages are an rtgenmsg and NETNSA_* attributes
+//! (linux/net_namespace.h), over the transport in `netlink`.
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use nix::errno::Errno;
-use nix::sys::socket::{
-    AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType, recv, sendto, socket,
-};
 
 use crate::error::{Error, Result};
+use crate::netlink::{self, Message, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, Refusal};
 use crate::netns::Netns;
 use crate::run_dir::{Entry, RunDir};
-use crate::sys;
 
-const NLMSG_HDRLEN: usize = 16;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_MULTI: u16 = 0x2;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_DUMP: u16 = 0x300;
-/// On an NLMSG_ERROR: the request is not echoed back in full...
-const NLM_F_CAPPED: u16 = 0x100;
-/// ...and extended-ack attributes follow it.
-const NLM_F_ACK_TLVS: u16 = 0x200;
-const NLMSGERR_ATTR_MSG: u16 = 1;
-const RTM_NEWNSID: u16 = 88;
+pub(crate) const RTM_NEWNSID: u16 = 88;
+pub(crate) const RTM_DELNSID: u16 = 89;
 const RTM_GETNSID: u16 = 90;
-/// rtgenmsg is one byte of family, padded to the 4-byte netlink alignment.
-const RTGENMSG_LEN: usize = 4;
+/// rtgenmsg: one byte of family (AF_UNSPEC), padded to 4.
+const RTGENMSG: [u8; 4] = [0; 4];
 const NETNSA_NSID: u16 = 1;
 const NETNSA_PID: u16 = 2;
 const NETNSA_FD: u16 = 3;
-const AF_UNSPEC: u8 = 0;
 /// NETNSA_NSID's "none": in a reply, not assigned; in RTM_NEWNSID, let
 /// the kernel pick.
 const NSID_NONE: i32 = -1;
+/// The multicast group of nsid events (RTNLGRP_NSID).
+pub(crate) const RTNLGRP_NSID: u32 = 28;
 
 /// A NETLINK_ROUTE socket for nsid requests; open one and reuse it.
 pub struct NsidSocket {
-    fd: OwnedFd,
-    seq: u32,
-    buf: Vec<u8>,
-    /// Whether a reply has been read, which sizes later dump parts.
-    primed: bool,
+    socket: netlink::Socket,
 }
 
 /// The size of every read, and so of every dump part after the first
@@ -79,32 +62,10 @@ pub struct NsidDump {
     pub cut_short: bool,
 }
 
-/// A request the kernel answered with an error: the errno, and its reason
-/// in words when it gave one.
-struct Refusal {
-    errno: Errno,
-    message: Option<String>,
-}
-
 impl NsidSocket {
     pub fn open() -> Result<Self> {
-        let fd = socket(
-            AddressFamily::Netlink,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::NetlinkRoute,
-        )
-        .map_err(|errno| Error::Sys {
-            action: "open a netlink socket",
-            errno,
-        })?;
-        // Without it refusals are bare errnos; not worth failing over.
-        let _ = sys::netlink_ext_ack(fd.as_fd());
         Ok(NsidSocket {
-            fd,
-            seq: 0,
-            buf: vec![0; DUMP_PART],
-            primed: false,
+            socket: netlink::Socket::open(DUMP_PART)?,
         })
     }
 
@@ -113,7 +74,7 @@ impl NsidSocket {
     #[cfg(test)]
     fn with_part(part: usize) -> Self {
         let mut socket = NsidSocket::open().unwrap();
-        socket.buf.truncate(part);
+        socket.socket.shrink_reads(part);
         socket
     }
 
@@ -121,9 +82,10 @@ impl NsidSocket {
     /// nsfs file), or `None` when none is assigned: RTM_GETNSID with
     /// NETNSA_FD, which never assigns one.
     pub fn nsid_of(&mut self, ns: BorrowedFd<'_>) -> Result<Option<u32>> {
-        let seq = self.send(RTM_GETNSID, NLM_F_REQUEST, &[(NETNSA_FD, fd_attr(ns)?)])?;
+        let fd = fd_attr(ns)?;
+        let seq = self.request(RTM_GETNSID, NLM_F_REQUEST, &[(NETNSA_FD, &fd)])?;
         let mut nsid = None;
-        self.receive(seq, |id| nsid = id)?
+        self.replies(seq, |id| nsid = id)?
             .map_err(|r| refused("get a namespace id", r))?;
         Ok(nsid)
     }
@@ -131,16 +93,19 @@ impl NsidSocket {
     /// Every nsid the current namespace has assigned, ascending: one
     /// RTM_GETNSID dump, of up to 1158 ids (see [`NsidDump::cut_short`]).
     pub fn dump(&mut self) -> Result<NsidDump> {
-        if !self.primed {
+        if !self.socket.read_any() {
             self.prime()?;
         }
-        let seq = self.send(RTM_GETNSID, NLM_F_REQUEST | NLM_F_DUMP, &[])?;
+        let seq = self.request(RTM_GETNSID, NLM_F_REQUEST | NLM_F_DUMP, &[])?;
         let mut ids = Vec::new();
-        let cut_short = self
-            .receive(seq, |id| ids.extend(id))?
+        let ended = self
+            .replies(seq, |id| ids.extend(id))?
             .map_err(|r| refused("list namespace ids", r))?;
         ids.sort_unstable();
-        Ok(NsidDump { ids, cut_short })
+        Ok(NsidDump {
+            ids,
+            cut_short: ended.after_full_read,
+        })
     }
 
     /// Makes one request and reads its reply, so that a dump's first part
@@ -149,8 +114,8 @@ impl NsidSocket {
     /// namespace, by PID.
     fn prime(&mut self) -> Result<()> {
         let pid = std::process::id().to_ne_bytes();
-        let seq = self.send(RTM_GETNSID, NLM_F_REQUEST, &[(NETNSA_PID, pid)])?;
-        self.receive(seq, |_| {})?
+        let seq = self.request(RTM_GETNSID, NLM_F_REQUEST, &[(NETNSA_PID, &pid)])?;
+        self.replies(seq, |_| {})?
             .map_err(|r| refused("get a namespace id", r))?;
         Ok(())
     }
@@ -172,12 +137,10 @@ impl NsidSocket {
                 current: None,
             })?,
         };
-        let attrs = [
-            (NETNSA_FD, fd_attr(ns)?),
-            (NETNSA_NSID, wanted.to_ne_bytes()),
-        ];
-        let seq = self.send(RTM_NEWNSID, NLM_F_REQUEST | NLM_F_ACK, &attrs)?;
-        if let Err(refusal) = self.receive(seq, |_| {})? {
+        let (fd, wanted) = (fd_attr(ns)?, wanted.to_ne_bytes());
+        let attrs = [(NETNSA_FD, &fd[..]), (NETNSA_NSID, &wanted[..])];
+        let seq = self.request(RTM_NEWNSID, NLM_F_REQUEST | NLM_F_ACK, &attrs)?;
+        if let Err(refusal) = self.replies(seq, |_| {})? {
             return Err(Error::NsidRefused {
                 path: path.into(),
                 nsid,
@@ -195,100 +158,30 @@ impl NsidSocket {
         }
     }
 
-    fn send(&mut self, kind: u16, flags: u16, attrs: &[(u16, [u8; 4])]) -> Result<u32> {
-        self.seq = self.seq.wrapping_add(1);
-        let len = NLMSG_HDRLEN + RTGENMSG_LEN + attrs.len() * 8;
-        let mut msg = Vec::with_capacity(len);
-        msg.extend_from_slice(&(len as u32).to_ne_bytes());
-        msg.extend_from_slice(&kind.to_ne_bytes());
-        msg.extend_from_slice(&flags.to_ne_bytes());
-        msg.extend_from_slice(&self.seq.to_ne_bytes());
-        msg.extend_from_slice(&0u32.to_ne_bytes());
-        msg.extend_from_slice(&[AF_UNSPEC, 0, 0, 0]);
-        for (kind, value) in attrs {
-            msg.extend_from_slice(&8u16.to_ne_bytes());
-            msg.extend_from_slice(&kind.to_ne_bytes());
-            msg.extend_from_slice(value);
-        }
-        sendto(
-            self.fd.as_raw_fd(),
-            &msg,
-            &NetlinkAddr::new(0, 0),
-            MsgFlags::empty(),
-        )
-        .map_err(|errno| Error::Sys {
-            action: "send a netlink request",
-            errno,
-        })?;
-        Ok(self.seq)
+    fn request(&mut self, kind: u16, flags: u16, attrs: &[(u16, &[u8])]) -> Result<u32> {
+        self.socket.request(kind, flags, &RTGENMSG, attrs)
     }
 
-    /// Reads replies to request `seq` until it is answered: an ack, one
-    /// RTM_NEWNSID, or for a dump every part up to NLMSG_DONE. `each` gets
-    /// the NETNSA_NSID of every RTM_NEWNSID (`None` for "not assigned").
-    /// The outer error is the socket's, the inner the kernel's refusal;
-    /// `true` when the reply ended right after a full read (a dump that
-    /// may have been cut short).
-    fn receive(
+    /// Reads the reply to `seq`: `each` gets the NETNSA_NSID of every
+    /// RTM_NEWNSID in it (`None` for "not assigned").
+    fn replies(
         &mut self,
         seq: u32,
         mut each: impl FnMut(Option<u32>),
-    ) -> Result<Result<bool, Refusal>> {
-        let mut full = false;
-        loop {
-            let mut got = false;
-            let n =
-                recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::MSG_TRUNC).map_err(|errno| {
-                    Error::Sys {
-                        action: "read a netlink reply",
-                        errno,
-                    }
-                })?;
-            if n > self.buf.len() {
-                return Err(Error::Netlink("a message larger than the buffer"));
+    ) -> Result<Result<netlink::Ended, Refusal>> {
+        self.socket.replies(seq, |msg| {
+            if msg.kind == RTM_NEWNSID {
+                each(nsid_in(&msg));
             }
-            self.primed = true;
-            let mut rest = &self.buf[..n];
-            let mut done = false;
-            while rest.len() >= NLMSG_HDRLEN {
-                let len = u32_at(rest, 0) as usize;
-                if len < NLMSG_HDRLEN || len > rest.len() {
-                    return Err(Error::Netlink("a message with a bad length"));
-                }
-                let (msg, next) = rest.split_at(len);
-                rest = next.get(align(len) - len..).unwrap_or_default();
-                if u32_at(msg, 8) != seq {
-                    continue;
-                }
-                let flags = u16_at(msg, 6);
-                let payload = &msg[NLMSG_HDRLEN..];
-                match u16_at(msg, 4) {
-                    NLMSG_ERROR | NLMSG_DONE => {
-                        let code = payload.get(..4).map_or(0, |b| i32_at(b, 0));
-                        if code < 0 {
-                            return Ok(Err(Refusal {
-                                errno: Errno::from_raw(-code),
-                                message: ack_message(payload, flags),
-                            }));
-                        }
-                        done = true;
-                    }
-                    RTM_NEWNSID => {
-                        let attrs = payload.get(RTGENMSG_LEN..).unwrap_or_default();
-                        each(attr(attrs, NETNSA_NSID).and_then(nsid_value));
-                        got = true;
-                        // Only the parts of a dump carry NLM_F_MULTI.
-                        done |= flags & NLM_F_MULTI == 0;
-                    }
-                    _ => {}
-                }
-            }
-            if done {
-                return Ok(Ok(full && !got));
-            }
-            full = n == self.buf.len();
-        }
+        })
     }
+}
+
+/// The NETNSA_NSID of an RTM_NEWNSID or RTM_DELNSID message; `None` for
+/// "not assigned".
+pub(crate) fn nsid_in(msg: &Message<'_>) -> Option<u32> {
+    let attrs = msg.body.get(RTGENMSG.len()..)?;
+    netlink::attr(attrs, NETNSA_NSID).and_then(nsid_value)
 }
 
 fn refused(action: &'static str, refusal: Refusal) -> Error {
@@ -302,21 +195,6 @@ fn fd_attr(ns: BorrowedFd<'_>) -> Result<[u8; 4]> {
     u32::try_from(ns.as_raw_fd())
         .map(u32::to_ne_bytes)
         .map_err(|_| Error::Netlink("negative fd"))
-}
-
-/// The kernel's reason in an NLMSG_ERROR's payload (the errno, then the
-/// request's header, and its body unless capped, then the attributes).
-fn ack_message(payload: &[u8], flags: u16) -> Option<String> {
-    if flags & NLM_F_ACK_TLVS == 0 || payload.len() < 4 + NLMSG_HDRLEN {
-        return None;
-    }
-    let echoed = match flags & NLM_F_CAPPED {
-        0 => align(u32_at(payload, 4) as usize),
-        _ => NLMSG_HDRLEN,
-    };
-    let text = attr(payload.get(4 + echoed..)?, NLMSGERR_ATTR_MSG)?;
-    let text = text.split(|&b| b == 0).next().unwrap_or_default();
-    Some(String::from_utf8_lossy(text).into_owned())
 }
 
 /// The kernel's nsid table (one dump), and the nsid of each entry's
@@ -357,7 +235,9 @@ pub fn nsids(run_dir: &RunDir, entries: &[Entry]) -> Result<(NsidDump, Vec<Optio
     Ok((dump, out))
 }
 
-fn nsid_of_file(socket: &mut NsidSocket, path: &std::path::Path) -> Result<Option<u32>> {
+/// The nsid of the namespace on `path`; `None` when it has none, or when
+/// the file is gone or holds no namespace.
+pub(crate) fn nsid_of_file(socket: &mut NsidSocket, path: &std::path::Path) -> Result<Option<u32>> {
     match Netns::open_path(path) {
         Ok(ns) => socket.nsid_of(ns.as_fd()),
         // Deleted while listing, or unmounted on the way (a delete under
@@ -371,42 +251,10 @@ fn nsid_of_file(socket: &mut NsidSocket, path: &std::path::Path) -> Result<Optio
     }
 }
 
-/// The value of the first attribute of type `kind` in a run of netlink
-/// attributes.
-fn attr(mut attrs: &[u8], kind: u16) -> Option<&[u8]> {
-    while attrs.len() >= 4 {
-        let len = usize::from(u16_at(attrs, 0));
-        if len < 4 || len > attrs.len() {
-            return None;
-        }
-        if u16_at(attrs, 2) == kind {
-            return Some(&attrs[4..len]);
-        }
-        attrs = attrs.get(align(len)..).unwrap_or_default();
-    }
-    None
-}
-
 /// An NETNSA_NSID value: an s32 where -1 means "not assigned".
 fn nsid_value(value: &[u8]) -> Option<u32> {
     let value = value.get(..4)?;
-    u32::try_from(i32_at(value, 0)).ok()
-}
-
-fn align(len: usize) -> usize {
-    (len + 3) & !3
-}
-
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes([b[at], b[at + 1]])
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn i32_at(b: &[u8], at: usize) -> i32 {
-    u32_at(b, at) as i32
+    u32::try_from(netlink::i32_at(value, 0)).ok()
 }
 
 #[cfg(test)]
@@ -417,15 +265,20 @@ mod tests {
 
     #[test]
     fn reads_nsid_attribute_and_unassigned() {
-        let mut attrs = Vec::new();
-        attrs.extend_from_slice(&8u16.to_ne_bytes());
-        attrs.extend_from_slice(&NETNSA_NSID.to_ne_bytes());
-        attrs.extend_from_slice(&7i32.to_ne_bytes());
-        assert_eq!(attr(&attrs, NETNSA_NSID).and_then(nsid_value), Some(7));
-        attrs[4..8].copy_from_slice(&(-1i32).to_ne_bytes());
-        assert_eq!(attr(&attrs, NETNSA_NSID).and_then(nsid_value), None);
-        assert_eq!(attr(&attrs[..5], NETNSA_NSID), None);
-        assert_eq!(attr(&attrs, NETNSA_FD), None);
+        let mut body = RTGENMSG.to_vec();
+        body.extend_from_slice(&8u16.to_ne_bytes());
+        body.extend_from_slice(&NETNSA_NSID.to_ne_bytes());
+        body.extend_from_slice(&7i32.to_ne_bytes());
+        let nsid = |body: &[u8]| {
+            nsid_in(&Message {
+                kind: RTM_NEWNSID,
+                body,
+            })
+        };
+        assert_eq!(nsid(&body), Some(7));
+        assert_eq!(nsid(&body[..9]), None);
+        body[8..12].copy_from_slice(&(-1i32).to_ne_bytes());
+        assert_eq!(nsid(&body), None);
     }
 
     /// A new network namespace, and back: the thread's namespace stays

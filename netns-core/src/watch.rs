@@ -7,8 +7,12 @@
 //! on /proc/self/mountinfo reports POLLPRI when the mount table changes,
 //! and then each held-back file is stat'ed again (the table itself is
 //! never read: with many namespaces it is large).
+//!
+//! nsids come and go as the kernel says on rtnetlink's RTNLGRP_NSID; each
+//! is matched to a name in the run dir when it comes, and remembered, so
+//! that its delete (which comes once the namespace is gone) can name it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -20,6 +24,8 @@ use nix::sys::stat::Mode;
 
 use crate::error::{Error, Result};
 use crate::name::Name;
+use crate::netlink;
+use crate::nsid::{self, NsidSocket, RTM_DELNSID, RTM_NEWNSID, RTNLGRP_NSID};
 use crate::run_dir::{RunDir, nsfs_device};
 
 const MOUNTINFO: &str = "/proc/self/mountinfo";
@@ -31,6 +37,20 @@ pub enum Event {
     Add(Name),
     /// A name that referred to a namespace is gone.
     Delete(Name),
+    /// The current namespace has an nsid for another now; `name` is a
+    /// name in the run dir that refers to it, if one did when it came.
+    AddNsid { nsid: u32, name: Option<Name> },
+    /// The current namespace has lost an nsid (the namespace is gone);
+    /// `name` is the name it had.
+    DeleteNsid { nsid: u32, name: Option<Name> },
+}
+
+/// What to watch: names in the run dir, nsids of the current namespace,
+/// or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kinds {
+    pub names: bool,
+    pub ids: bool,
 }
 
 /// What [`Watch::wait`] saw.
@@ -42,8 +62,14 @@ pub enum Woken {
     HungUp,
 }
 
-/// A watch on one run dir.
+/// A watch on one run dir and the current namespace's nsids.
 pub struct Watch {
+    names: Option<Names>,
+    ids: Option<Ids>,
+}
+
+/// The names part: the run dir's files and mounts.
+struct Names {
     run_dir: RunDir,
     dir: OwnedFd,
     inotify: Inotify,
@@ -55,6 +81,18 @@ pub struct Watch {
     /// or stale files.
     pending: Vec<OsString>,
 }
+
+/// The nsids part: the kernel's events, and a socket to ask it with.
+struct Ids {
+    run_dir: RunDir,
+    events: netlink::Socket,
+    ask: NsidSocket,
+    /// Every nsid known, with the name it was matched to.
+    table: HashMap<u32, Option<Name>>,
+}
+
+/// Netlink reads for events: several nsid messages of 28 bytes.
+const EVENT_READ: usize = 8192;
 
 /// The inotify events that matter: a name made, moved in, removed, moved
 /// out, and the run dir itself going away.
@@ -69,12 +107,83 @@ fn watched() -> AddWatchFlags {
 }
 
 impl Watch {
-    /// Starts watching `run_dir`, preparing it first as an add would (so a
-    /// missing run dir is made), and returns the watch and the names that
-    /// are namespaces already, sorted. The snapshot is taken after the
-    /// watch is in place, so nothing that happens between is lost: a name
-    /// both in the snapshot and in an event is reported once.
-    pub fn new(run_dir: &RunDir) -> Result<(Self, Vec<Name>)> {
+    /// Starts watching `run_dir` for names (preparing it first as an add
+    /// would, so a missing run dir is made) and the current namespace for
+    /// nsids, as `kinds` asks, and returns the watch and what is there
+    /// already: an add for each name that is a namespace (sorted), then
+    /// an add-nsid for each nsid (ascending). Each snapshot is taken after
+    /// its watch is in place, so nothing that happens between is lost: a
+    /// name or nsid both in a snapshot and in an event is reported once.
+    pub fn new(run_dir: &RunDir, kinds: Kinds) -> Result<(Self, Vec<Event>)> {
+        let mut existing = Vec::new();
+        let names = match kinds.names {
+            true => Some(Names::new(run_dir, &mut existing)?),
+            false => None,
+        };
+        let ids = match kinds.ids {
+            true => Some(Ids::new(run_dir, &mut existing)?),
+            false => None,
+        };
+        Ok((Watch { names, ids }, existing))
+    }
+
+    /// Waits for the next events, in the order they happened; or until
+    /// `hangup` (stdout, say) reports an error or a hang-up.
+    pub fn wait(&mut self, hangup: BorrowedFd<'_>) -> Result<Woken> {
+        loop {
+            let mut fds = vec![PollFd::new(hangup, PollFlags::empty())];
+            if let Some(names) = &self.names {
+                fds.push(PollFd::new(names.inotify.as_fd(), PollFlags::POLLIN));
+                fds.push(PollFd::new(names.mountinfo.as_fd(), PollFlags::POLLPRI));
+            }
+            if let Some(ids) = &self.ids {
+                fds.push(PollFd::new(ids.events.as_fd(), PollFlags::POLLIN));
+            }
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(Errno::EINTR) => continue,
+                Err(errno) => {
+                    return Err(Error::Sys {
+                        action: "wait for events",
+                        errno,
+                    });
+                }
+            }
+            let woken: Vec<PollFlags> = fds
+                .iter()
+                .map(|fd| fd.revents().unwrap_or(PollFlags::empty()))
+                .collect();
+            drop(fds);
+            if woken[0].intersects(PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL) {
+                return Ok(Woken::HungUp);
+            }
+            let mut events = Vec::new();
+            let mut rest = &woken[1..];
+            if let Some(names) = &mut self.names {
+                if rest[0].contains(PollFlags::POLLIN) {
+                    names.read_inotify(&mut events)?;
+                }
+                // The mount table changed: a held-back file may be a
+                // namespace now.
+                if rest[1].contains(PollFlags::POLLPRI) {
+                    names.check_pending(&mut events)?;
+                }
+                rest = &rest[2..];
+            }
+            if let Some(ids) = &mut self.ids
+                && rest[0].contains(PollFlags::POLLIN)
+            {
+                ids.read_events(&mut events)?;
+            }
+            if !events.is_empty() {
+                return Ok(Woken::Events(events));
+            }
+        }
+    }
+}
+
+impl Names {
+    fn new(run_dir: &RunDir, existing: &mut Vec<Event>) -> Result<Self> {
         run_dir.prepare()?;
         let path = run_dir.path();
         let inotify =
@@ -95,7 +204,7 @@ impl Watch {
         .map_err(|e| Error::path("open", path, e))?;
         let mountinfo = open(MOUNTINFO, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| Error::path("open", MOUNTINFO, e))?;
-        let mut watch = Watch {
+        let mut names = Names {
             run_dir: run_dir.clone(),
             dir,
             inotify,
@@ -104,57 +213,17 @@ impl Watch {
             known: HashSet::new(),
             pending: Vec::new(),
         };
-        let mut existing = Vec::new();
         for entry in run_dir.entries()? {
             let name = entry.name.as_os_str().to_owned();
             match entry.inode {
                 Some(_) => {
-                    watch.known.insert(name);
-                    existing.push(entry.name);
+                    names.known.insert(name);
+                    existing.push(Event::Add(entry.name));
                 }
-                None => watch.pending.push(name),
+                None => names.pending.push(name),
             }
         }
-        Ok((watch, existing))
-    }
-
-    /// Waits for the next events, in the order they happened; or until
-    /// `hangup` (stdout, say) reports an error or a hang-up.
-    pub fn wait(&mut self, hangup: BorrowedFd<'_>) -> Result<Woken> {
-        loop {
-            let mut fds = [
-                PollFd::new(self.inotify.as_fd(), PollFlags::POLLIN),
-                PollFd::new(self.mountinfo.as_fd(), PollFlags::POLLPRI),
-                PollFd::new(hangup, PollFlags::empty()),
-            ];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => {}
-                Err(Errno::EINTR) => continue,
-                Err(errno) => {
-                    return Err(Error::Sys {
-                        action: "wait for events",
-                        errno,
-                    });
-                }
-            }
-            let [inotify, mounts, hangup] =
-                fds.map(|fd| fd.revents().unwrap_or(PollFlags::empty()));
-            if hangup.intersects(PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL) {
-                return Ok(Woken::HungUp);
-            }
-            let mut events = Vec::new();
-            if inotify.contains(PollFlags::POLLIN) {
-                self.read_inotify(&mut events)?;
-            }
-            // The mount table changed: a held-back file may be a
-            // namespace now.
-            if mounts.contains(PollFlags::POLLPRI) {
-                self.check_pending(&mut events)?;
-            }
-            if !events.is_empty() {
-                return Ok(Woken::Events(events));
-            }
-        }
+        Ok(names)
     }
 
     fn read_inotify(&mut self, events: &mut Vec<Event>) -> Result<()> {
@@ -249,5 +318,113 @@ impl Watch {
     fn is_namespace(&self, name: &OsStr) -> Result<Option<bool>> {
         let inode = self.run_dir.look_at(self.dir.as_fd(), name, self.nsfs)?;
         Ok(inode.map(|inode| inode.is_some()))
+    }
+}
+
+impl Ids {
+    fn new(run_dir: &RunDir, existing: &mut Vec<Event>) -> Result<Self> {
+        let events = netlink::Socket::open(EVENT_READ)?;
+        events.join(RTNLGRP_NSID)?;
+        let mut ids = Ids {
+            run_dir: run_dir.clone(),
+            events,
+            ask: NsidSocket::open()?,
+            table: HashMap::new(),
+        };
+        let mut now = ids.snapshot()?;
+        now.sort_unstable_by_key(|&(nsid, _)| nsid);
+        for (nsid, name) in now {
+            ids.table.insert(nsid, name.clone());
+            existing.push(Event::AddNsid { nsid, name });
+        }
+        Ok(ids)
+    }
+
+    /// Every nsid the current namespace has, each with the first name (in
+    /// order) that refers to its namespace, if any.
+    fn snapshot(&mut self) -> Result<Vec<(u32, Option<Name>)>> {
+        let entries = self.run_dir.entries()?;
+        let (dump, of_entries) = nsid::nsids(&self.run_dir, &entries)?;
+        let mut now: HashMap<u32, Option<Name>> =
+            dump.ids.into_iter().map(|nsid| (nsid, None)).collect();
+        for (entry, nsid) in entries.into_iter().zip(of_entries) {
+            if let Some(nsid) = nsid {
+                now.entry(nsid).or_default().get_or_insert(entry.name);
+            }
+        }
+        Ok(now.into_iter().collect())
+    }
+
+    /// The name in the run dir that refers to the namespace that has
+    /// `nsid`, the first in order: the run dir's namespaces asked one by
+    /// one (the kernel tells no namespace by its nsid), each at most once.
+    fn name_of(&mut self, nsid: u32) -> Result<Option<Name>> {
+        let mut asked = HashSet::new();
+        for entry in self.run_dir.entries()? {
+            let Some(inode) = entry.inode else { continue };
+            if !asked.insert(inode) {
+                continue;
+            }
+            if nsid::nsid_of_file(&mut self.ask, &self.run_dir.file(&entry.name))? == Some(nsid) {
+                return Ok(Some(entry.name));
+            }
+        }
+        Ok(None)
+    }
+
+    fn read_events(&mut self, events: &mut Vec<Event>) -> Result<()> {
+        let mut came = Vec::new();
+        let whole = self.events.events(|msg| match msg.kind {
+            RTM_NEWNSID | RTM_DELNSID => {
+                came.extend(nsid::nsid_in(&msg).map(|nsid| (msg.kind == RTM_NEWNSID, nsid)))
+            }
+            _ => {}
+        })?;
+        for (added, nsid) in came {
+            if added {
+                // Known already: in the snapshot, taken after the watch
+                // began.
+                if !self.table.contains_key(&nsid) {
+                    let name = self.name_of(nsid)?;
+                    self.table.insert(nsid, name.clone());
+                    events.push(Event::AddNsid { nsid, name });
+                }
+            } else if let Some(name) = self.table.remove(&nsid) {
+                // An nsid never seen was gone before the snapshot.
+                events.push(Event::DeleteNsid { nsid, name });
+            }
+        }
+        if !whole {
+            self.resync(events)?;
+        }
+        Ok(())
+    }
+
+    /// After events were lost: the table as it is now against what the
+    /// events had told.
+    fn resync(&mut self, events: &mut Vec<Event>) -> Result<()> {
+        let now = self.snapshot()?;
+        let present: HashSet<u32> = now.iter().map(|&(nsid, _)| nsid).collect();
+        let mut gone: Vec<u32> = self
+            .table
+            .keys()
+            .copied()
+            .filter(|nsid| !present.contains(nsid))
+            .collect();
+        gone.sort_unstable();
+        for nsid in gone {
+            let name = self.table.remove(&nsid).flatten();
+            events.push(Event::DeleteNsid { nsid, name });
+        }
+        let mut new: Vec<(u32, Option<Name>)> = now
+            .into_iter()
+            .filter(|(nsid, _)| !self.table.contains_key(nsid))
+            .collect();
+        new.sort_unstable_by_key(|&(nsid, _)| nsid);
+        for (nsid, name) in new {
+            self.table.insert(nsid, name.clone());
+            events.push(Event::AddNsid { nsid, name });
+        }
+        Ok(())
     }
 }

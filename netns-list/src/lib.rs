@@ -1,6 +1,8 @@
-//! `netns-list [--ids] [--json]`: the named network namespaces, as `ip
-//! netns list` and `ip -j netns list` print them (ip-netns(8)), sorted by
-//! name; with `--ids`, the kernel's nsid table as `ip netns list-id`.
+//! `netns-list [--dev DEV | --ids] [--json]`: the named network
+//! namespaces, as `ip netns list` and `ip -j netns list` print them
+//! (ip-netns(8)), sorted by name; with `--dev`, those that hold a device
+//! DEV (the card's `list dev DEV`); with `--ids`, the kernel's nsid table
+//! as `ip netns list-id`.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -19,6 +21,12 @@ Print the named network namespaces of the run dir, sorted, one a line, as
 has an nsid for it. Files that hold no namespace (stale files left by a
 crashed add) are not listed; a line on stderr names each.
 
+With --dev DEV, print only the namespaces that hold a network device DEV,
+by its name or an altname, as `ip -n NAME link show DEV` would find it
+(the card's `ip netns list dev DEV`); nothing, and exit 0, when none does.
+Each namespace is asked through a netlink socket made in it: no process
+is started, but entering it takes root, as `ip -n` does.
+
 With --ids, print the current namespace's nsid table instead, as `ip netns
 list-id` does: \"nsid N\" a line, ascending, then \" (iproute2 netns name:
 NAME)\" when a name in the run dir refers to that namespace (the first in
@@ -26,6 +34,7 @@ order when several do). Ids the kernel gave on its own (to the peer of a
 veth, say) are listed too.
 
 Options:
+      --dev DEV      only the namespaces that hold the device DEV
       --ids          print the nsid table (`ip netns list-id`)
       --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
   -j, --json         print as `ip -j netns list`: [{\"name\":..,\"id\":..}];
@@ -39,6 +48,7 @@ pub struct Args {
     run_dir: RunDir,
     json: bool,
     ids: bool,
+    dev: Option<OsString>,
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
@@ -50,9 +60,11 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     let mut run_dir: Option<PathBuf> = None;
     let mut json = false;
     let mut ids = false;
+    let mut dev = None;
     let mut parser = lexopt::Parser::from_iter(args);
     while let Some(arg) = parser.next()? {
         match arg {
+            Long("dev") => dev = Some(parser.value()?),
             Long("ids") => ids = true,
             Long("run-dir") => run_dir = Some(parser.value()?.into()),
             Short('j') | Long("json") => json = true,
@@ -61,10 +73,17 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
             _ => return Err(arg.unexpected()),
         }
     }
+    if ids && dev.is_some() {
+        return Err("--dev and --ids do not go together".into());
+    }
+    if dev.as_ref().is_some_and(|dev| dev.is_empty()) {
+        return Err("--dev takes a device name, not an empty one".into());
+    }
     Ok(Parsed::Run(Args {
         run_dir: RunDir::resolve(run_dir),
         json,
         ids,
+        dev,
     }))
 }
 
@@ -72,6 +91,10 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let listed = args
         .run_dir
         .entries()
+        .and_then(|entries| match &args.dev {
+            Some(dev) => netns_core::holding(&args.run_dir, entries, dev),
+            None => Ok(entries),
+        })
         .and_then(|entries| Ok((netns_core::nsids(&args.run_dir, &entries)?, entries)));
     let Some(((dump, nsids), entries)) = ui.ok(listed) else {
         return Ok(());

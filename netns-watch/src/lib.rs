@@ -1,7 +1,8 @@
-//! `netns-watch [--json] [--existing] [--count N]`: namespaces added to and
-//! deleted from the run dir, a line each as it happens, as `ip netns
-//! monitor` prints them (ip-netns(8)), but flushed at once and only once a
-//! namespace is usable.
+//! `netns-watch [--names] [--ids] [--json] [--existing] [--count N]`:
+//! namespaces added to and deleted from the run dir, a line each as it
+//! happens, as `ip netns monitor` prints them (ip-netns(8)), but flushed
+//! at once and only once a namespace is usable; and the nsids the current
+//! namespace gains and loses (the card's `monitor [all | name | id]`).
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -11,25 +12,37 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use netns_cli::{Parsed, Ui, json};
-use netns_core::{Event, Name, RunDir, Watch, Woken};
+use netns_core::{Event, Kinds, RunDir, Watch, Woken};
 
 pub const USAGE: &str = "\
 Usage: netns-watch [OPTIONS]
 
 Print a line for every namespace added to or deleted from the run dir, by
-any tool, as `ip netns monitor` does: \"add NAME\" and \"delete NAME\". Each
-line is written out as it happens, into a pipe too. An add is reported once
-the namespace is usable (mounted on its file), so `netns-exec NAME` works
-as soon as the line is read; a file that never gets a namespace on it (an
-add that crashed) is reported neither when it appears nor when it goes. A
-missing run dir is made, as netns-add makes it. Runs until interrupted, or
-until the reader of its output goes away (exit 0).
+any tool, as `ip netns monitor` does: \"add NAME\" and \"delete NAME\"; and
+for every nsid the current namespace gets for another namespace or loses
+(by netns-set, `ip netns set`, or the kernel itself, as when a veth's peer
+goes there): \"add-nsid N NAME\" and \"delete-nsid N NAME\", NAME being the
+name in the run dir that refers to that namespace (left out when none
+does; a delete names the name the nsid had, as the namespace is gone by
+then). Each line is written out as it happens, into a pipe too. An add is
+reported once the namespace is usable (mounted on its file), so
+`netns-exec NAME` works as soon as the line is read; a file that never
+gets a namespace on it (an add that crashed) is reported neither when it
+appears nor when it goes. A missing run dir is made, as netns-add makes
+it. Runs until interrupted, or until the reader of its output goes away
+(exit 0).
 
 Options:
-  -e, --existing     first an add for each namespace already there
+      --names        name events only: exactly what `ip netns monitor`
+                     prints (the card's `monitor name`)
+      --ids          nsid events only (`monitor id`); both or neither: all
+  -e, --existing     first an add for each namespace already there (and
+                     an add-nsid for each nsid set)
   -c, --count N      exit after N events (not counting --existing ones)
       --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
-  -j, --json         JSON Lines: {\"event\":\"add\",\"name\":\"blue\"}
+  -j, --json         JSON Lines: {\"event\":\"add\",\"name\":\"blue\"},
+                     {\"event\":\"add-nsid\",\"nsid\":2,\"name\":\"blue\"}
+                     (no \"name\" when none refers to it)
   -h, --help         print this help
   -V, --version      print the version
 ";
@@ -39,6 +52,7 @@ pub struct Args {
     json: bool,
     existing: bool,
     count: Option<u64>,
+    kinds: Kinds,
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
@@ -51,9 +65,12 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     let mut json = false;
     let mut existing = false;
     let mut count = None;
+    let (mut names, mut ids) = (false, false);
     let mut parser = lexopt::Parser::from_iter(args);
     while let Some(arg) = parser.next()? {
         match arg {
+            Long("names") => names = true,
+            Long("ids") => ids = true,
             Short('e') | Long("existing") => existing = true,
             Short('c') | Long("count") => count = Some(parser.value()?.parse()?),
             Long("run-dir") => run_dir = Some(parser.value()?.into()),
@@ -68,16 +85,21 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
         json,
         existing,
         count,
+        // Both or neither: all.
+        kinds: Kinds {
+            names: names || !ids,
+            ids: ids || !names,
+        },
     }))
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
-    let Some((mut watch, existing)) = ui.ok(Watch::new(&args.run_dir)) else {
+    let Some((mut watch, existing)) = ui.ok(Watch::new(&args.run_dir, args.kinds)) else {
         return Ok(());
     };
     if args.existing {
-        for name in existing {
-            print(args, ui, "add", &name)?;
+        for event in &existing {
+            print(args, ui, event)?;
         }
     }
     let mut left = args.count;
@@ -91,10 +113,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             return Ok(());
         };
         for event in events.iter().take(left.map_or(usize::MAX, |n| n as usize)) {
-            match event {
-                Event::Add(name) => print(args, ui, "add", name)?,
-                Event::Delete(name) => print(args, ui, "delete", name)?,
-            }
+            print(args, ui, event)?;
             left = left.map(|n| n - 1);
         }
     }
@@ -102,17 +121,29 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
 }
 
 /// One event, flushed at once: a reader waits for each line.
-fn print(args: &Args, ui: &mut Ui, event: &str, name: &Name) -> std::io::Result<()> {
+fn print(args: &Args, ui: &mut Ui, event: &Event) -> std::io::Result<()> {
+    let (word, nsid, name) = match event {
+        Event::Add(name) => ("add", None, Some(name)),
+        Event::Delete(name) => ("delete", None, Some(name)),
+        Event::AddNsid { nsid, name } => ("add-nsid", Some(*nsid), name.as_ref()),
+        Event::DeleteNsid { nsid, name } => ("delete-nsid", Some(*nsid), name.as_ref()),
+    };
     if args.json {
-        writeln!(
-            ui.out(),
-            "{}",
-            json!({"event": event, "name": name.to_string()})
-        )?;
+        let mut fields = vec![("event", json!(word))];
+        fields.extend(nsid.map(|nsid| ("nsid", json!(nsid))));
+        fields.extend(name.map(|name| ("name", json!(name.to_string()))));
+        netns_cli::write_object(ui.out(), &fields)?;
+        writeln!(ui.out())?;
     } else {
         // The name's bytes, as `ip netns monitor` prints them.
-        write!(ui.out(), "{event} ")?;
-        ui.out().write_all(name.as_os_str().as_bytes())?;
+        ui.out().write_all(word.as_bytes())?;
+        if let Some(nsid) = nsid {
+            write!(ui.out(), " {nsid}")?;
+        }
+        if let Some(name) = name {
+            ui.out().write_all(b" ")?;
+            ui.out().write_all(name.as_os_str().as_bytes())?;
+        }
         writeln!(ui.out())?;
     }
     ui.out().flush()

@@ -58,9 +58,11 @@ Named network namespaces, as `ip netns` keeps them. Verbs (each has --help):
   exec NAME CMD...      run CMD in the namespace
   identify [PID]        the names of a process's namespace
   list [--ids]          the names, or the nsid table      (ip: list-id)
+  list --dev DEV        the names that hold device DEV    (card: list dev DEV)
   pids NAME             the processes in the namespace
   set NAME NSID|auto    give the namespace an nsid
-  watch                 a line per namespace added or deleted (ip: monitor)
+  watch [--names|--ids] a line per name or nsid added or deleted
+                        (ip: monitor; card: monitor [all | name | id])
 
 With no verb it lists, as `ip netns` does. ip's words (add, delete, list,
 show, list-id, monitor, ...) work too, shortened as ip allows (`s` is show,
@@ -128,11 +130,29 @@ fn dispatch(mut args: Vec<OsString>) -> ExitCode {
         eprintln!("netns: unknown verb \"{word}\"\nTry 'netns --help' for the verbs.");
         return ExitCode::from(2);
     };
+    card_words(name, &mut args);
     let mut argv: Vec<OsString> = vec![format!("netns-{name}").into()];
     argv.extend(implied.iter().map(OsString::from));
     argv.extend(extra);
     argv.extend(args);
     run(argv)
+}
+
+/// The card's words after a verb, as our options: `list dev DEV` (and
+/// `show dev DEV`) is `list --dev DEV`; `monitor all`, `monitor name` and
+/// `monitor id` are `watch`, `watch --names` and `watch --ids`.
+fn card_words(verb: &str, args: &mut Vec<OsString>) {
+    let option = match (verb, args.first().and_then(|a| a.to_str())) {
+        ("list", Some("dev")) => "--dev",
+        ("watch", Some("all")) => {
+            args.remove(0);
+            return;
+        }
+        ("watch", Some("name")) => "--names",
+        ("watch", Some("id")) => "--ids",
+        _ => return,
+    };
+    args[0] = option.into();
 }
 
 /// Writes `text` to stdout; a reader that went away (`netns --verbs |

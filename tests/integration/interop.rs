@@ -224,3 +224,28 @@ fn watch_reports_ours_and_ips_adds_and_deletes_in_order() {
     step(ours("del", &[b]), format!("delete {b}"));
     step(ip(&["netns", "del", a]), format!("delete {a}"));
 }
+
+#[test]
+fn list_dev_finds_devices_in_namespaces_ip_made() {
+    let names = SystemNames::new(&["dev1", "dev2"]);
+    let (one, two) = (names.0[0].as_str(), names.0[1].as_str());
+    for name in [one, two] {
+        assert_eq!(ip(&["netns", "add", name]).code, 0);
+    }
+    let made = ip(&[
+        "-n", one, "link", "add", "ntd1", "type", "veth", "peer", "name", "ntd2", "netns", two,
+    ]);
+    assert_eq!(made.code, 0, "{made:?}");
+    let prefix = format!("nt-{}-", std::process::id());
+    let ours_of = |dev: &str| -> Vec<String> {
+        let out = ours("list", &["--dev", dev]);
+        assert_eq!(out.code, 0, "{out:?}");
+        out.stdout
+            .lines()
+            .filter(|l| l.starts_with(&prefix))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(ours_of("ntd1"), [one]);
+    assert_eq!(ours_of("ntd2"), [two]);
+}

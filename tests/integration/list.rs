@@ -1,6 +1,6 @@
 //! netns-list: text and JSON as `ip netns list` prints them, sorted.
 
-use crate::util::{Sandbox, json};
+use crate::util::{Procs, Sandbox, json};
 
 #[test]
 fn lists_sorted_names_one_a_line() {
@@ -75,4 +75,75 @@ fn the_readme_jq_pipeline_prints_the_names() {
         (0, "blue\nred\n"),
         "{out:?}"
     );
+}
+
+/// A veth pair made on the host and taken out of it on drop (a device of
+/// the host's namespace only; its name is the test's own).
+struct HostVeth(String);
+
+impl Drop for HostVeth {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn dev_lists_the_namespaces_that_hold_a_device() {
+    let sb = Sandbox::with(&["a", "b", "c"]);
+    // ip 6.1 names a target namespace by /run/netns name or by pid: one
+    // process in b to name it by.
+    let mut procs = Procs::default();
+    let in_b = procs.sleepers(sb.cmd("exec"), "b", 0)[0].to_string();
+    let steps: [&[&str]; 3] = [
+        &[
+            "a", "ip", "link", "add", "v1", "type", "veth", "peer", "name", "v2", "netns", &in_b,
+        ],
+        &[
+            "a",
+            "ip",
+            "link",
+            "property",
+            "add",
+            "dev",
+            "v1",
+            "altname",
+            "the-long-altname-of-v1",
+        ],
+        &[
+            "b", "ip", "link", "property", "add", "dev", "v2", "altname", "short2",
+        ],
+    ];
+    for args in steps {
+        let out = sb.run("exec", args);
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
+    }
+    let host = HostVeth(format!("nt{}h", std::process::id()));
+    let made = std::process::Command::new("ip")
+        .args(["link", "add", &host.0, "type", "veth"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (dev, names) in [
+        ("v1", "a\n"),
+        ("v2", "b\n"),
+        ("the-long-altname-of-v1", "a\n"),
+        ("short2", "b\n"),
+        ("lo", "a\nb\nc\n"),
+        (host.0.as_str(), ""),
+        ("nosuchdevice", ""),
+    ] {
+        let out = sb.run("list", &["--dev", dev]);
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr.as_str()),
+            (0, names, ""),
+            "--dev {dev}"
+        );
+    }
+    let out = sb.run("list", &["--dev", "v2", "--json"]);
+    assert_eq!(out.stdout, "[{\"name\":\"b\"}]\n", "{out:?}");
+    for bad in [&["--dev"][..], &["--dev", ""], &["--dev", "lo", "--ids"]] {
+        assert_eq!(sb.run("list", bad).code, 2, "{bad:?}");
+    }
 }

@@ -40,6 +40,8 @@ fn every_verb_says_and_exits_the_same_as_its_single_binary() {
         ("list", &[]),
         ("list", &["--json"]),
         ("list", &["--bogus"]),
+        ("list", &["--dev", "lo"]),
+        ("list", &["--dev", "nope", "-j"]),
         ("pids", &["a"]),
         ("pids", &["-j", "a"]),
         ("identify", &[&me]),
@@ -51,8 +53,9 @@ fn every_verb_says_and_exits_the_same_as_its_single_binary() {
         ("exec", &["a", "true"]),
         ("exec", &["a", "sh", "-c", "exit 3"]),
         ("exec", &["a", "/nonexistent"]),
-        ("watch", &["--existing", "--count", "0"]),
-        ("watch", &["-j", "-e", "-c", "0"]),
+        // Names only: the host's nsids change as other tests run.
+        ("watch", &["--names", "--existing", "--count", "0"]),
+        ("watch", &["--names", "-j", "-e", "-c", "0"]),
     ];
     let verbs = [
         "add", "attach", "del", "exec", "identify", "list", "pids", "set", "watch",
@@ -91,6 +94,21 @@ fn ip_words_and_global_options_work() {
         "[{\"name\":\"a\"},{\"name\":\"b\"}]\n"
     );
     assert_eq!(netns(&sb, &["show"]).stdout, "a\nb\n");
+    // The card's words: `list dev DEV`, `monitor [all | name | id]`.
+    assert_eq!(netns(&sb, &["list", "dev", "lo"]).stdout, "a\nb\n");
+    assert_eq!(netns(&sb, &["show", "dev", "nope"]).stdout, "");
+    let names = ["--existing", "--count", "0"];
+    for word in ["name", "all"] {
+        let out = netns(&sb, &[&["monitor", word][..], &names].concat());
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(out.stdout.starts_with("add a\nadd b\n"), "{word}: {out:?}");
+    }
+    let out = netns(&sb, &[&["monitor", "id"][..], &names].concat());
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.lines().all(|l| l.starts_with("add-nsid ")),
+        "{out:?}"
+    );
     let out = netns(&sb, &["-all", "exec", "true"]);
     assert_eq!(
         (out.code, out.stdout.as_str()),

@@ -2,25 +2,7 @@
 //! network namespace of its own (`unshare --net`), whose nsid table holds
 //! only what the test puts there: the host's changes as other tests run.
 
-use std::process::Command;
-
-use crate::util::{Output, Sandbox, bin, json, output};
-
-/// Runs a shell script in a new network namespace, with the sandbox's run
-/// dir and the verb binaries' directory first on PATH.
-fn in_new_netns(sb: &Sandbox, script: &str) -> Output {
-    let dir = bin("list").parent().unwrap().to_path_buf();
-    let path = format!(
-        "{}:{}",
-        dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut cmd = Command::new("unshare");
-    cmd.args(["--net", "sh", "-ec", script])
-        .env("NETNS_RUN_DIR", &sb.run)
-        .env("PATH", path);
-    output(&mut cmd, "")
-}
+use crate::util::{Sandbox, in_new_netns, json};
 
 #[test]
 fn set_then_list_shows_the_ids() {

@@ -76,6 +76,30 @@ pub fn output(cmd: &mut Command, stdin: &str) -> Output {
     }
 }
 
+/// Runs a shell script in a new network namespace (`unshare --net`, and
+/// the options in `unshare`), whose nsid table holds only what the script
+/// puts there, with the sandbox's run dir and the verb binaries' directory
+/// first on PATH.
+pub fn in_new_netns(sb: &Sandbox, script: &str) -> Output {
+    in_new_namespaces(sb, &["--net"], script)
+}
+
+/// `in_new_netns` with more namespaces: `unshare` takes `options`.
+pub fn in_new_namespaces(sb: &Sandbox, options: &[&str], script: &str) -> Output {
+    let dir = bin("list").parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(options)
+        .args(["sh", "-ec", script])
+        .env("NETNS_RUN_DIR", &sb.run)
+        .env("PATH", path);
+    output(&mut cmd, "")
+}
+
 /// A test's own run dir, `<root>/<pid>-<n>/run`, not created until a verb
 /// creates it. On drop every mount and file in it goes, then the dir.
 pub struct Sandbox {

@@ -256,3 +256,70 @@ fn a_missing_run_dir_is_made_and_an_emptied_one_still_watched() {
     assert_eq!(w.line(), "add c");
     assert_eq!(sb.run_dir_mounts(), 1);
 }
+
+/// nsid events in a network namespace of the test's own (so that other
+/// tests' nsids stay out), and in a mount namespace of its own whose
+/// /run/netns is a tmpfs (so that `ip netns set` works on its names, and
+/// they go with it): watchers of all events, of names, of ids, and of ids
+/// in JSON, each through a pipe, each ready once its --existing lines are
+/// out.
+#[test]
+fn nsid_events_come_with_the_names_they_refer_to() {
+    let sb = Sandbox::new();
+    let script = r#"
+        p1= p2= p3= p4= sleeper=
+        trap 'st=$?; kill $p1 $p2 $p3 $p4 $sleeper 2>/dev/null || true; wait; exit $st' EXIT
+        mount -t tmpfs netns-test /run && mkdir /run/netns
+        export NETNS_RUN_DIR=/run/netns
+        wait_for() {
+            for i in $(seq 1000); do grep -qxF "$2" "$1" && return 0; sleep 0.01; done
+            echo "no \"$2\" in $1:" >&2; cat "$1" >&2; exit 1
+        }
+        cd "$WORK"
+        netns-add a b c d
+        netns-set a 1
+        netns-watch --existing | cat > all & p1=$!
+        netns-watch --existing --names | cat > names & p2=$!
+        netns-watch --existing --ids | cat > ids & p3=$!
+        netns-watch --existing --ids --json | cat > json & p4=$!
+        wait_for all 'add-nsid 1 a'; wait_for names 'add d'
+        wait_for ids 'add-nsid 1 a'; wait_for json '{"event":"add-nsid","nsid":1,"name":"a"}'
+        netns-set b 7; wait_for all 'add-nsid 7 b'
+        ip netns set c 9; wait_for all 'add-nsid 9 c'
+        ip link add va type veth peer name vb netns d; wait_for all 'add-nsid 0 d'
+        unshare --net sleep 60 & sleeper=$!; sleep 0.1
+        ip link add vx type veth peer name vy netns $sleeper; wait_for all 'add-nsid 2'
+        kill $sleeper; wait_for all 'delete-nsid 2'
+        netns-del b; wait_for all 'delete b'; wait_for all 'delete-nsid 7 b'
+        netns-add e; wait_for all 'add e'; wait_for names 'add e'
+        wait_for ids 'delete-nsid 7 b'; wait_for json '{"event":"delete-nsid","nsid":7,"name":"b"}'
+        for f in all names ids json; do echo "--- $f"; cat $f; done
+    "#;
+    std::fs::create_dir_all(&sb.run).unwrap();
+    let script = format!("WORK={}\n{script}", sb.run.display());
+    let out = crate::util::in_new_namespaces(&sb, &["--net", "--mount"], &script);
+    assert_eq!(out.code, 0, "{out:?}");
+    let existing = "add a\nadd b\nadd c\nadd d\n";
+    let ids = "add-nsid 7 b\nadd-nsid 9 c\nadd-nsid 0 d\nadd-nsid 2\ndelete-nsid 2\n";
+    let expected = format!(
+        "--- all\n{existing}add-nsid 1 a\n{ids}delete b\ndelete-nsid 7 b\nadd e\n\
+         --- names\n{existing}delete b\nadd e\n\
+         --- ids\nadd-nsid 1 a\n{ids}delete-nsid 7 b\n\
+         --- json\n"
+    );
+    let (text, json_lines) = out
+        .stdout
+        .split_at(out.stdout.find("--- json\n").unwrap() + 9);
+    assert_eq!(text, expected, "{out:?}");
+    let json_lines: Vec<serde_json::Value> = json_lines.lines().map(json).collect();
+    let want = [
+        r#"{"event":"add-nsid","nsid":1,"name":"a"}"#,
+        r#"{"event":"add-nsid","nsid":7,"name":"b"}"#,
+        r#"{"event":"add-nsid","nsid":9,"name":"c"}"#,
+        r#"{"event":"add-nsid","nsid":0,"name":"d"}"#,
+        r#"{"event":"add-nsid","nsid":2}"#,
+        r#"{"event":"delete-nsid","nsid":2}"#,
+        r#"{"event":"delete-nsid","nsid":7,"name":"b"}"#,
+    ];
+    assert_eq!(json_lines, want.map(json));
+}

@@ -71,8 +71,9 @@ fn at(b: &Bins, names: usize) -> Result<Vec<Point>, String> {
             time(&mut ip(&["netns", "add", "x"]), None)?,
             time(&mut ip(&["netns", "del", "x"]), None)?,
         );
-        let f = time(b.cmd("floor").args(["1", "/run/netns", "x"]), None)?;
-        time(b.cmd("netns-del").arg("x"), None)?;
+        // `floor 1 DIR f` makes the name f0.
+        let f = time(b.cmd("floor").args(["1", "/run/netns", "f"]), None)?;
+        time(b.cmd("netns-del").arg("f0"), None)?;
         if i >= 5 {
             oa.push(o.0);
             od.push(o.1);
@@ -81,18 +82,19 @@ fn at(b: &Bins, names: usize) -> Result<Vec<Point>, String> {
             fl.push(f);
         }
     }
+    // The floor has no ip column of its own: its row compares it with
+    // ip's add.
+    let floor = point(
+        "the kernel floor of one add, against ip's add",
+        names,
+        fl,
+        ia.clone(),
+    );
     let mut points = vec![
         point("add of one name", names, oa, ia),
         point("del of one name", names, od, id),
-        point(
-            "the kernel floor of one add (against ip's add)",
-            names,
-            fl,
-            Vec::new(),
-        ),
+        floor,
     ];
-    // The floor has no ip column: its row compares it with ip's add.
-    points[2].theirs = points[0].theirs;
 
     let [o, t] = race(&mut [b.cmd("netns-list"), ip(&["netns", "list"])], RUNS)?;
     points.push(point("list", names, o, t));

@@ -1,0 +1,143 @@
+//! Network devices over rtnetlink: which namespaces hold a device of a
+//! given name, as `ip -n NAME link show DEV` would find it there.
+//!
+//! A netlink socket answers for the network namespace it was made in, so
+//! the question is put to each namespace through a socket made there: the
+//! calling thread enters the namespace for the socket(2) call only, and
+//! no process is started.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
+use nix::sched::{CloneFlags, setns};
+use nix::sys::stat::Mode;
+
+use crate::error::{Error, Result};
+use crate::netlink::{self, NLM_F_REQUEST};
+use crate::netns::{Netns, THREAD_NET};
+use crate::run_dir::{Entry, RunDir};
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_GETLINK: u16 = 18;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_EXT_MASK: u16 = 29;
+const IFLA_ALT_IFNAME: u16 = 53;
+/// RTEXT_FILTER_SKIP_STATS: a reply without the device's counters.
+const RTEXT_FILTER_SKIP_STATS: u32 = 1 << 3;
+/// struct ifinfomsg, all zero: any family, type, index and flags.
+const IFINFOMSG: [u8; 16] = [0; 16];
+/// A device name up to this long (less the NUL) goes in IFLA_IFNAME, a
+/// longer one (an altname) in IFLA_ALT_IFNAME, as ip does.
+const IFNAMSIZ: usize = 16;
+/// A reply without counters fits in this.
+const REPLY: usize = 16 * 1024;
+
+/// Asks namespaces about their devices, coming back each time to the
+/// namespace the calling thread was in when it was made.
+pub struct Devices {
+    home: OwnedFd,
+    /// Set when setns back home failed: the thread is then in a namespace
+    /// that is not its own, and nothing more is asked.
+    stranded: Option<Errno>,
+}
+
+impl Devices {
+    pub fn new() -> Result<Self> {
+        let home = open(
+            THREAD_NET,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::path("open", THREAD_NET, e))?;
+        Ok(Devices {
+            home,
+            stranded: None,
+        })
+    }
+
+    /// Whether the namespace `ns` has a network device named `dev`, by
+    /// its name or an altname (`ip link property add dev X altname Y`):
+    /// RTM_GETLINK by name, asked through a socket made in `ns`.
+    pub fn holds(&mut self, ns: &Netns, dev: &OsStr) -> Result<bool> {
+        let mut socket = self.socket_in(ns)?;
+        let mut name = dev.as_bytes().to_vec();
+        name.push(0);
+        let by = match name.len() <= IFNAMSIZ {
+            true => IFLA_IFNAME,
+            false => IFLA_ALT_IFNAME,
+        };
+        let mask = RTEXT_FILTER_SKIP_STATS.to_ne_bytes();
+        let attrs = [(by, &name[..]), (IFLA_EXT_MASK, &mask[..])];
+        let seq = socket.request(RTM_GETLINK, NLM_F_REQUEST, &IFINFOMSG, &attrs)?;
+        let mut found = false;
+        let answered = socket.replies(seq, |msg| found |= msg.kind == RTM_NEWLINK)?;
+        match answered {
+            Ok(_) => Ok(found),
+            // No such device (ENODEV), or a name the kernel cannot hold
+            // (too long, EINVAL): not there.
+            Err(refusal) if matches!(refusal.errno, Errno::ENODEV | Errno::EINVAL) => Ok(false),
+            Err(refusal) => Err(Error::path(
+                "look for a device in",
+                ns.path(),
+                refusal.errno,
+            )),
+        }
+    }
+
+    /// A netlink socket of the namespace `ns`: the thread goes there for
+    /// the socket(2) call and comes back.
+    fn socket_in(&mut self, ns: &Netns) -> Result<netlink::Socket> {
+        if let Some(errno) = self.stranded {
+            return Err(Error::Sys {
+                action: "go back to the original network namespace",
+                errno,
+            });
+        }
+        setns(ns, CloneFlags::CLONE_NEWNET).map_err(|e| Error::path("enter", ns.path(), e))?;
+        let socket = netlink::Socket::open(REPLY);
+        if let Err(errno) = setns(&self.home, CloneFlags::CLONE_NEWNET) {
+            self.stranded = Some(errno);
+            return Err(Error::Sys {
+                action: "go back to the original network namespace",
+                errno,
+            });
+        }
+        socket
+    }
+}
+
+/// The entries of `run_dir` whose namespace holds a device named `dev`,
+/// in their order; each namespace is asked once, however many names it
+/// has. A name deleted meanwhile, or a stale file, holds nothing.
+pub fn holding(run_dir: &RunDir, entries: Vec<Entry>, dev: &OsStr) -> Result<Vec<Entry>> {
+    let mut devices = Devices::new()?;
+    let mut answers: HashMap<u64, bool> = HashMap::new();
+    let mut kept = Vec::new();
+    for entry in entries {
+        let Some(inode) = entry.inode else { continue };
+        let holds = match answers.get(&inode) {
+            Some(&holds) => holds,
+            None => {
+                let holds = match Netns::open(run_dir, &entry.name) {
+                    Ok(ns) => devices.holds(&ns, dev)?,
+                    Err(Error::NotANamespace { .. })
+                    | Err(Error::Path {
+                        errno: Errno::ENOENT,
+                        ..
+                    }) => false,
+                    Err(err) => return Err(err),
+                };
+                answers.insert(inode, holds);
+                holds
+            }
+        };
+        if holds {
+            kept.push(entry);
+        }
+    }
+    Ok(kept)
+}
