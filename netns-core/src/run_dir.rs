@@ -1,12 +1,11 @@
 //! The run dir (`/run/netns` by default): where each named namespace is a
 //! file with the namespace bind-mounted onto it.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsStr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use nix::dir::Dir;
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, Flock, FlockArg, OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
@@ -202,52 +201,33 @@ impl RunDir {
     /// The names in the run dir, sorted: one readdir, nothing stat'ed, so
     /// stale files too. A missing run dir has none.
     pub fn names(&self) -> Result<Vec<Name>> {
-        let names = self.read()?.map(|(_, names)| names).unwrap_or_default();
+        let found = scan::scan(&self.path, |_, name| Some(name.to_owned()))?;
+        let mut names = found.unwrap_or_default();
+        names.sort_unstable();
         names.into_iter().map(Name::new).collect()
     }
 
     /// The run dir's files, sorted by name, each with its namespace inode
-    /// when it holds one: one readdir and one stat per entry. A missing
-    /// run dir has no entries.
+    /// when it holds one: one readdir and one stat per entry (on a thread a
+    /// core with the `threads` feature). A missing run dir has no entries.
     pub fn entries(&self) -> Result<Vec<Entry>> {
-        let Some((dir, names)) = self.read()? else {
-            return Ok(Vec::new());
-        };
         let nsfs = nsfs_device()?;
-        let mut entries = Vec::with_capacity(names.len());
-        for name in names {
+        let found = scan::scan(&self.path, |dir, name| {
             // Deleted since readdir: it is no longer an entry.
-            let Some(inode) = self.look_at(dir.as_fd(), &name, nsfs)? else {
-                continue;
-            };
-            let name = Name::new(name)?;
-            entries.push(Entry { name, inode });
-        }
+            let inode = self.look_at(dir, name, nsfs).transpose()?;
+            Some(inode.and_then(|inode| {
+                Ok(Entry {
+                    name: Name::new(name)?,
+                    inode,
+                })
+            }))
+        })?;
+        let mut entries = found
+            .unwrap_or_default()
+            .into_iter()
+            .collect::<Result<Vec<Entry>>>()?;
+        entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         Ok(entries)
-    }
-
-    /// The run dir, open, and its file names, sorted; `None` when it is
-    /// missing.
-    fn read(&self) -> Result<Option<(Dir, Vec<OsString>)>> {
-        let mut dir = match Dir::open(
-            &self.path,
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        ) {
-            Ok(dir) => dir,
-            Err(Errno::ENOENT) => return Ok(None),
-            Err(e) => return Err(Error::path("open", &self.path, e)),
-        };
-        let mut names = Vec::new();
-        for entry in dir.iter() {
-            let entry = entry.map_err(|e| Error::path("read", &self.path, e))?;
-            let bytes = entry.file_name().to_bytes();
-            if bytes != b"." && bytes != b".." {
-                names.push(OsString::from(OsStr::from_bytes(bytes)));
-            }
-        }
-        names.sort_unstable();
-        Ok(Some((dir, names)))
     }
 
     /// One file of the run dir (`dir` is the run dir open): `None` when it
