@@ -74,7 +74,7 @@ impl Devices {
         let attrs = [(by, &name[..]), (IFLA_EXT_MASK, &mask[..])];
         let seq = socket.request(RTM_GETLINK, NLM_F_REQUEST, &IFINFOMSG, &attrs)?;
         let mut found = false;
-        let answered = socket.replies(seq, |msg| found |= msg.kind == RTM_NEWLINK)?;
+        let answered = socket.replies(seq, &mut |msg| found |= msg.kind == RTM_NEWLINK)?;
         match answered {
             Ok(_) => Ok(found),
             // No such device (ENODEV), or a name the kernel cannot hold

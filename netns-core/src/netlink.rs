@@ -153,14 +153,14 @@ impl Socket {
     pub fn replies(
         &mut self,
         seq: u32,
-        mut each: impl FnMut(Message<'_>),
+        each: &mut dyn FnMut(Message<'_>),
     ) -> Result<Result<Ended, Refusal>> {
         let mut full = false;
         loop {
             let n = self.read(MsgFlags::empty())?;
             let mut got = false;
             let mut done = None;
-            for_each_message(&self.buf[..n], |seq_of, flags, msg| {
+            for_each_message(&self.buf[..n], &mut |seq_of, flags, msg| {
                 if seq_of != seq || done.is_some() {
                     return Ok(());
                 }
@@ -198,7 +198,7 @@ impl Socket {
     /// Reads the events waiting (a socket that joined a group), without
     /// blocking; `each` gets every message. `Ok(false)` when events were
     /// lost (the socket's buffer overflowed): the caller should resync.
-    pub fn events(&mut self, mut each: impl FnMut(Message<'_>)) -> Result<bool> {
+    pub fn events(&mut self, each: &mut dyn FnMut(Message<'_>)) -> Result<bool> {
         loop {
             let n = match self.read(MsgFlags::MSG_DONTWAIT) {
                 Ok(n) => n,
@@ -212,7 +212,7 @@ impl Socket {
                 }) => return Ok(false),
                 Err(err) => return Err(err),
             };
-            for_each_message(&self.buf[..n], |_, _, msg| {
+            for_each_message(&self.buf[..n], &mut |_, _, msg| {
                 each(msg);
                 Ok(())
             })?;
@@ -247,7 +247,7 @@ impl AsFd for Socket {
 /// message in one read.
 fn for_each_message(
     mut rest: &[u8],
-    mut each: impl FnMut(u32, u16, Message<'_>) -> Result<()>,
+    each: &mut dyn FnMut(u32, u16, Message<'_>) -> Result<()>,
 ) -> Result<()> {
     while rest.len() >= NLMSG_HDRLEN {
         let len = u32_at(rest, 0) as usize;

@@ -169,7 +169,7 @@ impl NsidSocket {
         seq: u32,
         mut each: impl FnMut(Option<u32>),
     ) -> Result<Result<netlink::Ended, Refusal>> {
-        self.socket.replies(seq, |msg| {
+        self.socket.replies(seq, &mut |msg| {
             if msg.kind == RTM_NEWNSID {
                 each(nsid_in(&msg));
             }

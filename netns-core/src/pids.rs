@@ -28,7 +28,7 @@ const PROC: &str = "/proc";
 /// processes are shared out to a thread a core.
 pub fn pids(ns: NetnsId) -> Result<Vec<u32>> {
     let want = format!("net:[{}]", ns.inode);
-    let mut found = scan::scan(PROC.as_ref(), |proc, name| {
+    let mut found = scan::scan(PROC.as_ref(), &|proc, name| {
         let name = name.as_bytes();
         if !name.iter().all(u8::is_ascii_digit) {
             return None;

@@ -183,12 +183,13 @@ impl RunDir {
         // An entry has an inode only when nsfs is mounted on it, and nsfs
         // is one device: the inode alone tells. A file that cannot be
         // stat'ed (gone since readdir) is not one of them.
-        let found = scan::scan(&self.path, |dir, name| {
-            match self.look_at(dir, name, nsfs) {
+        let found = scan::scan(
+            &self.path,
+            &|dir, name| match self.look_at(dir, name, nsfs) {
                 Ok(Some(Some(inode))) if inode == ns.inode => Some(name.to_owned()),
                 _ => None,
-            }
-        })?;
+            },
+        )?;
         let mut names = found
             .unwrap_or_default()
             .into_iter()
@@ -201,7 +202,7 @@ impl RunDir {
     /// The names in the run dir, sorted: one readdir, nothing stat'ed, so
     /// stale files too. A missing run dir has none.
     pub fn names(&self) -> Result<Vec<Name>> {
-        let found = scan::scan(&self.path, |_, name| Some(name.to_owned()))?;
+        let found = scan::scan(&self.path, &|_, name| Some(name.to_owned()))?;
         let mut names = found.unwrap_or_default();
         names.sort_unstable();
         names.into_iter().map(Name::new).collect()
@@ -212,7 +213,7 @@ impl RunDir {
     /// core with the `threads` feature). A missing run dir has no entries.
     pub fn entries(&self) -> Result<Vec<Entry>> {
         let nsfs = nsfs_device()?;
-        let found = scan::scan(&self.path, |dir, name| {
+        let found = scan::scan(&self.path, &|dir, name| {
             // Deleted since readdir: it is no longer an entry.
             let inode = self.look_at(dir, name, nsfs).transpose()?;
             Some(inode.and_then(|inode| {

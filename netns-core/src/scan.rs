@@ -9,9 +9,9 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use nix::dir::Dir;
+use nix::dir::{Dir, OwningIter};
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, open};
+use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 
 use crate::error::{Error, Result};
@@ -25,9 +25,24 @@ const BATCH: usize = 256;
 /// particular order. `None` when the directory is missing.
 pub(crate) fn scan<R: Send>(
     path: &Path,
-    f: impl Fn(BorrowedFd<'_>, &OsStr) -> Option<R> + Sync,
+    f: &(dyn Fn(BorrowedFd<'_>, &OsStr) -> Option<R> + Sync),
 ) -> Result<Option<Vec<R>>> {
-    let fd: OwnedFd = match open(
+    let Some((fd, mut batches)) = open(path)? else {
+        return Ok(None);
+    };
+    let dir = fd.as_fd();
+    let kept = filter_map(&mut batches, |name: &OsString| f(dir, name));
+    match batches.failed {
+        Some(e) => Err(Error::path("read", path, e)),
+        None => Ok(Some(kept)),
+    }
+}
+
+/// The directory `path`, open, and its entries to come; `None` when it is
+/// missing. The reader needs the directory to itself: the questions are
+/// asked relative to a second descriptor of it.
+fn open(path: &Path) -> Result<Option<(OwnedFd, Batches)>> {
+    let fd: OwnedFd = match nix::fcntl::open(
         path,
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
@@ -36,36 +51,43 @@ pub(crate) fn scan<R: Send>(
         Err(Errno::ENOENT) => return Ok(None),
         Err(e) => return Err(Error::path("open", path, e)),
     };
-    // The reader needs the directory mutably; the questions are asked
-    // relative to a second descriptor of it.
     let reader = fd
         .try_clone()
         .map_err(|e| Error::io("open", path, &e))
         .and_then(|dup| Dir::from_fd(dup).map_err(|e| Error::path("open", path, e)))?;
-    let mut reader = reader;
-    let mut failed = None;
-    let mut entries = reader.iter();
-    let batches = std::iter::from_fn(|| {
+    let batches = Batches {
+        // Owned: a borrowed iterator rewinds the directory when dropped.
+        entries: reader.into_iter(),
+        failed: None,
+    };
+    Ok(Some((fd, batches)))
+}
+
+/// A directory's entry names, BATCH at a time; a read that fails ends
+/// them, and leaves its errno in `failed`.
+struct Batches {
+    entries: OwningIter,
+    failed: Option<Errno>,
+}
+
+impl Iterator for Batches {
+    type Item = Vec<OsString>;
+
+    fn next(&mut self) -> Option<Vec<OsString>> {
         let mut batch = Vec::with_capacity(BATCH);
-        while failed.is_none() && batch.len() < BATCH {
-            match entries.next() {
+        while self.failed.is_none() && batch.len() < BATCH {
+            match self.entries.next() {
                 Some(Ok(entry)) => {
                     let name = entry.file_name().to_bytes();
                     if name != b"." && name != b".." {
                         batch.push(OsString::from(OsStr::from_bytes(name)));
                     }
                 }
-                Some(Err(e)) => failed = Some(e),
+                Some(Err(e)) => self.failed = Some(e),
                 None => break,
             }
         }
         (!batch.is_empty()).then_some(batch)
-    });
-    let dir = fd.as_fd();
-    let kept = filter_map(batches, |name: &OsString| f(dir, name));
-    match failed {
-        Some(e) => Err(Error::path("read", path, e)),
-        None => Ok(Some(kept)),
     }
 }
 

@@ -374,7 +374,7 @@ impl Ids {
 
     fn read_events(&mut self, events: &mut Vec<Event>) -> Result<()> {
         let mut came = Vec::new();
-        let whole = self.events.events(|msg| match msg.kind {
+        let whole = self.events.events(&mut |msg| match msg.kind {
             RTM_NEWNSID | RTM_DELNSID => {
                 came.extend(nsid::nsid_in(&msg).map(|nsid| (msg.kind == RTM_NEWNSID, nsid)))
             }

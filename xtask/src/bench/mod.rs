@@ -29,6 +29,9 @@ const PROCS_RUNS: usize = 100;
 const PROCESSES: usize = 1000;
 const IDENTIFY_NAMES: usize = 100;
 const WATCH_RUNS: usize = 100;
+/// Names present, and runs, for `list --dev` against a shell loop of ip.
+const DEV_NAMES: usize = 100;
+const DEV_RUNS: usize = 20;
 /// Deleted namespaces are torn down later by a kernel worker; letting it
 /// finish keeps one run's teardown out of the next run's time.
 const SETTLE: Duration = Duration::from_secs(2);
@@ -52,6 +55,7 @@ pub fn run() -> Result<(), String> {
     let mut rows = single(&b)?;
     rows.extend(bulk(&b)?);
     rows.extend(list(&b)?);
+    rows.push(list_dev(&b)?);
     rows.extend(exec(&b)?);
     rows.extend(processes(&b)?);
     rows.extend(watch(&b)?);
@@ -316,6 +320,35 @@ fn list(b: &Bins) -> Result<Vec<Row>, String> {
         row(&what, o, "ip netns list", t.clone(), Some(0.6)),
         row(&format!("{what}: {MULTICALL}"), m, "ip netns list", t, None),
     ])
+}
+
+/// `netns-list --dev X` with 100 names, one of which holds X, against
+/// the loop a user writes today: `ip -n NAME link show X` per name.
+fn list_dev(b: &Bins) -> Result<Row, String> {
+    let names: String = (0..DEV_NAMES).map(|i| format!("d{i}\n")).collect();
+    time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()))?;
+    time(
+        b.cmd("netns-exec")
+            .args(["d42", "ip", "link", "add", "benchdev", "type", "veth"]),
+        None,
+    )?;
+    let mut ours = b.cmd("netns-list");
+    ours.args(["--dev", "benchdev"]);
+    let mut loop_ = Command::new("sh");
+    loop_.args([
+        "-c",
+        "for n in $(ip netns list | cut -d' ' -f1); do \
+         ip -n \"$n\" link show benchdev >/dev/null 2>&1 && echo \"$n\"; done",
+    ]);
+    let [o, t] = race(&mut [ours, loop_], DEV_RUNS)?;
+    time(b.cmd("netns-del").arg("--all"), None)?;
+    Ok(row(
+        &format!("list --dev with {DEV_NAMES} names"),
+        o,
+        "a loop of `ip -n NAME link show DEV`",
+        t,
+        Some(0.05),
+    ))
 }
 
 /// `true` run in a namespace, by ours, ip, and nsenter (which does none of
