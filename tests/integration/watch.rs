@@ -267,8 +267,8 @@ fn a_missing_run_dir_is_made_and_an_emptied_one_still_watched() {
 fn nsid_events_come_with_the_names_they_refer_to() {
     let sb = Sandbox::new();
     let script = r#"
-        p1= p2= p3= p4= sleeper=
-        trap 'st=$?; kill $p1 $p2 $p3 $p4 $sleeper 2>/dev/null || true; wait; exit $st' EXIT
+        p1= p2= p3= p4= p5= sleeper=
+        trap 'st=$?; kill $p1 $p2 $p3 $p4 $p5 $sleeper 2>/dev/null || true; wait; exit $st' EXIT
         mount -t tmpfs netns-test /run && mkdir /run/netns
         export NETNS_RUN_DIR=/run/netns
         wait_for() {
@@ -282,18 +282,24 @@ fn nsid_events_come_with_the_names_they_refer_to() {
         netns-watch --existing --names | cat > names & p2=$!
         netns-watch --existing --ids | cat > ids & p3=$!
         netns-watch --existing --ids --json | cat > json & p4=$!
+        netns-watch --existing --count 2 | cat > counted & p5=$!
         wait_for all 'add-nsid 1 a'; wait_for names 'add d'
         wait_for ids 'add-nsid 1 a'; wait_for json '{"event":"add-nsid","nsid":1,"name":"a"}'
+        wait_for counted 'add-nsid 1 a'
+        netns-add f; wait_for all 'add f'
         netns-set b 7; wait_for all 'add-nsid 7 b'
+        # Both kinds count: the watcher (and the cat it feeds) is done.
+        for i in $(seq 1000); do kill -0 $p5 2>/dev/null || break; sleep 0.01; done
+        ! kill -0 $p5 2>/dev/null
         ip netns set c 9; wait_for all 'add-nsid 9 c'
         ip link add va type veth peer name vb netns d; wait_for all 'add-nsid 0 d'
         unshare --net sleep 60 & sleeper=$!; sleep 0.1
         ip link add vx type veth peer name vy netns $sleeper; wait_for all 'add-nsid 2'
         kill $sleeper; wait_for all 'delete-nsid 2'
-        netns-del b; wait_for all 'delete b'; wait_for all 'delete-nsid 7 b'
+        netns-del b f; wait_for all 'delete f'; wait_for all 'delete-nsid 7 b'
         netns-add e; wait_for all 'add e'; wait_for names 'add e'
         wait_for ids 'delete-nsid 7 b'; wait_for json '{"event":"delete-nsid","nsid":7,"name":"b"}'
-        for f in all names ids json; do echo "--- $f"; cat $f; done
+        for f in counted all names ids json; do echo "--- $f"; cat $f; done
     "#;
     std::fs::create_dir_all(&sb.run).unwrap();
     let script = format!("WORK={}\n{script}", sb.run.display());
@@ -302,8 +308,9 @@ fn nsid_events_come_with_the_names_they_refer_to() {
     let existing = "add a\nadd b\nadd c\nadd d\n";
     let ids = "add-nsid 7 b\nadd-nsid 9 c\nadd-nsid 0 d\nadd-nsid 2\ndelete-nsid 2\n";
     let expected = format!(
-        "--- all\n{existing}add-nsid 1 a\n{ids}delete b\ndelete-nsid 7 b\nadd e\n\
-         --- names\n{existing}delete b\nadd e\n\
+        "--- counted\n{existing}add-nsid 1 a\nadd f\nadd-nsid 7 b\n\
+         --- all\n{existing}add-nsid 1 a\nadd f\n{ids}delete b\ndelete f\ndelete-nsid 7 b\nadd e\n\
+         --- names\n{existing}add f\ndelete b\ndelete f\nadd e\n\
          --- ids\nadd-nsid 1 a\n{ids}delete-nsid 7 b\n\
          --- json\n"
     );
