@@ -33,8 +33,13 @@ const WATCH_RUNS: usize = 100;
 const DEV_NAMES: usize = 100;
 const DEV_RUNS: usize = 20;
 /// Deleted namespaces are torn down later by a kernel worker; letting it
-/// finish keeps one run's teardown out of the next run's time.
+/// finish keeps one run's teardown out of the next run's time. At least
+/// this long, and until the machine is idle (see `settle`).
 const SETTLE: Duration = Duration::from_secs(2);
+/// The share of CPU time idle that counts as idle, and how long to wait
+/// for it at most.
+const IDLE: f64 = 0.9;
+const IDLE_PATIENCE: Duration = Duration::from_secs(60);
 
 struct Row {
     what: String,
@@ -266,7 +271,7 @@ fn bulk(b: &Bins) -> Result<Vec<Row>, String> {
                     time(b.cmd("netns-del").arg("--all"), None)?;
                 }
             }
-            std::thread::sleep(SETTLE);
+            settle();
         }
     }
     let floor = median(fl.clone());
@@ -520,6 +525,39 @@ fn watch(b: &Bins) -> Result<Vec<Row>, String> {
         "ip's comes when the file appears, before the namespace is usable".to_owned();
     rows[0].note = note;
     Ok(rows)
+}
+
+/// Waits SETTLE, then until the CPUs are idle (IDLE of a quarter second's
+/// time, from /proc/stat) or IDLE_PATIENCE has passed: the teardown of
+/// 10 000 namespaces takes the kernel several seconds more than SETTLE.
+fn settle() {
+    std::thread::sleep(SETTLE);
+    // The first line of /proc/stat: user nice system idle iowait ...
+    let times = || -> Option<(u64, u64)> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        Some((fields.iter().sum(), fields.get(3)? + fields.get(4)?))
+    };
+    let start = Instant::now();
+    while start.elapsed() < IDLE_PATIENCE {
+        let Some((total0, idle0)) = times() else {
+            return;
+        };
+        std::thread::sleep(Duration::from_millis(250));
+        let Some((total1, idle1)) = times() else {
+            return;
+        };
+        let busy = total1.saturating_sub(total0);
+        if busy == 0 || (idle1.saturating_sub(idle0)) as f64 / busy as f64 >= IDLE {
+            return;
+        }
+    }
 }
 
 /// Returns once both watchers report an add: ip says nothing of the adds

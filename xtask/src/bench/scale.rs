@@ -8,7 +8,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Bins, SETTLE, Stamped, ip, median, race, time};
+use super::{Bins, Stamped, ip, median, race, settle, time};
 
 /// Names present while the verbs are timed.
 const SIZES: [usize; 3] = [0, 1000, 10_000];
@@ -37,10 +37,11 @@ pub fn run(b: &Bins) -> Result<Vec<Point>, String> {
         let more: String = (present..names).map(|i| format!("s{i}\n")).collect();
         time(b.cmd("netns-add").arg("-"), Some(more.as_bytes()))?;
         present = names;
-        std::thread::sleep(SETTLE);
+        settle();
         points.extend(at(b, names)?);
     }
     time(b.cmd("netns-del").arg("--all"), None)?;
+    settle();
     for names in &SIZES[1..] {
         points.push(bulk_delete(b, *names)?);
     }
@@ -172,14 +173,14 @@ fn bulk_delete(b: &Bins, names: usize) -> Result<Point, String> {
         time(b.cmd("netns-add").arg("-"), Some(list.as_bytes()))?;
         // The teardown of the last run's namespaces is the kernel's, and
         // slows whatever runs beside it: let it finish.
-        std::thread::sleep(SETTLE * 2);
+        settle();
         if rep % 2 == 0 {
             o.push(time(b.cmd("netns-del").arg("-"), Some(list.as_bytes()))?);
         } else {
             t.push(time(&mut ip(&["-batch", "-"]), Some(batch.as_bytes()))?);
         }
     }
-    std::thread::sleep(SETTLE * 2);
+    settle();
     let worst = o.iter().max().copied().unwrap_or_default();
     let best = t.iter().min().copied().unwrap_or_default();
     let mut p = point("bulk delete of all names", names, o, t);
