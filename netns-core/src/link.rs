@@ -8,17 +8,14 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, open};
 use nix::sched::{CloneFlags, setns};
-use nix::sys::stat::Mode;
 
 use crate::error::{Error, Result};
 use crate::netlink::{self, NLM_F_REQUEST};
-use crate::netns::{Netns, THREAD_NET};
+use crate::netns::{Home, Netns};
 use crate::run_dir::{Entry, RunDir};
 
 const RTM_NEWLINK: u16 = 16;
@@ -38,31 +35,21 @@ const REPLY: usize = 16 * 1024;
 
 /// Asks namespaces about their devices, coming back each time to the
 /// namespace the calling thread was in when it was made.
-pub struct Devices {
-    home: OwnedFd,
-    /// Set when setns back home failed: the thread is then in a namespace
-    /// that is not its own, and nothing more is asked.
-    stranded: Option<Errno>,
+struct Devices {
+    home: Home,
 }
 
 impl Devices {
-    pub fn new() -> Result<Self> {
-        let home = open(
-            THREAD_NET,
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| Error::path("open", THREAD_NET, e))?;
+    fn new() -> Result<Self> {
         Ok(Devices {
-            home,
-            stranded: None,
+            home: Home::open()?,
         })
     }
 
     /// Whether the namespace `ns` has a network device named `dev`, by
     /// its name or an altname (`ip link property add dev X altname Y`):
     /// RTM_GETLINK by name, asked through a socket made in `ns`.
-    pub fn holds(&mut self, ns: &Netns, dev: &OsStr) -> Result<bool> {
+    fn holds(&mut self, ns: &Netns, dev: &OsStr) -> Result<bool> {
         let mut socket = self.socket_in(ns)?;
         let mut name = dev.as_bytes().to_vec();
         name.push(0);
@@ -91,21 +78,10 @@ impl Devices {
     /// A netlink socket of the namespace `ns`: the thread goes there for
     /// the socket(2) call and comes back.
     fn socket_in(&mut self, ns: &Netns) -> Result<netlink::Socket> {
-        if let Some(errno) = self.stranded {
-            return Err(Error::Sys {
-                action: "go back to the original network namespace",
-                errno,
-            });
-        }
+        self.home.check()?;
         setns(ns, CloneFlags::CLONE_NEWNET).map_err(|e| Error::path("enter", ns.path(), e))?;
         let socket = netlink::Socket::open(REPLY);
-        if let Err(errno) = setns(&self.home, CloneFlags::CLONE_NEWNET) {
-            self.stranded = Some(errno);
-            return Err(Error::Sys {
-                action: "go back to the original network namespace",
-                errno,
-            });
-        }
+        self.home.go_back()?;
         socket
     }
 }

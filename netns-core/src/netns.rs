@@ -17,16 +17,58 @@ use crate::sys;
 
 /// The calling thread's own namespace file. /proc/self would name the
 /// main thread's, which is not the caller's in a threaded program.
-pub(crate) const THREAD_NET: &str = "/proc/thread-self/ns/net";
+const THREAD_NET: &str = "/proc/thread-self/ns/net";
+
+/// The network namespace the calling thread was in, to come back to after
+/// it has entered another (to make one, or to open a socket there).
+pub(crate) struct Home {
+    fd: OwnedFd,
+    /// Set when setns back failed: the thread is then in a namespace that
+    /// is not its own, and should go nowhere else.
+    stranded: Option<Errno>,
+}
+
+impl Home {
+    pub(crate) fn open() -> Result<Self> {
+        let fd = open(
+            THREAD_NET,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::path("open", THREAD_NET, e))?;
+        Ok(Home { fd, stranded: None })
+    }
+
+    /// Fails once a way back has failed.
+    pub(crate) fn check(&self) -> Result<()> {
+        match self.stranded {
+            None => Ok(()),
+            Some(errno) => Err(stranded(errno)),
+        }
+    }
+
+    /// Takes the calling thread back home; a failure strands it there
+    /// for good (see [`Home::check`]).
+    pub(crate) fn go_back(&mut self) -> Result<()> {
+        setns(&self.fd, CloneFlags::CLONE_NEWNET).map_err(|errno| {
+            self.stranded = Some(errno);
+            stranded(errno)
+        })
+    }
+}
+
+fn stranded(errno: Errno) -> Error {
+    Error::Sys {
+        action: "go back to the original network namespace",
+        errno,
+    }
+}
 
 /// Makes named namespaces in one run dir. Build one per batch: the run dir
 /// is prepared once and the way home is opened once.
 pub struct Creator<'a> {
     run_dir: &'a RunDir,
-    home: OwnedFd,
-    /// Set when setns back home failed: the thread is then in a namespace
-    /// that is not its own, and no more are made.
-    stranded: Option<Errno>,
+    home: Home,
 }
 
 impl<'a> Creator<'a> {
@@ -34,23 +76,16 @@ impl<'a> Creator<'a> {
     /// thread's network namespace to come back to after each creation.
     pub fn new(run_dir: &'a RunDir) -> Result<Self> {
         run_dir.prepare()?;
-        let home = open(
-            THREAD_NET,
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| Error::path("open", THREAD_NET, e))?;
         Ok(Creator {
             run_dir,
-            home,
-            stranded: None,
+            home: Home::open()?,
         })
     }
 
     /// Whether a failed way back left the calling thread in another
     /// namespace; every later `create` fails then.
     pub fn is_stranded(&self) -> bool {
-        self.stranded.is_some()
+        self.home.stranded.is_some()
     }
 
     /// Makes a new network namespace and names it `name`; returns its file.
@@ -67,12 +102,7 @@ impl<'a> Creator<'a> {
     /// thread is left in it, and this and every later call fail: the caller
     /// should stop, as the command-line tools do.
     pub fn create(&mut self, name: &Name) -> Result<PathBuf> {
-        if let Some(errno) = self.stranded {
-            return Err(Error::Sys {
-                action: "go back to the original network namespace",
-                errno,
-            });
-        }
+        self.home.check()?;
         let path = create_file(self.run_dir, name)?;
         if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
             let _ = unlink(&path);
@@ -85,19 +115,15 @@ impl<'a> Creator<'a> {
             MsFlags::MS_BIND,
             None::<&str>,
         );
-        let back = setns(&self.home, CloneFlags::CLONE_NEWNET);
+        let back = self.home.go_back();
         if let Err(e) = mounted {
             let _ = unlink(&path);
             return Err(Error::path("mount the new namespace on", path, e));
         }
-        if let Err(errno) = back {
+        if let Err(err) = back {
             let _ = umount2(&path, MntFlags::MNT_DETACH);
             let _ = unlink(&path);
-            self.stranded = Some(errno);
-            return Err(Error::Sys {
-                action: "go back to the original network namespace",
-                errno,
-            });
+            return Err(err);
         }
         Ok(path)
     }

@@ -464,39 +464,9 @@ fn processes(b: &Bins) -> Result<Vec<Row>, String> {
 /// Each line is stamped when its reader thread gets it; a line that came
 /// before the add returned counts as 0.
 fn watch(b: &Bins) -> Result<Vec<Row>, String> {
-    let mut ours = b.cmd("netns-watch");
-    let mut theirs = Command::new("stdbuf");
-    theirs.args(["-oL", "ip", "netns", "monitor"]);
-    let watchers = [Stamped::start(&mut ours)?, Stamped::start(&mut theirs)?];
-    wait_until_watching(b, &watchers)?;
-    let [
-        mut after,
-        mut ours_start,
-        mut theirs_after,
-        mut theirs_start,
-    ] = [(); 4].map(|()| Vec::new());
-    for i in 0..WATCH_RUNS + 10 {
-        let name = format!("w{i}");
-        let start = Instant::now();
-        time(b.cmd("netns-add").arg(&name), None)?;
-        let returned = Instant::now();
-        let line = format!("add {name}");
-        let long = Duration::from_secs(10);
-        let (o, t) = (
-            watchers[0].until(&line, long)?,
-            watchers[1].until(&line, long)?,
-        );
-        time(b.cmd("netns-del").arg(&name), None)?;
-        let line = format!("delete {name}");
-        watchers[0].until(&line, long)?;
-        watchers[1].until(&line, long)?;
-        if i >= 10 {
-            after.push(o.saturating_duration_since(returned));
-            theirs_after.push(t.saturating_duration_since(returned));
-            ours_start.push(o.saturating_duration_since(start));
-            theirs_start.push(t.saturating_duration_since(start));
-        }
-    }
+    let watchers = watchers(b)?;
+    let [[after, ours_start], [theirs_after, theirs_start]] =
+        add_lines(b, &watchers, 10, WATCH_RUNS)?;
     drop(watchers);
     time(b.cmd("netns-del").arg("--all"), None)?;
     let early = |v: &[Duration]| v.iter().filter(|d| d.is_zero()).count();
@@ -558,6 +528,55 @@ fn settle() {
             return;
         }
     }
+}
+
+/// `netns-watch --names` and `ip netns monitor` (under `stdbuf -oL`, or
+/// it would write nothing into a pipe until it exits), both watching.
+fn watchers(b: &Bins) -> Result<[Stamped; 2], String> {
+    let mut ours = b.cmd("netns-watch");
+    ours.arg("--names");
+    let mut theirs = Command::new("stdbuf");
+    theirs.args(["-oL", "ip", "netns", "monitor"]);
+    let watchers = [Stamped::start(&mut ours)?, Stamped::start(&mut theirs)?];
+    wait_until_watching(b, &watchers)?;
+    Ok(watchers)
+}
+
+/// `runs` adds of a name (after `warmup` more), each a whole `netns-add`
+/// followed by its delete, and when each watcher's add line came: for
+/// ours and ip's, the time from the add's start and from its return (0
+/// when the line was there first).
+fn add_lines(
+    b: &Bins,
+    watchers: &[Stamped; 2],
+    warmup: usize,
+    runs: usize,
+) -> Result<[[Vec<Duration>; 2]; 2], String> {
+    let mut times: [[Vec<Duration>; 2]; 2] = Default::default();
+    for i in 0..warmup + runs {
+        let name = format!("w{i}");
+        let start = Instant::now();
+        time(b.cmd("netns-add").arg(&name), None)?;
+        let returned = Instant::now();
+        let long = Duration::from_secs(10);
+        let add = format!("add {name}");
+        let came = [
+            watchers[0].until(&add, long)?,
+            watchers[1].until(&add, long)?,
+        ];
+        time(b.cmd("netns-del").arg(&name), None)?;
+        let delete = format!("delete {name}");
+        for watcher in watchers {
+            watcher.until(&delete, long)?;
+        }
+        if i >= warmup {
+            for (times, came) in times.iter_mut().zip(came) {
+                times[0].push(came.saturating_duration_since(returned));
+                times[1].push(came.saturating_duration_since(start));
+            }
+        }
+    }
+    Ok(times)
 }
 
 /// Returns once both watchers report an add: ip says nothing of the adds

@@ -5,10 +5,9 @@
 //! copies every mount), so the kernel floor of one add is timed at each
 //! size as well.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{Bins, Stamped, ip, median, race, settle, time};
+use super::{Bins, ip, median, race, settle, time};
 
 /// Names present while the verbs are timed.
 const SIZES: [usize; 3] = [0, 1000, 10_000];
@@ -134,32 +133,14 @@ fn at(b: &Bins, names: usize) -> Result<Vec<Point>, String> {
 /// How long after `netns-add` returned the watcher's line came: ours,
 /// and ip's under `stdbuf -oL` (0 when the line was there first).
 fn watch(b: &Bins, names: usize) -> Result<Point, String> {
-    let mut theirs = Command::new("stdbuf");
-    theirs.args(["-oL", "ip", "netns", "monitor"]);
-    let watchers = [
-        Stamped::start(&mut b.cmd("netns-watch"))?,
-        Stamped::start(&mut theirs)?,
-    ];
-    super::wait_until_watching(b, &watchers)?;
-    let [mut o, mut t] = [(); 2].map(|()| Vec::new());
-    for i in 0..RUNS + 5 {
-        let name = format!("w{i}");
-        time(b.cmd("netns-add").arg(&name), None)?;
-        let returned = Instant::now();
-        let line = format!("add {name}");
-        let long = Duration::from_secs(10);
-        let (ours, ips) = (
-            watchers[0].until(&line, long)?,
-            watchers[1].until(&line, long)?,
-        );
-        time(b.cmd("netns-del").arg(&name), None)?;
-        if i >= 5 {
-            o.push(ours.saturating_duration_since(returned));
-            t.push(ips.saturating_duration_since(returned));
-        }
-    }
-    drop(watchers);
-    Ok(point("watch: add returned to line read", names, o, t))
+    let watchers = super::watchers(b)?;
+    let [[ours, _], [theirs, _]] = super::add_lines(b, &watchers, 5, RUNS)?;
+    Ok(point(
+        "watch: add returned to line read",
+        names,
+        ours,
+        theirs,
+    ))
 }
 
 /// Deleting all `names` names in one process, `netns-del -` against
