@@ -7,7 +7,7 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
-use nix::sys::stat::{Mode, fstat};
+use nix::sys::stat::{Mode, fstat, lstat};
 use nix::unistd::unlink;
 
 use crate::error::{Error, Result};
@@ -103,43 +103,72 @@ impl<'a> Creator<'a> {
     /// should stop, as the command-line tools do.
     pub fn create(&mut self, name: &Name) -> Result<PathBuf> {
         self.home.check()?;
-        let path = create_file(self.run_dir, name)?;
+        let file = NewFile::create(self.run_dir, name)?;
         if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
-            let _ = unlink(&path);
+            let path = file.path.clone();
+            file.remove();
             return Err(Error::path("make a network namespace for", path, e));
         }
-        let mounted = mount(
-            Some(THREAD_NET),
-            &path,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        );
+        let mounted = file.mount(THREAD_NET);
         let back = self.home.go_back();
         if let Err(e) = mounted {
-            let _ = unlink(&path);
+            let path = file.path.clone();
+            file.remove();
             return Err(Error::path("mount the new namespace on", path, e));
         }
         if let Err(err) = back {
-            let _ = umount2(&path, MntFlags::MNT_DETACH);
-            let _ = unlink(&path);
+            let _ = umount2(&file.path, MntFlags::MNT_DETACH);
+            file.remove();
             return Err(err);
         }
-        Ok(path)
+        Ok(file.path)
     }
 }
 
-/// Creates `name`'s file, empty, with O_CREAT|O_EXCL: of two racing
-/// creators one wins, the other gets EEXIST.
-fn create_file(run_dir: &RunDir, name: &Name) -> Result<PathBuf> {
-    let path = run_dir.file(name);
-    open(
-        &path,
-        OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| Error::path("create", &path, e))?;
-    Ok(path)
+/// A file of the run dir that this process has just made (O_CREAT|O_EXCL:
+/// of two racing creators one wins, the other gets EEXIST), held open. The
+/// namespace is mounted onto it through its descriptor, not its path, so a
+/// file swapped in at the path meanwhile (a symlink to somewhere else,
+/// say) cannot take root's mount elsewhere; and a failure removes it only
+/// while the path still names it.
+struct NewFile {
+    path: PathBuf,
+    fd: OwnedFd,
+}
+
+impl NewFile {
+    fn create(run_dir: &RunDir, name: &Name) -> Result<Self> {
+        let path = run_dir.file(name);
+        let fd = open(
+            &path,
+            OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::path("create", &path, e))?;
+        Ok(NewFile { path, fd })
+    }
+
+    /// Bind-mounts `source` onto the file made: /proc/thread-self/fd/N
+    /// names the very file open as N, wherever its path now leads.
+    fn mount(&self, source: &str) -> nix::Result<()> {
+        let target = format!("/proc/thread-self/fd/{}", self.fd.as_raw_fd());
+        mount(
+            Some(source),
+            target.as_str(),
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+    }
+
+    /// Removes the file, if its path still names it.
+    fn remove(self) {
+        let ours = fstat(&self.fd).map(|st| (st.st_dev, st.st_ino));
+        let there = lstat(&self.path).map(|st| (st.st_dev, st.st_ino));
+        if matches!((ours, there), (Ok(ours), Ok(there)) if ours == there) {
+            let _ = unlink(&self.path);
+        }
+    }
 }
 
 /// An open network namespace: a file descriptor on its nsfs file, which
@@ -229,19 +258,14 @@ impl AsFd for Netns {
 /// first; on any later failure the file is removed.
 pub fn attach(run_dir: &RunDir, name: &Name, ns: &Netns) -> Result<PathBuf> {
     run_dir.prepare()?;
-    let path = create_file(run_dir, name)?;
+    let file = NewFile::create(run_dir, name)?;
     let source = format!("/proc/thread-self/fd/{}", ns.fd.as_raw_fd());
-    if let Err(e) = mount(
-        Some(source.as_str()),
-        &path,
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    ) {
-        let _ = unlink(&path);
+    if let Err(e) = file.mount(&source) {
+        let path = file.path.clone();
+        file.remove();
         return Err(Error::path("mount the namespace on", path, e));
     }
-    Ok(path)
+    Ok(file.path)
 }
 
 /// What [`Deleter::delete`] found on the file it removed.

@@ -144,11 +144,9 @@ fn add_failing_at_each_step_leaves_the_run_dir_as_it_was() {
             "open",
         ),
         ("unshare:error=EPERM", None, "make a network namespace for"),
-        (
-            "mount:error=EPERM",
-            Some(file.as_path()),
-            "mount the new namespace on",
-        ),
+        // The mount's target is the file's descriptor, not its path; the
+        // run dir is set up already, so this is the only mount.
+        ("mount:error=EPERM", None, "mount the new namespace on"),
         (
             "setns:error=EPERM",
             None,
@@ -256,13 +254,78 @@ fn attach_failing_at_each_step_leaves_the_run_dir_as_it_was() {
     assert_eq!(sb.run("del", &["seed"]).code, 0);
     let file = sb.file("x");
     let me = std::process::id().to_string();
-    for (inject, step) in [
-        ("openat:error=EACCES", "create"),
-        ("mount:error=EPERM", "mount the namespace on"),
+    for (inject, path, step) in [
+        ("openat:error=EACCES", Some(file.as_path()), "create"),
+        // The only mount (the run dir is set up), onto the descriptor.
+        ("mount:error=EPERM", None, "mount the namespace on"),
     ] {
-        let out = injected(&sb, inject, Some(&file), &["attach", "x", &me]);
+        let out = injected(&sb, inject, path, &["attach", "x", &me]);
         assert_failed_cleanly(&out, inject, step);
         assert!(sb.entries().is_empty(), "{inject}: {:?}", sb.entries());
         assert_eq!(sb.run_dir_mounts(), 1, "{inject}");
+    }
+}
+
+/// The new file swapped for a symlink to another file between its making
+/// and the mount (strace holds the mount back): the mount goes onto the
+/// file made or nowhere, never through the symlink; the symlink, not ours,
+/// is left alone.
+#[test]
+fn a_name_swapped_for_a_symlink_cannot_take_the_mount_elsewhere() {
+    for verb in ["add", "attach"] {
+        let sb = Sandbox::new();
+        assert_eq!(sb.run("add", &["seed"]).code, 0);
+        assert_eq!(sb.run("del", &["seed"]).code, 0);
+        let decoy = sb.run.with_file_name("decoy");
+        std::fs::write(&decoy, "").unwrap();
+        let me = std::process::id().to_string();
+        let args: &[&str] = match verb {
+            "add" => &["add", "x"],
+            _ => &["attach", "x", &me],
+        };
+        let child = Command::new("strace")
+            .args([
+                "-f",
+                "-qq",
+                "-o",
+                "/dev/null",
+                "-e",
+                "inject=mount:delay_enter=500000",
+            ])
+            .arg(bin(args[0]))
+            .args(&args[1..])
+            .env("NETNS_RUN_DIR", &sb.run)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let file = sb.file("x");
+        for _ in 0..2000 {
+            if file.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(&decoy, &file).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{verb}: {stderr}");
+        assert!(
+            stderr.contains("No such file or directory"),
+            "{verb}: the file made is gone: {stderr}"
+        );
+        let nsfs = crate::util::mounts()
+            .into_iter()
+            .filter(|m| m.fs_type == "nsfs" && m.point.starts_with(sb.run.parent().unwrap()))
+            .count();
+        assert_eq!(
+            nsfs, 0,
+            "{verb}: nothing mounted, on the decoy least of all"
+        );
+        assert!(
+            file.is_symlink(),
+            "{verb}: the symlink is not ours to remove"
+        );
+        std::fs::remove_file(&file).unwrap();
     }
 }
