@@ -25,6 +25,14 @@ pub enum Error {
     },
     /// A system call that has no path to name failed (netlink, setns).
     Sys { action: &'static str, errno: Errno },
+    /// A run dir that another user could change under us: writable by
+    /// group or others, or not the caller's own. Nothing was written.
+    UnsafeRunDir {
+        path: PathBuf,
+        owner: u32,
+        mode: u32,
+        caller: u32,
+    },
     /// The run-dir file is there but no network namespace is mounted on it.
     NotANamespace { path: PathBuf },
     /// A file given as a network namespace is something else.
@@ -120,6 +128,25 @@ impl fmt::Display for Error {
                 cause(*errno)
             ),
             Error::Sys { action, errno } => write!(f, "cannot {action}: {}", cause(*errno)),
+            Error::UnsafeRunDir {
+                path,
+                owner,
+                mode,
+                caller,
+            } => {
+                write!(f, "refusing the run dir \"{}\": ", path.display())?;
+                match owner == caller {
+                    true => write!(
+                        f,
+                        "other users can write to it (mode {mode:04o}, owner uid {owner})"
+                    ),
+                    false => write!(
+                        f,
+                        "it belongs to uid {owner} (mode {mode:04o}), not to this user (uid {caller}): \
+                         run it as its owner"
+                    ),
+                }
+            }
             Error::NotANamespace { path } => write!(
                 f,
                 "\"{}\" holds no network namespace (a stale file, as a crashed add leaves?)",

@@ -75,6 +75,7 @@ impl<'a> Creator<'a> {
     /// Prepares the run dir (see [`RunDir::prepare`]) and opens the calling
     /// thread's network namespace to come back to after each creation.
     pub fn new(run_dir: &'a RunDir) -> Result<Self> {
+        run_dir.check_owner()?;
         run_dir.prepare()?;
         Ok(Creator {
             run_dir,
@@ -257,6 +258,7 @@ impl AsFd for Netns {
 /// exited since `ns` was opened changes nothing. The run dir is prepared
 /// first; on any later failure the file is removed.
 pub fn attach(run_dir: &RunDir, name: &Name, ns: &Netns) -> Result<PathBuf> {
+    run_dir.check_owner()?;
     run_dir.prepare()?;
     let file = NewFile::create(run_dir, name)?;
     let source = format!("/proc/thread-self/fd/{}", ns.fd.as_raw_fd());
@@ -289,14 +291,16 @@ pub struct Deleter<'a> {
 }
 
 impl<'a> Deleter<'a> {
-    /// A deleter for `run_dir`. It may hold as many namespaces open as the
+    /// A deleter for `run_dir`, which must be the caller's own (see
+    /// [`RunDir::check_owner`]). It may hold as many namespaces open as the
     /// file limit allows: the soft limit is raised to the hard one first.
-    pub fn new(run_dir: &'a RunDir) -> Self {
-        Deleter {
+    pub fn new(run_dir: &'a RunDir) -> Result<Self> {
+        run_dir.check_owner()?;
+        Ok(Deleter {
             run_dir,
             removed: Vec::new(),
             hold: raise_file_limit().saturating_sub(FILES_KEPT_FREE),
-        }
+        })
     }
 
     /// Removes `name` from the run dir: every mount on its file (lazily, as

@@ -137,6 +137,30 @@ impl RunDir {
         }
     }
 
+    /// Refuses a run dir that another user could change under the caller
+    /// (one who can write to it can swap a name's file for a symlink, or
+    /// add and remove names): writable by group or others, or not the
+    /// caller's own. A missing run dir is fine: it will be the caller's.
+    /// For the verbs that write to it, before they do.
+    pub fn check_owner(&self) -> Result<()> {
+        let st = match stat(&self.path) {
+            Ok(st) => st,
+            Err(Errno::ENOENT) => return Ok(()),
+            Err(e) => return Err(Error::path("stat", &self.path, e)),
+        };
+        let caller = nix::unistd::geteuid().as_raw();
+        let mode = st.st_mode & 0o7777;
+        if st.st_uid == caller && mode & 0o022 == 0 {
+            return Ok(());
+        }
+        Err(Error::UnsafeRunDir {
+            path: self.path.clone(),
+            owner: st.st_uid,
+            mode,
+            caller,
+        })
+    }
+
     /// Whether a mount sits on the run dir (`None` when none does), and
     /// whether it is shared. Asked by path, not of `dir`: a racer's bind
     /// mount goes on top of the directory `dir` was opened on, and only a

@@ -74,7 +74,13 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let mut removed = JsonArray::default();
-    let mut deleter = Deleter::new(&args.run_dir);
+    // A run dir that is not safe to change: one message, nothing removed.
+    let Some(mut deleter) = ui.ok(Deleter::new(&args.run_dir)) else {
+        if args.json {
+            removed.finish(ui.out())?;
+        }
+        return Ok(());
+    };
     let mut delete = |name: Name, ui: &mut Ui| match deleter.delete(&name) {
         Ok(what) => {
             if what == Removed::StaleFile {

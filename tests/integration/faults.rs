@@ -230,14 +230,25 @@ fn assert_says_permission_and_root(out: &Output) {
     assert!(err.contains("root"), "{out:?}");
 }
 
+/// Refused before anything is written: the run dir is another user's.
+fn assert_refused_as_not_ours(out: &Output, sb: &Sandbox) {
+    assert_eq!(out.code, 1, "{out:?}");
+    let expected = format!(
+        "refusing the run dir \"{}\": it belongs to uid 0 (mode 0755), not to this user \
+         (uid 65534)",
+        sb.run.display()
+    );
+    assert!(out.stderr.contains(&expected), "{out:?}");
+}
+
 #[test]
 fn without_root_nothing_is_made_or_removed() {
     let sb = Sandbox::new();
     assert_says_permission_and_root(&as_nobody(&sb, &["add", "x"]));
     assert!(!sb.run.exists());
     assert_eq!(sb.run("add", &["mine"]).code, 0);
-    assert_says_permission_and_root(&as_nobody(&sb, &["add", "x"]));
-    assert_says_permission_and_root(&as_nobody(&sb, &["del", "mine"]));
+    assert_refused_as_not_ours(&as_nobody(&sb, &["add", "x"]), &sb);
+    assert_refused_as_not_ours(&as_nobody(&sb, &["del", "mine"]), &sb);
     assert_eq!(sb.mounted(), ["mine"]);
     let listed = as_nobody(&sb, &["list"]);
     assert_eq!(
@@ -245,6 +256,49 @@ fn without_root_nothing_is_made_or_removed() {
         (0, "mine\n"),
         "{listed:?}"
     );
+}
+
+/// A run dir that another user can change (group- or world-writable, or
+/// not the caller's) is refused by every verb that writes to it, with its
+/// mode and owner; nothing is made or removed, and reading still works.
+#[test]
+fn a_run_dir_others_can_write_to_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::with(&["a"]);
+    let me = std::process::id().to_string();
+    for (mode, owner) in [(0o775, 0), (0o757, 0), (0o1777, 0), (0o755, 65534)] {
+        std::fs::set_permissions(&sb.run, std::fs::Permissions::from_mode(mode)).unwrap();
+        nix::unistd::chown(&sb.run, Some(nix::unistd::Uid::from_raw(owner)), None).unwrap();
+        let what = format!("mode {mode:o}, owner {owner}");
+        for args in [
+            &["add", "b"][..],
+            &["attach", "b", &me],
+            &["del", "a"],
+            &["del", "--all"],
+        ] {
+            let out = sb.run(args[0], &args[1..]);
+            assert_eq!(out.code, 1, "{what}: {args:?}: {out:?}");
+            let said = format!(
+                "netns-{}: refusing the run dir \"{}\": ",
+                args[0],
+                sb.run.display()
+            );
+            assert!(out.stderr.starts_with(&said), "{what}: {out:?}");
+            assert!(
+                out.stderr.contains(&format!("mode {mode:04o}")),
+                "{what}: {out:?}"
+            );
+            assert!(
+                out.stderr.contains(&format!("uid {owner}")),
+                "{what}: {out:?}"
+            );
+        }
+        assert_eq!(sb.entries(), ["a"], "{what}");
+        assert_eq!(sb.mounted(), ["a"], "{what}");
+        assert_eq!(sb.run("list", &[]).stdout, "a\n", "{what}");
+    }
+    nix::unistd::chown(&sb.run, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    std::fs::set_permissions(&sb.run, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 #[test]

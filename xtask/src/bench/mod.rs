@@ -135,12 +135,13 @@ fn isolate() -> Result<(), String> {
     )
     .map_err(|e| fail("make / private", e))?;
     std::fs::create_dir_all("/run/netns").map_err(|e| format!("cannot create /run/netns: {e}"))?;
+    // 0755: netns refuses a run dir that others can write to.
     mount(
         Some("bench"),
         "/run/netns",
         Some("tmpfs"),
         MsFlags::empty(),
-        None::<&str>,
+        Some("mode=0755"),
     )
     .map_err(|e| fail("mount a tmpfs on /run/netns", e))
 }
