@@ -18,6 +18,12 @@ with the namespace mounted on it, as `ip netns add NAME` does. With `-`,
 names are read from stdin, one a line. Goes on past a failing name and
 exits 1 if any failed. Silent on success.
 
+A name is what `ip netns add` takes (not empty, not . or .., no /, at
+most 255 bytes), but without control characters and only in UTF-8: ip
+takes those, and a name with a newline is two lines in every listing, a
+\\r from a file with CRLF line ends cannot be typed back, and an escape
+sequence reaches the terminal. Such names made by others still work.
+
 Options:
       --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
   -j, --json         print what was made: [{\"name\":..,\"path\":..}]
@@ -66,7 +72,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let mut creator = None;
     let mut made = JsonArray::default();
     netns_cli::for_each_name(&args.names, |raw| {
-        let Some(name) = ui.ok(Name::new(raw)) else {
+        let Some(name) = ui.ok(Name::for_new(raw)) else {
             return Continue(());
         };
         if creator.is_none() {

@@ -78,7 +78,7 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     // The namespace is opened first: a PID that is gone changes nothing,
     // not even the run dir, and one that exits meanwhile is still named.
-    let attached = Name::new(args.name.clone()).and_then(|name| {
+    let attached = Name::for_new(args.name.clone()).and_then(|name| {
         let ns = match &args.source {
             Source::Pid(pid) => Netns::of_process(*pid)?,
             Source::Path(path) => Netns::open_path(path)?,

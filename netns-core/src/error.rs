@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use nix::errno::Errno;
@@ -13,10 +14,7 @@ use nix::errno::Errno;
 pub enum Error {
     /// A name that `ip netns` and the kernel would not accept as a file in
     /// the run dir; nothing was touched.
-    InvalidName {
-        name: OsString,
-        reason: &'static str,
-    },
+    InvalidName { name: OsString, reason: String },
     /// A system call on `path` failed; `action` completes "cannot ...".
     Path {
         action: &'static str,
@@ -115,7 +113,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidName { name, reason } => {
-                write!(f, "invalid name \"{}\": {reason}", name.to_string_lossy())
+                let quoted = crate::name::quote(name.as_bytes());
+                match quoted.starts_with('"') {
+                    true => write!(f, "invalid name {quoted}: {reason}"),
+                    false => write!(f, "invalid name \"{quoted}\": {reason}"),
+                }
             }
             Error::Path {
                 action,

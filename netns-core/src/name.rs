@@ -35,7 +35,46 @@ impl Name {
         } else {
             return Ok(Name(name));
         };
-        Err(Error::InvalidName { name, reason })
+        Err(Error::InvalidName {
+            name,
+            reason: reason.to_owned(),
+        })
+    }
+
+    /// A name for a namespace about to be made (add, attach): [`Name::new`]'s
+    /// rules, and no control character (bytes 0x01 to 0x1f and 0x7f) and
+    /// valid UTF-8, so that every name this makes is one line of text that
+    /// a terminal shows as it is and a pipe carries back to `-`. ip takes
+    /// such names; names already in a run dir are still taken as they are.
+    pub fn for_new(name: impl Into<OsString>) -> Result<Self> {
+        let name = Name::new(name)?;
+        let bytes = name.0.as_bytes();
+        let reason = if let Some(at) = bytes.iter().position(|&b| b < 0x20 || b == 0x7f) {
+            let byte = bytes[at];
+            let hint = match (byte, at + 1 == bytes.len()) {
+                (b'\r', true) => " (read from a file with CRLF line ends?)",
+                (b'\n', _) => " (one name a line: a newline cannot be in one)",
+                _ => "",
+            };
+            format!("it contains the control character 0x{byte:02x} at byte {at}{hint}")
+        } else if let Err(e) = std::str::from_utf8(bytes) {
+            let at = e.valid_up_to();
+            format!("it is not UTF-8 (byte 0x{:02x} at byte {at})", bytes[at])
+        } else {
+            return Ok(name);
+        };
+        Err(Error::InvalidName {
+            name: name.0,
+            reason,
+        })
+    }
+
+    /// The name as one line of text to print: as it is, or, when it holds
+    /// a control character, bytes that are not UTF-8, a backslash or a
+    /// leading double quote, in double quotes with C escapes, as git
+    /// quotes paths (see [`quote`]).
+    pub fn quoted(&self) -> std::borrow::Cow<'_, str> {
+        quote(self.0.as_bytes())
     }
 
     pub fn as_os_str(&self) -> &OsStr {
@@ -47,6 +86,62 @@ impl AsRef<OsStr> for Name {
     fn as_ref(&self) -> &OsStr {
         &self.0
     }
+}
+
+/// `bytes` as one line of text: as they are when they need nothing,
+/// else in double quotes with `\\`, `\"`, `\a \b \t \n \v \f \r` and
+/// three octal digits for any other control byte or byte that is not
+/// UTF-8 (git's "C-quoted" paths). Printable non-ASCII UTF-8 stays as it
+/// is.
+pub fn quote(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    let text = std::str::from_utf8(bytes);
+    let plain =
+        |t: &str| !t.starts_with('"') && !t.bytes().any(|b| b == b'\\' || b < 0x20 || b == 0x7f);
+    if let Ok(text) = text
+        && plain(text)
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let (valid, bad) = match std::str::from_utf8(rest) {
+            Ok(valid) => (valid, &[][..]),
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                let bad_len = e.error_len().unwrap_or(after.len());
+                // UTF-8 up to valid_up_to(), by from_utf8's word.
+                (
+                    std::str::from_utf8(valid).unwrap_or_default(),
+                    &after[..bad_len],
+                )
+            }
+        };
+        for c in valid.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\x07' => out.push_str("\\a"),
+                '\x08' => out.push_str("\\b"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\x0b' => out.push_str("\\v"),
+                '\x0c' => out.push_str("\\f"),
+                '\r' => out.push_str("\\r"),
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                    out.push_str(&format!("\\{:03o}", c as u32))
+                }
+                c => out.push(c),
+            }
+        }
+        for b in bad {
+            out.push_str(&format!("\\{b:03o}"));
+        }
+        rest = &rest[valid.len() + bad.len()..];
+    }
+    out.push('"');
+    std::borrow::Cow::Owned(out)
 }
 
 /// Lossy for non-UTF-8 names: for messages and JSON, never for paths.
@@ -66,6 +161,33 @@ mod tests {
             assert!(Name::new(ok).is_ok(), "{ok:?}");
         }
         assert!(Name::new(OsStr::from_bytes(b"\xff\xfe")).is_ok());
+    }
+
+    #[test]
+    fn new_names_are_one_line_of_utf8() {
+        for ok in ["blue", "a b", "héllo", "x\"y", "back\\slash"] {
+            assert!(Name::for_new(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [&b"a\nb"[..], b"c\r", b"\x1b[m", b"\x7f", b"\xff"] {
+            assert!(Name::for_new(OsStr::from_bytes(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn quotes_as_git_quotes_paths() {
+        let cases: [(&[u8], &str); 8] = [
+            (b"plain", "plain"),
+            ("héllo".as_bytes(), "héllo"),
+            (b"x\"y", "x\"y"),
+            (b"a\nb", "\"a\\nb\""),
+            (b"\\", "\"\\\\\""),
+            (b"\"x", "\"\\\"x\""),
+            (b"\xff\tz", "\"\\377\\tz\""),
+            (b"\x1b[0m", "\"\\033[0m\""),
+        ];
+        for (bytes, quoted) in cases {
+            assert_eq!(quote(bytes), quoted, "{bytes:?}");
+        }
     }
 
     #[test]

@@ -61,7 +61,7 @@ Named network namespaces, as `ip netns` keeps them. Verbs (each has --help):
   list --dev DEV        the names that hold device DEV    (card: list dev DEV)
   pids NAME             the processes in the namespace
   set NAME NSID|auto    give the namespace an nsid
-  watch [--names|--ids] a line per name or nsid added or deleted
+  watch [--names|--ids]  a line per name or nsid added or deleted
                         (ip: monitor; card: monitor [all | name | id])
 
 With no verb it lists, as `ip netns` does. ip's words (add, delete, list,

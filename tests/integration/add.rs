@@ -159,3 +159,50 @@ fn usage_errors_exit_2_and_help_goes_to_stdout() {
         format!("netns-add {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// Names that would break a line of output or a terminal are refused on
+/// the way in, with the byte and a hint; ip takes them.
+#[test]
+fn control_characters_and_bytes_not_utf8_are_refused() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::new();
+    let cases: [(&[u8], &str); 5] = [
+        (
+            b"a\nb",
+            "invalid name \"a\\nb\": it contains the control character 0x0a at byte 1 (one name a line: a newline cannot be in one)",
+        ),
+        (
+            b"c\r",
+            "invalid name \"c\\r\": it contains the control character 0x0d at byte 1 (read from a file with CRLF line ends?)",
+        ),
+        (
+            b"\x1b[31mred",
+            "invalid name \"\\033[31mred\": it contains the control character 0x1b at byte 0",
+        ),
+        (
+            b"del\x7f",
+            "invalid name \"del\\177\": it contains the control character 0x7f at byte 3",
+        ),
+        (
+            b"caf\xe9",
+            "invalid name \"caf\\351\": it is not UTF-8 (byte 0xe9 at byte 3)",
+        ),
+    ];
+    for (name, message) in cases {
+        let out = crate::util::output(sb.cmd("add").arg(OsStr::from_bytes(name)), "");
+        assert_eq!(out.code, 1, "{name:?}: {out:?}");
+        assert_eq!(out.stderr, format!("netns-add: {message}\n"), "{name:?}");
+        assert!(!sb.run.exists(), "{name:?}: nothing made");
+    }
+    // From a file with CRLF line ends: the \r is refused, not kept.
+    let out = sb.run_stdin("add", &["-"], "c\r\nd\n");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("CRLF"), "{out:?}");
+    assert_eq!(sb.mounted(), ["d"]);
+    let me = std::process::id().to_string();
+    let out = sb.run("attach", &["x\ty", &me]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("invalid name \"x\\ty\""), "{out:?}");
+    assert_eq!(sb.entries(), ["d"]);
+}
