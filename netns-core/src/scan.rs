@@ -4,20 +4,21 @@
 //! such calls are path walks, and they run well side by side.
 
 use std::ffi::{OsStr, OsString};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use nix::dir::{Dir, OwningIter};
+use nix::dir::Dir;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 
 use crate::error::{Error, Result};
 
-/// Entries read at a time; fewer than this a thread, and no thread is
-/// started for them (one costs about as much as a hundred stats).
-const BATCH: usize = 256;
+/// Fewer entries than this a thread, and no thread is started for them
+/// (one costs about as much as a hundred stats).
+#[cfg(feature = "threads")]
+const PER_THREAD: usize = 256;
 
 /// Reads the directory `path` and calls `f` with the directory (open) and
 /// each entry's name, `.` and `..` left out; returns what `f` kept, in no
@@ -26,83 +27,45 @@ pub(crate) fn scan<R: Send>(
     path: &Path,
     f: &(dyn Fn(BorrowedFd<'_>, &OsStr) -> Option<R> + Sync),
 ) -> Result<Option<Vec<R>>> {
-    let Some((fd, mut batches)) = open(path)? else {
+    let Some((dir, names)) = read(path)? else {
         return Ok(None);
     };
-    let dir = fd.as_fd();
-    let kept = filter_map(&mut batches, |name: &OsString| f(dir, name));
-    match batches.failed {
-        Some(e) => Err(Error::path("read", path, e)),
-        None => Ok(Some(kept)),
-    }
+    let dir = dir.as_fd();
+    Ok(Some(filter_map(&names, |name| f(dir, name))))
 }
 
-/// The directory `path`, open, and its entries to come; `None` when it is
-/// missing. The reader needs the directory to itself: the questions are
-/// asked relative to a second descriptor of it.
-fn open(path: &Path) -> Result<Option<(OwnedFd, Batches)>> {
-    let fd: OwnedFd = match nix::fcntl::open(
+/// The directory `path`, open, and its entry names; `None` when it is
+/// missing.
+fn read(path: &Path) -> Result<Option<(Dir, Vec<OsString>)>> {
+    let mut dir = match Dir::open(
         path,
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     ) {
-        Ok(fd) => fd,
+        Ok(dir) => dir,
         Err(Errno::ENOENT) => return Ok(None),
         Err(e) => return Err(Error::path("open", path, e)),
     };
-    let reader = fd
-        .try_clone()
-        .map_err(|e| Error::io("open", path, &e))
-        .and_then(|dup| Dir::from_fd(dup).map_err(|e| Error::path("open", path, e)))?;
-    let batches = Batches {
-        // Owned: a borrowed iterator rewinds the directory when dropped.
-        entries: reader.into_iter(),
-        failed: None,
-    };
-    Ok(Some((fd, batches)))
-}
-
-/// A directory's entry names, BATCH at a time; a read that fails ends
-/// them, and leaves its errno in `failed`.
-struct Batches {
-    entries: OwningIter,
-    failed: Option<Errno>,
-}
-
-impl Iterator for Batches {
-    type Item = Vec<OsString>;
-
-    fn next(&mut self) -> Option<Vec<OsString>> {
-        let mut batch = Vec::with_capacity(BATCH);
-        while self.failed.is_none() && batch.len() < BATCH {
-            match self.entries.next() {
-                Some(Ok(entry)) => {
-                    let name = entry.file_name().to_bytes();
-                    if name != b"." && name != b".." {
-                        batch.push(OsString::from(OsStr::from_bytes(name)));
-                    }
-                }
-                Some(Err(e)) => self.failed = Some(e),
-                None => break,
-            }
+    let mut names = Vec::new();
+    for entry in dir.iter() {
+        let entry = entry.map_err(|e| Error::path("read", path, e))?;
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            names.push(OsString::from(OsStr::from_bytes(name)));
         }
-        (!batch.is_empty()).then_some(batch)
     }
+    Ok(Some((dir, names)))
 }
 
-/// `f` of every item, keeping the `Some`s: the items read first, then
-/// shared out evenly to a thread a core. (Handing batches to the threads
-/// while the directory is still read was slower for /proc, whose reads
-/// contend with the questions, and no faster for a run dir: measured.)
+/// `f` of every item, keeping the `Some`s, shared out evenly to a thread
+/// a core. (Handing batches to the threads while the directory was still
+/// read was slower for /proc, whose reads contend with the questions, and
+/// no faster for a run dir: measured.)
 #[cfg(feature = "threads")]
-fn filter_map<T: Send + Sync, R: Send>(
-    batches: impl Iterator<Item = Vec<T>>,
-    f: impl Fn(&T) -> Option<R> + Sync,
-) -> Vec<R> {
-    let all: Vec<T> = batches.flatten().collect();
+fn filter_map<T: Sync, R: Send>(all: &[T], f: impl Fn(&T) -> Option<R> + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(all.len().div_ceil(BATCH));
+        .min(all.len().div_ceil(PER_THREAD));
     if threads <= 1 {
         return all.iter().filter_map(f).collect();
     }
@@ -120,11 +83,9 @@ fn filter_map<T: Send + Sync, R: Send>(
     })
 }
 
-/// `f` of every item of every batch, keeping the `Some`s, in the calling
-/// thread (see the `threads` feature in Cargo.toml).
+/// `f` of every item, keeping the `Some`s, in the calling thread (see the
+/// `threads` feature in Cargo.toml).
 #[cfg(not(feature = "threads"))]
-fn filter_map<T, R>(batches: impl Iterator<Item = Vec<T>>, f: impl Fn(&T) -> Option<R>) -> Vec<R> {
-    batches
-        .flat_map(|batch| batch.into_iter().filter_map(|item| f(&item)))
-        .collect()
+fn filter_map<T, R>(all: &[T], f: impl Fn(&T) -> Option<R>) -> Vec<R> {
+    all.iter().filter_map(f).collect()
 }

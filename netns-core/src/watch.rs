@@ -331,12 +331,8 @@ impl Ids {
             ask: NsidSocket::open()?,
             table: HashMap::new(),
         };
-        let mut now = ids.snapshot()?;
-        now.sort_unstable_by_key(|&(nsid, _)| nsid);
-        for (nsid, name) in now {
-            ids.table.insert(nsid, name.clone());
-            existing.push(Event::AddNsid { nsid, name });
-        }
+        // Against an empty table, the ids there now are all adds.
+        ids.resync(existing)?;
         Ok(ids)
     }
 
@@ -400,8 +396,8 @@ impl Ids {
         Ok(())
     }
 
-    /// After events were lost: the table as it is now against what the
-    /// events had told.
+    /// The table as it is now against what the events had told: at the
+    /// start (all adds), and after events were lost.
     fn resync(&mut self, events: &mut Vec<Event>) -> Result<()> {
         let now = self.snapshot()?;
         let present: HashSet<u32> = now.iter().map(|&(nsid, _)| nsid).collect();
