@@ -3,10 +3,12 @@
 
 use std::ffi::OsString;
 use std::ops::ControlFlow::{Break, Continue};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use netns_cli::{JsonArray, Parsed, Ui, json};
+use netns_core::quote::InQuotes;
 use netns_core::{Creator, Name, RunDir};
 
 pub const USAGE: &str = "\
@@ -15,8 +17,10 @@ Usage: netns-add [OPTIONS] NAME...
 
 Make a network namespace for each NAME and name it: a file in the run dir
 with the namespace mounted on it, as `ip netns add NAME` does. With `-`,
-names are read from stdin, one a line. Goes on past a failing name and
-exits 1 if any failed. Silent on success.
+names are read from stdin, one a line; a line in double quotes is
+decoded as netns-list quotes names (C escapes, as git quotes paths), and
+a space at either end of a name is warned of. Goes on past a failing
+name and exits 1 if any failed. Silent on success.
 
 A name is what `ip netns add` takes (not empty, not . or .., no /, at
 most 255 bytes), but without control characters and only in UTF-8: ip
@@ -71,8 +75,8 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     // Set up on the first valid name, so that bad names alone touch nothing.
     let mut creator = None;
     let mut made = JsonArray::default();
-    netns_cli::for_each_name(&args.names, |raw| {
-        let Some(name) = ui.ok(Name::for_new(raw)) else {
+    netns_cli::for_each_name(ui, &args.names, |ui, given| {
+        let Some(name) = ui.ok(Name::for_new(given.name)) else {
             return Continue(());
         };
         if creator.is_none() {
@@ -89,14 +93,18 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             return Break(());
         };
         match creator.create(&name) {
-            Ok(path) if args.json => {
-                let fields = [
-                    ("name", json!(name.to_string())),
-                    ("path", json!(path.to_string_lossy())),
-                ];
-                made.push(ui.out(), &fields);
+            Ok(path) => {
+                if let Some(line) = given.line {
+                    warn_of_spaces(ui, &name, line);
+                }
+                if args.json {
+                    let fields = [
+                        ("name", netns_cli::json_name(ui, &name)),
+                        ("path", json!(path.to_string_lossy())),
+                    ];
+                    made.push(ui.out(), &fields);
+                }
             }
-            Ok(_) => {}
             Err(err) => {
                 ui.error(err);
                 if creator.is_stranded() {
@@ -110,4 +118,20 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         made.finish(ui.out())?;
     }
     Ok(())
+}
+
+/// A space at either end of a name read from stdin is legal (ip takes it)
+/// but more often a stray one than a wish: made, and said.
+fn warn_of_spaces(ui: &mut Ui, name: &Name, line: usize) {
+    let bytes = name.as_os_str().as_bytes();
+    let end = match (bytes.first(), bytes.last()) {
+        (Some(b' '), Some(b' ')) => "starts and ends",
+        (Some(b' '), _) => "starts",
+        (_, Some(b' ')) => "ends",
+        _ => return,
+    };
+    ui.warn(format_args!(
+        "line {line} of stdin: made {}, whose name {end} with a space",
+        InQuotes(bytes)
+    ));
 }

@@ -87,7 +87,8 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     });
     match ui.ok(attached) {
         Some((path, name)) if args.json => {
-            let made = json!({"name": name.to_string(), "path": path.to_string_lossy()});
+            let name = netns_cli::json_name(ui, &name);
+            let made = json!({"name": name, "path": path.to_string_lossy()});
             writeln!(ui.out(), "{made}")
         }
         _ => Ok(()),

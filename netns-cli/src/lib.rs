@@ -11,6 +11,7 @@ use std::ops::ControlFlow;
 use std::os::unix::ffi::OsStringExt;
 use std::process::ExitCode;
 
+use netns_core::{Name, quote};
 pub use serde_json::{Value, json};
 
 /// The version every verb reports: the workspace's.
@@ -92,29 +93,76 @@ pub fn run<T>(
     ExitCode::from(ui.status)
 }
 
+/// A name as the command line gave it, before it is checked.
+pub struct Given {
+    pub name: OsString,
+    /// Its line number when it was read from stdin (`-`).
+    pub line: Option<usize>,
+}
+
 /// Calls `each` with every name the command line gives, in order, where
-/// `-` stands for the lines of stdin (one name a line, empty lines
-/// skipped). Names are read as they come, so a long batch starts at once;
-/// `each` stops it early with `Break`.
+/// `-` stands for the lines of stdin: one name a line, empty lines
+/// skipped, a line in double quotes decoded as the text output quoted it
+/// (see netns_core::quote), so that `netns-list | netns-del -` takes
+/// back every name. A quoted line that is not well formed is reported
+/// and skipped. Names are read as they come, so a long batch starts at
+/// once; `each` stops it early with `Break`.
 pub fn for_each_name(
+    ui: &mut Ui,
     names: &[OsString],
-    mut each: impl FnMut(OsString) -> ControlFlow<()>,
+    mut each: impl FnMut(&mut Ui, Given) -> ControlFlow<()>,
 ) -> io::Result<()> {
     for name in names {
         if name != "-" {
-            if each(name.clone()).is_break() {
+            let given = Given {
+                name: name.clone(),
+                line: None,
+            };
+            if each(ui, given).is_break() {
                 return Ok(());
             }
             continue;
         }
-        for line in io::stdin().lock().split(b'\n') {
+        for (at, line) in io::stdin().lock().split(b'\n').enumerate() {
             let line = line?;
-            if !line.is_empty() && each(OsString::from_vec(line)).is_break() {
+            if line.is_empty() {
+                continue;
+            }
+            let name = match quote::unquote(&line) {
+                Ok(name) => OsString::from_vec(name.into_owned()),
+                Err(why) => {
+                    let line = quote::InQuotes(&line);
+                    ui.error(format_args!("line {} of stdin: {line}: {why}", at + 1));
+                    continue;
+                }
+            };
+            let given = Given {
+                name,
+                line: Some(at + 1),
+            };
+            if each(ui, given).is_break() {
                 return Ok(());
             }
         }
     }
     Ok(())
+}
+
+/// A name as a JSON string: exactly, when it is UTF-8 (JSON escapes
+/// control characters itself); else with U+FFFD for each byte that is not,
+/// and a warning that names it quoted.
+pub fn json_name(ui: &mut Ui, name: &Name) -> Value {
+    match name.to_str() {
+        Some(text) => Value::from(text),
+        None => {
+            ui.warn(format_args!(
+                "the name {} is not UTF-8: its JSON string has U+FFFD in place of the bytes \
+                 that are not",
+                quote::InQuotes::new(name)
+            ));
+            Value::from(name.as_os_str().to_string_lossy())
+        }
+    }
 }
 
 /// A PID from the command line: digits only, as `ip netns` takes them
@@ -125,7 +173,13 @@ pub fn parse_pid(value: &OsStr) -> Result<u32, lexopt::Error> {
         true => text.parse().ok(),
         false => None,
     }
-    .ok_or_else(|| format!("invalid PID \"{text}\": not a process ID").into())
+    .ok_or_else(|| {
+        format!(
+            "invalid PID {}: not a process ID",
+            quote::InQuotes::new(value)
+        )
+        .into()
+    })
 }
 
 /// One JSON object with its keys in the order given (serde_json's map

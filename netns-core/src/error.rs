@@ -3,10 +3,11 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use nix::errno::Errno;
+
+use crate::quote::InQuotes;
 
 /// Why an operation failed. Displays as one line, for example
 /// `cannot create "/run/netns/blue": File exists`.
@@ -113,11 +114,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidName { name, reason } => {
-                let quoted = crate::name::quote(name.as_bytes());
-                match quoted.starts_with('"') {
-                    true => write!(f, "invalid name {quoted}: {reason}"),
-                    false => write!(f, "invalid name \"{quoted}\": {reason}"),
-                }
+                write!(f, "invalid name {}: {reason}", InQuotes::new(name))
             }
             Error::Path {
                 action,
@@ -125,8 +122,8 @@ impl fmt::Display for Error {
                 errno,
             } => write!(
                 f,
-                "cannot {action} \"{}\": {}",
-                path.display(),
+                "cannot {action} {}: {}",
+                InQuotes::new(path),
                 cause(*errno)
             ),
             Error::Sys { action, errno } => write!(f, "cannot {action}: {}", cause(*errno)),
@@ -136,7 +133,7 @@ impl fmt::Display for Error {
                 mode,
                 caller,
             } => {
-                write!(f, "refusing the run dir \"{}\": ", path.display())?;
+                write!(f, "refusing the run dir {}: ", InQuotes::new(path))?;
                 match owner == caller {
                     true => write!(
                         f,
@@ -151,11 +148,11 @@ impl fmt::Display for Error {
             }
             Error::NotANamespace { path } => write!(
                 f,
-                "\"{}\" holds no network namespace (a stale file, as a crashed add leaves?)",
-                path.display()
+                "{} holds no network namespace (a stale file, as a crashed add leaves?)",
+                InQuotes::new(path)
             ),
             Error::NotANetns { path } => {
-                write!(f, "\"{}\" is not a network namespace", path.display())
+                write!(f, "{} is not a network namespace", InQuotes::new(path))
             }
             Error::Bind {
                 source,
@@ -163,17 +160,14 @@ impl fmt::Display for Error {
                 errno,
             } => write!(
                 f,
-                "cannot bind \"{}\" over \"{}\": {}",
-                source.display(),
-                target.display(),
+                "cannot bind {} over {}: {}",
+                InQuotes::new(source),
+                InQuotes::new(target),
                 cause(*errno)
             ),
-            Error::Exec { command, errno } => write!(
-                f,
-                "cannot run \"{}\": {}",
-                command.to_string_lossy(),
-                errno.desc()
-            ),
+            Error::Exec { command, errno } => {
+                write!(f, "cannot run {}: {}", InQuotes::new(command), errno.desc())
+            }
             Error::Netlink(what) => write!(f, "unexpected netlink reply: {what}"),
             Error::NoProcess { pid } => write!(f, "no process with PID {pid}"),
             Error::NsidRefused {
@@ -184,8 +178,8 @@ impl fmt::Display for Error {
                 current,
             } => {
                 match nsid {
-                    Some(nsid) => write!(f, "cannot give \"{}\" nsid {nsid}: ", path.display())?,
-                    None => write!(f, "cannot give \"{}\" an nsid: ", path.display())?,
+                    Some(nsid) => write!(f, "cannot give {} nsid {nsid}: ", InQuotes::new(path))?,
+                    None => write!(f, "cannot give {} an nsid: ", InQuotes::new(path))?,
                 }
                 match message {
                     Some(message) => f.write_str(message.trim_end_matches('.'))?,

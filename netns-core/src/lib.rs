@@ -17,6 +17,7 @@ mod netlink;
 mod netns;
 mod nsid;
 mod pids;
+pub mod quote;
 mod run_dir;
 mod scan;
 mod sys;

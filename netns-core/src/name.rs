@@ -6,6 +6,7 @@ use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 
 use crate::error::{Error, Result};
+use crate::quote::quote;
 
 /// The name of a namespace: one file in the run dir.
 ///
@@ -69,12 +70,10 @@ impl Name {
         })
     }
 
-    /// The name as one line of text to print: as it is, or, when it holds
-    /// a control character, bytes that are not UTF-8, a backslash or a
-    /// leading double quote, in double quotes with C escapes, as git
-    /// quotes paths (see [`quote`]).
-    pub fn quoted(&self) -> std::borrow::Cow<'_, str> {
-        quote(self.0.as_bytes())
+    /// The name as JSON can carry it exactly: `None` when it is not
+    /// UTF-8.
+    pub fn to_str(&self) -> Option<&str> {
+        self.0.to_str()
     }
 
     pub fn as_os_str(&self) -> &OsStr {
@@ -88,66 +87,11 @@ impl AsRef<OsStr> for Name {
     }
 }
 
-/// `bytes` as one line of text: as they are when they need nothing,
-/// else in double quotes with `\\`, `\"`, `\a \b \t \n \v \f \r` and
-/// three octal digits for any other control byte or byte that is not
-/// UTF-8 (git's "C-quoted" paths). Printable non-ASCII UTF-8 stays as it
-/// is.
-pub fn quote(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    let text = std::str::from_utf8(bytes);
-    let plain =
-        |t: &str| !t.starts_with('"') && !t.bytes().any(|b| b == b'\\' || b < 0x20 || b == 0x7f);
-    if let Ok(text) = text
-        && plain(text)
-    {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('"');
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let (valid, bad) = match std::str::from_utf8(rest) {
-            Ok(valid) => (valid, &[][..]),
-            Err(e) => {
-                let (valid, after) = rest.split_at(e.valid_up_to());
-                let bad_len = e.error_len().unwrap_or(after.len());
-                // UTF-8 up to valid_up_to(), by from_utf8's word.
-                (
-                    std::str::from_utf8(valid).unwrap_or_default(),
-                    &after[..bad_len],
-                )
-            }
-        };
-        for c in valid.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\x07' => out.push_str("\\a"),
-                '\x08' => out.push_str("\\b"),
-                '\t' => out.push_str("\\t"),
-                '\n' => out.push_str("\\n"),
-                '\x0b' => out.push_str("\\v"),
-                '\x0c' => out.push_str("\\f"),
-                '\r' => out.push_str("\\r"),
-                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                    out.push_str(&format!("\\{:03o}", c as u32))
-                }
-                c => out.push(c),
-            }
-        }
-        for b in bad {
-            out.push_str(&format!("\\{b:03o}"));
-        }
-        rest = &rest[valid.len() + bad.len()..];
-    }
-    out.push('"');
-    std::borrow::Cow::Owned(out)
-}
-
-/// Lossy for non-UTF-8 names: for messages and JSON, never for paths.
+/// The name as one line of text, as every message and text output
+/// prints it: as it is, or C-quoted when it needs it (see [`quote`]).
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.to_string_lossy())
+        f.write_str(&quote(self.0.as_bytes()))
     }
 }
 
@@ -170,23 +114,6 @@ mod tests {
         }
         for bad in [&b"a\nb"[..], b"c\r", b"\x1b[m", b"\x7f", b"\xff"] {
             assert!(Name::for_new(OsStr::from_bytes(bad)).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn quotes_as_git_quotes_paths() {
-        let cases: [(&[u8], &str); 8] = [
-            (b"plain", "plain"),
-            ("héllo".as_bytes(), "héllo"),
-            (b"x\"y", "x\"y"),
-            (b"a\nb", "\"a\\nb\""),
-            (b"\\", "\"\\\\\""),
-            (b"\"x", "\"\\\"x\""),
-            (b"\xff\tz", "\"\\377\\tz\""),
-            (b"\x1b[0m", "\"\\033[0m\""),
-        ];
-        for (bytes, quoted) in cases {
-            assert_eq!(quote(bytes), quoted, "{bytes:?}");
         }
     }
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use netns_cli::{JsonArray, Parsed, Ui, json};
+use netns_core::quote::InQuotes;
 use netns_core::{Deleter, Name, Removed, RunDir};
 
 pub const USAGE: &str = "\
@@ -19,7 +20,9 @@ Remove each named namespace from the run dir, as `ip netns delete NAME`
 does: its mount and its file. The namespace itself lives on while a
 process is in it. A stale file (no namespace on it, as a crashed add
 leaves) is removed with a warning. With `-`, names are read from stdin,
-one a line. Goes on past a failing name and exits 1 if any failed.
+one a line; a line in double quotes is decoded as netns-list quotes names
+(C escapes, as git quotes paths), so `netns-list | netns-del -` takes
+every name. Goes on past a failing name and exits 1 if any failed.
 
 Options:
   -a, --all          remove every name in the run dir
@@ -84,15 +87,16 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let mut delete = |name: Name, ui: &mut Ui| match deleter.delete(&name) {
         Ok(what) => {
             if what == Removed::StaleFile {
+                let path = args.run_dir.file(&name);
                 ui.warn(format_args!(
-                    "\"{}\" held no namespace (a stale file); removed it",
-                    args.run_dir.file(&name).display()
+                    "{} held no namespace (a stale file); removed it",
+                    InQuotes::new(&path)
                 ));
             }
             if args.json {
                 let path = args.run_dir.file(&name);
                 let mut fields = vec![
-                    ("name", json!(name.to_string())),
+                    ("name", netns_cli::json_name(ui, &name)),
                     ("path", json!(path.to_string_lossy())),
                 ];
                 if what == Removed::StaleFile {
@@ -109,8 +113,8 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             Err(err) => ui.error(err),
         }
     } else {
-        netns_cli::for_each_name(&args.names, |raw| {
-            match Name::new(raw) {
+        netns_cli::for_each_name(ui, &args.names, |ui, given| {
+            match Name::new(given.name) {
                 Ok(name) => delete(name, ui),
                 Err(err) => ui.error(err),
             }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use netns_cli::{Parsed, Ui};
+use netns_core::quote::InQuotes;
 use netns_core::{Enter, Exit, Name, RunDir, Sysfs};
 
 pub const USAGE: &str = "\
@@ -111,8 +112,8 @@ fn run_in_all(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     for entry in &entries {
         if entry.inode.is_none() {
             ui.warn(format_args!(
-                "skipped \"{}\": it holds no namespace (a stale file)",
-                args.run_dir.file(&entry.name).display()
+                "skipped {}: it holds no namespace (a stale file)",
+                InQuotes::new(&args.run_dir.file(&entry.name))
             ));
             continue;
         }
@@ -125,8 +126,8 @@ fn run_in_all(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         match enter.run(&args.command) {
             Ok(Exit::Code(0)) => {}
             Ok(exit) => ui.error(format_args!(
-                "\"{}\" failed in {}: {}",
-                args.command[0].to_string_lossy(),
+                "{} failed in {}: {}",
+                InQuotes::new(&args.command[0]),
                 entry.name,
                 match exit {
                     Exit::Signal(signal) => format!("killed by signal {signal}"),

@@ -4,7 +4,6 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -66,13 +65,14 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         return Ok(());
     };
     if args.json {
-        let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+        let names: Vec<_> = names
+            .iter()
+            .map(|name| netns_cli::json_name(ui, name))
+            .collect();
         return writeln!(ui.out(), "{}", json!(names));
     }
     for name in names {
-        // The name's bytes, as `ip netns identify` prints them.
-        ui.out().write_all(name.as_os_str().as_bytes())?;
-        writeln!(ui.out())?;
+        writeln!(ui.out(), "{name}")?;
     }
     Ok(())
 }

@@ -6,11 +6,11 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use netns_cli::{JsonArray, Parsed, Ui, json};
+use netns_core::quote::InQuotes;
 use netns_core::{Entry, Name, NsidDump, RunDir};
 
 pub const USAGE: &str = "\
@@ -20,6 +20,12 @@ Print the named network namespaces of the run dir, sorted, one a line, as
 `ip netns list` does: the name, then \" (id: N)\" when the current namespace
 has an nsid for it. Files that hold no namespace (stale files left by a
 crashed add) are not listed; a line on stderr names each.
+
+A name with a control character, a byte that is not UTF-8 or a backslash,
+or that starts with a double quote, is printed in double quotes with C
+escapes, as git quotes paths (\"a\\nb\", \"bad\\377\"), so that each stays
+one line and `netns-list | netns-del -` takes each back. JSON has the
+name itself (U+FFFD for bytes that are not UTF-8, with a warning).
 
 With --dev DEV, print only the namespaces that hold a network device DEV,
 by its name or an altname, as `ip -n NAME link show DEV` would find it
@@ -106,25 +112,24 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     for (entry, nsid) in entries.iter().zip(nsids) {
         if entry.inode.is_none() {
             ui.warn(format_args!(
-                "\"{}\" holds no namespace (a stale file, as a crashed add leaves); \
+                "{} holds no namespace (a stale file, as a crashed add leaves); \
                  remove it with netns-del",
-                args.run_dir.file(&entry.name).display()
+                InQuotes::new(&args.run_dir.file(&entry.name))
             ));
             continue;
         }
         if args.json {
-            let name = ("name", json!(entry.name.to_string()));
+            let name = ("name", netns_cli::json_name(ui, &entry.name));
             match nsid {
                 None => array.push(ui.out(), &[name]),
                 Some(id) => array.push(ui.out(), &[name, ("id", json!(id))]),
             }
             continue;
         }
-        // Plain text keeps the name's bytes, as `ip netns list` does.
-        ui.out().write_all(entry.name.as_os_str().as_bytes())?;
+        // ip's format; the name quoted when it needs it (see Name's Display).
         match nsid {
-            None => writeln!(ui.out())?,
-            Some(id) => writeln!(ui.out(), " (id: {id})")?,
+            None => writeln!(ui.out(), "{}", entry.name)?,
+            Some(id) => writeln!(ui.out(), "{} (id: {id})", entry.name)?,
         }
     }
     if args.json {
@@ -167,16 +172,17 @@ fn print_ids(
             let nsid = ("nsid", json!(id));
             match name {
                 None => array.push(ui.out(), &[nsid]),
-                Some(name) => array.push(ui.out(), &[nsid, ("name", json!(name.to_string()))]),
+                Some(name) => {
+                    let name = netns_cli::json_name(ui, name);
+                    array.push(ui.out(), &[nsid, ("name", name)])
+                }
             }
             continue;
         }
         // ip's format, trailing space included.
         write!(ui.out(), "nsid {id} ")?;
         if let Some(name) = name {
-            ui.out().write_all(b"(iproute2 netns name: ")?;
-            ui.out().write_all(name.as_os_str().as_bytes())?;
-            ui.out().write_all(b")")?;
+            write!(ui.out(), "(iproute2 netns name: {name})")?;
         }
         writeln!(ui.out())?;
     }

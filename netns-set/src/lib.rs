@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use netns_cli::{Parsed, Ui, json};
+use netns_core::quote::InQuotes;
 use netns_core::{Name, Netns, NsidSocket, RunDir};
 
 pub const USAGE: &str = "\
@@ -80,7 +81,11 @@ fn parse_nsid(value: &OsStr) -> Result<Option<u32>, lexopt::Error> {
     };
     match parsed {
         Ok(nsid) if nsid <= i32::MAX as u32 && !text.contains('+') => Ok(Some(nsid)),
-        _ => Err(format!("invalid NSID \"{text}\": 0 to 2147483647, or auto").into()),
+        _ => Err(format!(
+            "invalid NSID {}: 0 to 2147483647, or auto",
+            InQuotes::new(value)
+        )
+        .into()),
     }
 }
 
@@ -91,7 +96,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     });
     match ui.ok(set) {
         Some((nsid, name)) if args.json => {
-            let set = json!({"name": name.to_string(), "nsid": nsid});
+            let set = json!({"name": netns_cli::json_name(ui, &name), "nsid": nsid});
             writeln!(ui.out(), "{set}")
         }
         _ => Ok(()),

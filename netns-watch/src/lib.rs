@@ -7,7 +7,6 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::fd::AsFd;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -131,18 +130,17 @@ fn print(args: &Args, ui: &mut Ui, event: &Event) -> std::io::Result<()> {
     if args.json {
         let mut fields = vec![("event", json!(word))];
         fields.extend(nsid.map(|nsid| ("nsid", json!(nsid))));
-        fields.extend(name.map(|name| ("name", json!(name.to_string()))));
+        fields.extend(name.map(|name| ("name", netns_cli::json_name(ui, name))));
         netns_cli::write_object(ui.out(), &fields)?;
         writeln!(ui.out())?;
     } else {
-        // The name's bytes, as `ip netns monitor` prints them.
-        ui.out().write_all(word.as_bytes())?;
+        // ip's words; the name quoted when it needs it.
+        write!(ui.out(), "{word}")?;
         if let Some(nsid) = nsid {
             write!(ui.out(), " {nsid}")?;
         }
         if let Some(name) = name {
-            ui.out().write_all(b" ")?;
-            ui.out().write_all(name.as_os_str().as_bytes())?;
+            write!(ui.out(), " {name}")?;
         }
         writeln!(ui.out())?;
     }

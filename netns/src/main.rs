@@ -127,7 +127,8 @@ fn dispatch(mut args: Vec<OsString>) -> ExitCode {
         return say(USAGE.to_owned());
     }
     let Some(run) = verb(name) else {
-        eprintln!("netns: unknown verb \"{word}\"\nTry 'netns --help' for the verbs.");
+        let word = netns_core::quote::InQuotes(word.as_bytes());
+        eprintln!("netns: unknown verb {word}\nTry 'netns --help' for the verbs.");
         return ExitCode::from(2);
     };
     card_words(name, &mut args);

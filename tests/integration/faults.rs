@@ -57,14 +57,7 @@ fn race(sb: &Sandbox, names: &[&str]) -> Vec<Output> {
     drop(pipes);
     children
         .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            Output {
-                code: out.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            }
-        })
+        .map(|c| Output::from(c.wait_with_output().unwrap()))
         .collect()
 }
 

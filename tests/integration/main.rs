@@ -12,6 +12,7 @@ mod image;
 mod interop;
 mod list;
 mod multicall;
+mod names;
 mod nsid;
 mod pids;
 mod scale;

@@ -40,6 +40,8 @@ fn require_root() {
 pub struct Output {
     pub code: i32,
     pub stdout: String,
+    /// stdout as it came, for names that are not UTF-8.
+    pub stdout_bytes: Vec<u8>,
     pub stderr: String,
 }
 
@@ -54,7 +56,7 @@ impl std::fmt::Debug for Output {
 }
 
 /// Runs `cmd` to the end, feeding it `stdin`.
-pub fn output(cmd: &mut Command, stdin: &str) -> Output {
+pub fn output(cmd: &mut Command, stdin: impl AsRef<[u8]>) -> Output {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -62,17 +64,24 @@ pub fn output(cmd: &mut Command, stdin: &str) -> Output {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     let mut pipe = child.stdin.take().expect("stdin");
-    let input = stdin.to_owned();
-    let feeder = std::thread::spawn(move || pipe.write_all(input.as_bytes()));
+    let input = stdin.as_ref().to_vec();
+    let feeder = std::thread::spawn(move || pipe.write_all(&input));
     let out = child.wait_with_output().expect("wait");
     let _ = feeder.join();
-    Output {
-        code: out
-            .status
-            .code()
-            .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0)),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    Output::from(out)
+}
+
+impl From<std::process::Output> for Output {
+    fn from(out: std::process::Output) -> Self {
+        Output {
+            code: out
+                .status
+                .code()
+                .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0)),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stdout_bytes: out.stdout,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 
