@@ -77,6 +77,7 @@ pub fn run<T>(
     };
     let written = match parse(args) {
         Err(err) => {
+            let err = usage_error(&err);
             eprintln!("{verb}: {err}\nTry '{verb} --help' for more information.");
             return ExitCode::from(2);
         }
@@ -91,6 +92,28 @@ pub fn run<T>(
         Ok(()) => {}
     }
     ExitCode::from(ui.status)
+}
+
+/// lexopt's message, with what the command line gave quoted as every
+/// other message quotes it (lexopt prints an option's bytes raw).
+fn usage_error(err: &lexopt::Error) -> String {
+    use lexopt::Error::*;
+    let q = |text: &OsStr| quote::InQuotes::new(text).to_string();
+    match err {
+        UnexpectedOption(option) => format!("invalid option {}", q(option.as_ref())),
+        UnexpectedArgument(value) => format!("unexpected argument {}", q(value)),
+        UnexpectedValue { option, value } => {
+            format!(
+                "unexpected argument for option {}: {}",
+                q(option.as_ref()),
+                q(value)
+            )
+        }
+        MissingValue {
+            option: Some(option),
+        } => format!("missing argument for option {}", q(option.as_ref())),
+        _ => err.to_string(),
+    }
 }
 
 /// A name as the command line gave it, before it is checked.

@@ -197,3 +197,25 @@ fn random_names_are_refused_or_round_trip_exactly() {
         sb.entries()
     );
 }
+
+/// Usage errors quote what the command line gave, as other messages do.
+#[test]
+fn usage_errors_quote_what_was_given() {
+    let sb = Sandbox::new();
+    let out = sb.run("add", &["--\x1b[31mx"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("netns-add: invalid option \"--\\033[31mx\"\n"),
+        "{out:?}"
+    );
+    let out = sb.run("list", &["a\tb"]);
+    assert!(
+        out.stderr
+            .starts_with("netns-list: unexpected argument \"a\\tb\"\n"),
+        "{out:?}"
+    );
+    let out = sb.run("pids", &["\x1b"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_no_control_bytes("stderr", out.stderr.as_bytes());
+}
