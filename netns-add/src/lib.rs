@@ -4,14 +4,15 @@
 use std::ffi::OsString;
 use std::ops::ControlFlow::{Break, Continue};
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_cli::{JsonArray, Parsed, Ui, json};
+use netns_cli::{JsonArray, Parsed, Place, Ui, json};
 use netns_core::quote::InQuotes;
-use netns_core::{Creator, Name, RunDir};
+use netns_core::rootless::Keeper;
+use netns_core::{Creator, Name};
 
-pub const USAGE: &str = "\
+pub const USAGE: &str = concat!(
+    "\
 Usage: netns-add [OPTIONS] NAME...
        netns-add [OPTIONS] -
 
@@ -29,14 +30,16 @@ takes those, and a name with a newline is two lines in every listing, a
 sequence reaches the terminal. Such names made by others still work.
 
 Options:
-      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
-  -j, --json         print what was made: [{\"name\":..,\"path\":..}]
+",
+    netns_cli::place_help!(),
+    "  -j, --json         print what was made: [{\"name\":..,\"path\":..}]
   -h, --help         print this help
   -V, --version      print the version
-";
+"
+);
 
 pub struct Args {
-    run_dir: RunDir,
+    place: Place,
     json: bool,
     names: Vec<OsString>,
 }
@@ -47,13 +50,14 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut run_dir: Option<PathBuf> = None;
+    let mut place = Place::default();
     let mut json = false;
     let mut names = Vec::new();
     let mut parser = lexopt::Parser::from_iter(args);
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
+            Long("rootless") => place.rootless = true,
             Short('j') | Long("json") => json = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
@@ -64,14 +68,13 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     if names.is_empty() {
         return Err("missing argument NAME".into());
     }
-    Ok(Parsed::Run(Args {
-        run_dir: RunDir::resolve(run_dir),
-        json,
-        names,
-    }))
+    Ok(Parsed::Run(Args { place, json, names }))
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    let Some(here) = args.place.enter(ui, Keeper::Start) else {
+        return Ok(());
+    };
     // Set up on the first valid name, so that bad names alone touch nothing.
     let mut creator = None;
     let mut made = JsonArray::default();
@@ -80,7 +83,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             return Continue(());
         };
         if creator.is_none() {
-            match Creator::new(&args.run_dir) {
+            match Creator::new(&here.run_dir) {
                 Ok(new) => creator = Some(new),
                 // Nothing can be made: one message, not one a name.
                 Err(err) => {

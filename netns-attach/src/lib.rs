@@ -6,10 +6,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_cli::{Parsed, Ui, json};
-use netns_core::{Name, Netns, RunDir};
+use netns_cli::{Parsed, Place, Ui, json};
+use netns_core::rootless::Keeper;
+use netns_core::{Name, Netns};
 
-pub const USAGE: &str = "\
+pub const USAGE: &str = concat!(
+    "\
 Usage: netns-attach [OPTIONS] NAME PID
        netns-attach [OPTIONS] NAME PATH
 
@@ -21,14 +23,16 @@ file: /proc/PID/ns/net, or another tool's (/var/run/docker/netns/...).
 NAME must be new; on any failure nothing is left behind. Silent on success.
 
 Options:
-      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
-  -j, --json         print what was made: {\"name\":..,\"path\":..}
+",
+    netns_cli::place_help!(),
+    "  -j, --json         print what was made: {\"name\":..,\"path\":..}
   -h, --help         print this help
   -V, --version      print the version
-";
+"
+);
 
 pub struct Args {
-    run_dir: RunDir,
+    place: Place,
     json: bool,
     name: OsString,
     source: Source,
@@ -46,14 +50,15 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut run_dir: Option<PathBuf> = None;
+    let mut place = Place::default();
     let mut json = false;
     let mut name = None;
     let mut source = None;
     let mut parser = lexopt::Parser::from_iter(args);
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
+            Long("rootless") => place.rootless = true,
             Short('j') | Long("json") => json = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
@@ -68,7 +73,7 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
         }
     }
     Ok(Parsed::Run(Args {
-        run_dir: RunDir::resolve(run_dir),
+        place,
         json,
         name: name.ok_or("missing argument NAME")?,
         source: source.ok_or("missing argument PID")?,
@@ -76,6 +81,9 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    let Some(here) = args.place.enter(ui, Keeper::Start) else {
+        return Ok(());
+    };
     // The namespace is opened first: a PID that is gone changes nothing,
     // not even the run dir, and one that exits meanwhile is still named.
     let attached = Name::for_new(args.name.clone()).and_then(|name| {
@@ -83,7 +91,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             Source::Pid(pid) => Netns::of_process(*pid)?,
             Source::Path(path) => Netns::open_path(path)?,
         };
-        Ok((netns_core::attach(&args.run_dir, &name, &ns)?, name))
+        Ok((netns_core::attach(&here.run_dir, &name, &ns)?, name))
     });
     match ui.ok(attached) {
         Some((path, name)) if args.json => {

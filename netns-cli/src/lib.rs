@@ -9,9 +9,11 @@ use std::fmt::Display;
 use std::io::{self, BufRead, BufWriter, StdoutLock, Write};
 use std::ops::ControlFlow;
 use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_core::{Name, quote};
+use netns_core::rootless::{self, Keeper, ROOTLESS_ENV, Session};
+use netns_core::{Name, RunDir, quote};
 pub use serde_json::{Value, json};
 
 /// The version every verb reports: the workspace's.
@@ -113,6 +115,74 @@ fn usage_error(err: &lexopt::Error) -> String {
             option: Some(option),
         } => format!("missing argument for option {}", q(option.as_ref())),
         _ => err.to_string(),
+    }
+}
+
+/// The options that say where a verb works, which every verb takes:
+/// `--run-dir DIR` and `--rootless`. Their help lines are
+/// [`place_help!`]'s.
+#[derive(Debug, Default)]
+pub struct Place {
+    pub run_dir: Option<PathBuf>,
+    pub rootless: bool,
+}
+
+/// The help lines of [`Place`]'s options, for a verb's usage (`concat!`).
+#[macro_export]
+macro_rules! place_help {
+    () => {
+        "      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns;
+                     with --rootless, $XDG_RUNTIME_DIR/netns)
+      --rootless     namespaces of your own, without root, in a user
+                     namespace (as NETNS_ROOTLESS=1 does)
+"
+    };
+}
+
+/// Where a verb works: its run dir, and in rootless mode its hold on the
+/// keeper's namespaces, which it has joined (see netns_core::rootless).
+pub struct Here {
+    pub run_dir: RunDir,
+    _session: Option<Session>,
+}
+
+impl Place {
+    /// Whether rootless mode is on: `--rootless`, or NETNS_ROOTLESS=1.
+    pub fn rootless(&self) -> bool {
+        self.rootless || std::env::var_os(ROOTLESS_ENV).is_some_and(|v| v == "1")
+    }
+
+    /// The run dir; in rootless mode, also joins its keeper (started first
+    /// when `keeper` says so), and says on stderr if the keeper was found
+    /// dead. `None` once a failure is reported. Call it before starting a
+    /// thread (see netns_core::rootless::join).
+    pub fn enter(&self, ui: &mut Ui, keeper: Keeper) -> Option<Here> {
+        if !self.rootless() {
+            let run_dir = RunDir::resolve(self.run_dir.clone());
+            return Some(Here {
+                run_dir,
+                _session: None,
+            });
+        }
+        let run_dir = ui.ok(RunDir::resolve_rootless(self.run_dir.clone()))?;
+        let session = ui.ok(rootless::join(&run_dir, keeper))?;
+        if let Some(gone) = &session.gone {
+            let names: Vec<String> = gone.names.iter().map(ToString::to_string).collect();
+            let whose = quote::InQuotes::new(run_dir.path());
+            match gone.pid {
+                Some(pid) => ui.warn(format_args!(
+                    "the keeper of {whose} (pid {pid}) is gone, and its namespaces with it"
+                )),
+                None => ui.warn(format_args!("{whose} has no keeper")),
+            }
+            if !names.is_empty() {
+                ui.warn(format_args!("removed the stale names {}", names.join(" ")));
+            }
+        }
+        Some(Here {
+            run_dir,
+            _session: Some(session),
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::statvfs::{FsFlags, statvfs};
 use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::Pid;
+use nix::unistd::{Gid, Pid, Uid, setgroups, setresgid, setresuid};
 
 use crate::error::{Error, Result, errno_of};
 use crate::mountinfo;
@@ -22,6 +22,7 @@ use crate::name::Name;
 use crate::netns::Netns;
 use crate::run_dir::RunDir;
 use crate::sys::{self, Argv};
+use crate::user::User;
 
 /// Where `ip netns exec` finds the per-namespace files laid over /etc.
 pub const ETC_NETNS_DIR: &str = "/etc/netns";
@@ -68,6 +69,11 @@ pub struct Enter {
     sysfs: Sysfs,
     /// (/etc/netns/NAME/ENTRY, /etc/ENTRY), to bind one over the other.
     etc_binds: Vec<(CString, CString)>,
+    /// (run dir, /run/netns) in rootless mode, so that the command finds
+    /// the rootless names where `ip netns` and our verbs look.
+    run_dir_bind: Option<(CString, CString)>,
+    /// Whom the command runs as (`--user`): uid, gid, groups.
+    user: Option<(Uid, Gid, Vec<Gid>)>,
 }
 
 /// How a command run by [`Enter::run`] ended.
@@ -93,6 +99,8 @@ enum Step {
     MountSys,
     SysBack(usize),
     Etc(usize),
+    RunDir,
+    User,
     Exec,
 }
 
@@ -110,6 +118,8 @@ impl Failed {
             Step::SysBack(i) => (5, i),
             Step::Etc(i) => (6, i),
             Step::Exec => (7, 0),
+            Step::RunDir => (8, 0),
+            Step::User => (9, 0),
         };
         (tag << 56) | ((index as u64 & 0xff_ffff) << 32) | u64::from(self.errno as i32 as u32)
     }
@@ -124,6 +134,8 @@ impl Failed {
             4 => Step::MountSys,
             5 => Step::SysBack(index),
             6 => Step::Etc(index),
+            8 => Step::RunDir,
+            9 => Step::User,
             _ => Step::Exec,
         };
         Failed {
@@ -143,8 +155,31 @@ impl Enter {
             sysfs_source: c_string(name.as_os_str()),
             sysfs,
             etc_binds: etc_binds(name)?,
+            run_dir_bind: None,
+            user: None,
             ns,
         })
+    }
+
+    /// Runs the command as `user` (its groups, then gid, then uid), once
+    /// the namespaces are entered: with a uid other than 0 no capability
+    /// is left (capabilities(7)), so the command cannot leave the
+    /// namespace or undo the mounts.
+    pub fn as_user(&mut self, user: &User) {
+        let groups = user.groups.iter().map(|&g| Gid::from_raw(g)).collect();
+        self.user = Some((Uid::from_raw(user.uid), Gid::from_raw(user.gid), groups));
+    }
+
+    /// Also binds `run_dir` (with the names mounted in it) over
+    /// /run/netns, where the command's `ip netns` and our verbs look for
+    /// names: for rootless mode, whose names are elsewhere. Nothing when
+    /// /run/netns is missing, since an ordinary user cannot make it.
+    pub fn show_run_dir(&mut self, run_dir: &RunDir) {
+        let target = Path::new(crate::run_dir::DEFAULT_RUN_DIR);
+        if run_dir.path() != target && target.is_dir() {
+            let source = c_string(run_dir.path().as_os_str());
+            self.run_dir_bind = Some((source, c_string(target.as_os_str())));
+        }
     }
 
     /// Puts the calling process into the namespace, as `ip netns exec`
@@ -155,7 +190,9 @@ impl Enter {
     /// 3. put a sysfs of the new network namespace on /sys (read-only if
     ///    /sys was), so /sys/class/net lists its devices; the mounts that
     ///    were below /sys are cloned first and put back on top of it;
-    /// 4. bind each /etc/netns/NAME/ENTRY over /etc/ENTRY.
+    /// 4. bind each /etc/netns/NAME/ENTRY over /etc/ENTRY;
+    /// 5. in rootless mode, bind the run dir over /run/netns;
+    /// 6. with `--user`, take the user's groups, gid and uid.
     ///
     /// setns and unshare act on the calling thread: this is for a
     /// single-threaded process that goes on to exec, or for the child of a
@@ -195,6 +232,22 @@ impl Enter {
                 None::<&CStr>,
             )
             .map_err(fail(Step::Etc(i)))?;
+        }
+        if let Some((source, target)) = &self.run_dir_bind {
+            let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
+            mount(
+                Some(source.as_c_str()),
+                target.as_c_str(),
+                None::<&CStr>,
+                flags,
+                None::<&CStr>,
+            )
+            .map_err(fail(Step::RunDir))?;
+        }
+        if let Some((uid, gid, groups)) = &self.user {
+            setgroups(groups).map_err(fail(Step::User))?;
+            setresgid(*gid, *gid, *gid).map_err(fail(Step::User))?;
+            setresuid(*uid, *uid, *uid).map_err(fail(Step::User))?;
         }
         Ok(())
     }
@@ -253,6 +306,18 @@ impl Enter {
                 command: argv.first().cloned().unwrap_or_default(),
                 errno,
             },
+            Step::User => Error::Sys {
+                action: "take the user's ids",
+                errno,
+            },
+            Step::RunDir => {
+                let (source, target) = self.run_dir_bind.clone().unwrap_or_default();
+                Error::Bind {
+                    source: os(&source).into(),
+                    target: os(&target).into(),
+                    errno,
+                }
+            }
             Step::Etc(i) => {
                 let (source, target) = &self.etc_binds[i];
                 Error::Bind {
@@ -346,6 +411,8 @@ mod tests {
             Step::MountSys,
             Step::SysBack(3),
             Step::Etc(0xff_fffe),
+            Step::RunDir,
+            Step::User,
             Step::Exec,
         ];
         for step in steps {

@@ -45,6 +45,19 @@ pub enum Error {
     /// execvp(3) failed: the command was not found (ENOENT) or could not
     /// be run.
     Exec { command: OsString, errno: Errno },
+    /// A user or group that /etc/passwd or /etc/group does not know.
+    Unknown {
+        kind: &'static str,
+        name: OsString,
+        file: &'static str,
+    },
+    /// A uid with no /etc/passwd entry, given without a group.
+    NoGroup { uid: u32 },
+    /// Rootless mode with no run dir given and no XDG_RUNTIME_DIR.
+    NoRootlessRunDir,
+    /// Rootless mode could not make its user namespace; `why` is what the
+    /// kernel's settings say, when they say no.
+    UserNamespace { errno: Errno, why: Option<String> },
     /// The kernel sent something the netlink code does not understand.
     Netlink(&'static str),
     /// No process has this pid (or it has exited and has no namespace).
@@ -100,12 +113,16 @@ pub(crate) fn errno_of(err: &std::io::Error) -> Errno {
 /// mount and namespace operation here needs CAP_SYS_ADMIN.
 fn cause(errno: Errno) -> String {
     match errno {
-        Errno::EPERM | Errno::EACCES => {
-            format!(
-                "{} (this needs CAP_SYS_ADMIN: run it as root)",
-                errno.desc()
-            )
-        }
+        Errno::EPERM | Errno::EACCES if crate::rootless::joined() => format!(
+            "{} (in rootless mode only the namespaces of the rootless user namespace are ours \
+             to change)",
+            errno.desc()
+        ),
+        Errno::EPERM | Errno::EACCES => format!(
+            "{} (this needs CAP_SYS_ADMIN: run it as root, or with --rootless for namespaces \
+             of your own)",
+            errno.desc()
+        ),
         _ => errno.desc().to_owned(),
     }
 }
@@ -167,6 +184,35 @@ impl fmt::Display for Error {
             ),
             Error::Exec { command, errno } => {
                 write!(f, "cannot run {}: {}", InQuotes::new(command), errno.desc())
+            }
+            Error::Unknown { kind, name, file } => {
+                write!(f, "no {kind} {} in {file}", InQuotes::new(name))
+            }
+            Error::NoGroup { uid } => write!(
+                f,
+                "uid {uid} has no entry in /etc/passwd: give its group too ({uid}:GID)"
+            ),
+            Error::NoRootlessRunDir => write!(
+                f,
+                "rootless mode needs a run dir of your own: set XDG_RUNTIME_DIR (a login \
+                 session sets it) or NETNS_RUN_DIR, or give --run-dir"
+            ),
+            Error::UserNamespace { errno, why } => {
+                write!(f, "cannot make a user namespace: {}", errno.desc())?;
+                match (errno, why) {
+                    (_, Some(why)) => write!(
+                        f,
+                        " (unprivileged user namespaces are off here: {why}; rootless mode needs them)"
+                    ),
+                    (Errno::ENOSPC, None) => {
+                        write!(f, " (the limit user.max_user_namespaces is reached)")
+                    }
+                    _ => write!(
+                        f,
+                        " (the kernel refuses unprivileged user namespaces here, as a security \
+                         module or a container's seccomp filter can; rootless mode needs them)"
+                    ),
+                }
             }
             Error::Netlink(what) => write!(f, "unexpected netlink reply: {what}"),
             Error::NoProcess { pid } => write!(f, "no process with PID {pid}"),

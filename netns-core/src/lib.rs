@@ -18,9 +18,11 @@ mod netns;
 mod nsid;
 mod pids;
 pub mod quote;
+pub mod rootless;
 mod run_dir;
 mod scan;
 mod sys;
+mod user;
 mod watch;
 
 pub use enter::{ETC_NETNS_DIR, Enter, Exit, Sysfs};
@@ -31,4 +33,5 @@ pub use netns::{Creator, Deleter, Netns, NetnsId, Removed, attach};
 pub use nsid::{NsidDump, NsidSocket, nsids};
 pub use pids::pids;
 pub use run_dir::{DEFAULT_RUN_DIR, Entry, RUN_DIR_ENV, RunDir};
+pub use user::User;
 pub use watch::{Event, Kinds, Watch, Woken};

@@ -64,6 +64,20 @@ impl RunDir {
         RunDir { path }
     }
 
+    /// The run dir in rootless mode: the `--run-dir` value, else
+    /// `$NETNS_RUN_DIR`, else `$XDG_RUNTIME_DIR/netns` (the user's own
+    /// runtime directory, which a login session makes); never /run/netns.
+    /// Made absolute: joining the keeper's mount namespace moves the root.
+    pub fn resolve_rootless(option: Option<PathBuf>) -> Result<Self> {
+        let set = |var| std::env::var_os(var).filter(|v| !v.is_empty());
+        let path = option
+            .or(set(RUN_DIR_ENV).map(PathBuf::from))
+            .or(set("XDG_RUNTIME_DIR").map(|dir| Path::new(&dir).join("netns")))
+            .ok_or(Error::NoRootlessRunDir)?;
+        let path = std::path::absolute(&path).map_err(|e| Error::io("resolve", &path, &e))?;
+        Ok(RunDir { path })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

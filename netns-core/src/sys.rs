@@ -77,6 +77,68 @@ pub fn namespace_type(ns: BorrowedFd<'_>) -> nix::Result<libc::c_int> {
     if rc < 0 { Err(Errno::last()) } else { Ok(rc) }
 }
 
+/// The user namespace that owns the namespace `ns` refers to: ioctl
+/// NS_GET_USERNS, Linux 4.9. EPERM when that user namespace is not the
+/// caller's own or one below it: the kernel's word that the caller has no
+/// power over it.
+pub fn owner_userns(ns: BorrowedFd<'_>) -> nix::Result<OwnedFd> {
+    // _IO(NSIO, 0x1), linux/nsfs.h.
+    const NS_GET_USERNS: libc::c_ulong = 0xb7 << 8 | 0x1;
+    // SAFETY: NS_GET_USERNS takes no argument and writes no memory; the
+    // fd is open (borrowed).
+    let fd = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_USERNS) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: on success the ioctl returns a new file descriptor that
+    // nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// fork(2) for a child that lives on its own (rootless mode's keeper):
+/// the child runs `child` and exits with what it returns, without
+/// returning here. For a single-threaded caller only: the child then
+/// holds the only thread, and may allocate.
+pub fn fork_apart(child: impl FnOnce() -> i32) -> nix::Result<Pid> {
+    // SAFETY: the caller has no other thread (see above), so the child
+    // inherits no lock some thread held; it runs `child` and _exits.
+    match unsafe { fork() }? {
+        ForkResult::Child => {
+            let code = child();
+            // SAFETY: _exit(2) ends the child at once, running nothing of
+            // the parent's (no atexit handlers, no stdio flush).
+            unsafe { libc::_exit(code) }
+        }
+        ForkResult::Parent { child } => Ok(child),
+    }
+}
+
+/// Closes every descriptor from 3 up but those in `keep`: close_range(2),
+/// Linux 5.9, around each kept one. A forked child that lives on must
+/// not hold its parent's pipes (a reader would wait for their end) or
+/// locks (flock belongs to the open file, which the child shares).
+pub fn close_all_but(keep: &mut [i32]) -> nix::Result<()> {
+    keep.sort_unstable();
+    let mut from = 3u32;
+    for &fd in keep.iter().chain(&[-1]) {
+        let to = if fd < 0 { u32::MAX } else { fd as u32 - 1 };
+        if fd >= 0 && (fd as u32) < from {
+            continue;
+        }
+        if from <= to {
+            // SAFETY: close_range takes two numbers and a flag and touches
+            // no memory; the descriptors it closes are ours and unused
+            // after (the caller is a fresh child).
+            let rc = unsafe { libc::syscall(libc::SYS_close_range, from, to, 0u32) };
+            if rc < 0 {
+                return Err(Errno::last());
+            }
+        }
+        from = to.saturating_add(2);
+    }
+    Ok(())
+}
+
 /// An argv for execvp(3), its NULL-terminated array of pointers made
 /// beforehand: between fork and exec nothing may allocate.
 pub struct Argv {

@@ -4,14 +4,15 @@
 
 use std::ffi::OsString;
 use std::ops::ControlFlow::Continue;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_cli::{JsonArray, Parsed, Ui, json};
+use netns_cli::{JsonArray, Parsed, Place, Ui, json};
 use netns_core::quote::InQuotes;
-use netns_core::{Deleter, Name, Removed, RunDir};
+use netns_core::rootless::Keeper;
+use netns_core::{Deleter, Name, Removed};
 
-pub const USAGE: &str = "\
+pub const USAGE: &str = concat!(
+    "\
 Usage: netns-del [OPTIONS] NAME...
        netns-del [OPTIONS] -
        netns-del [OPTIONS] --all
@@ -26,15 +27,17 @@ every name. Goes on past a failing name and exits 1 if any failed.
 
 Options:
   -a, --all          remove every name in the run dir
-      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
-  -j, --json         print what was removed: [{\"name\":..,\"path\":..}],
+",
+    netns_cli::place_help!(),
+    "  -j, --json         print what was removed: [{\"name\":..,\"path\":..}],
                      with \"stale\":true for a stale file
   -h, --help         print this help
   -V, --version      print the version
-";
+"
+);
 
 pub struct Args {
-    run_dir: RunDir,
+    place: Place,
     json: bool,
     all: bool,
     names: Vec<OsString>,
@@ -46,7 +49,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut run_dir: Option<PathBuf> = None;
+    let mut place = Place::default();
     let mut json = false;
     let mut all = false;
     let mut names = Vec::new();
@@ -54,7 +57,8 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     while let Some(arg) = parser.next()? {
         match arg {
             Short('a') | Long("all") => all = true,
-            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
+            Long("rootless") => place.rootless = true,
             Short('j') | Long("json") => json = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
@@ -68,7 +72,7 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
         _ => {}
     }
     Ok(Parsed::Run(Args {
-        run_dir: RunDir::resolve(run_dir),
+        place,
         json,
         all,
         names,
@@ -76,9 +80,12 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    let Some(here) = args.place.enter(ui, Keeper::IfRunning) else {
+        return Ok(());
+    };
     let mut removed = JsonArray::default();
     // A run dir that is not safe to change: one message, nothing removed.
-    let Some(mut deleter) = ui.ok(Deleter::new(&args.run_dir)) else {
+    let Some(mut deleter) = ui.ok(Deleter::new(&here.run_dir)) else {
         if args.json {
             removed.finish(ui.out())?;
         }
@@ -87,14 +94,14 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let mut delete = |name: Name, ui: &mut Ui| match deleter.delete(&name) {
         Ok(what) => {
             if what == Removed::StaleFile {
-                let path = args.run_dir.file(&name);
+                let path = here.run_dir.file(&name);
                 ui.warn(format_args!(
                     "{} held no namespace (a stale file); removed it",
                     InQuotes::new(&path)
                 ));
             }
             if args.json {
-                let path = args.run_dir.file(&name);
+                let path = here.run_dir.file(&name);
                 let mut fields = vec![
                     ("name", netns_cli::json_name(ui, &name)),
                     ("path", json!(path.to_string_lossy())),
@@ -108,7 +115,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         Err(err) => ui.error(err),
     };
     if args.all {
-        match args.run_dir.names() {
+        match here.run_dir.names() {
             Ok(names) => names.into_iter().for_each(|name| delete(name, ui)),
             Err(err) => ui.error(err),
         }

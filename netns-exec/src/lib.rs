@@ -4,14 +4,15 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_cli::{Parsed, Ui};
+use netns_cli::{Parsed, Place, Ui};
 use netns_core::quote::InQuotes;
-use netns_core::{Enter, Exit, Name, RunDir, Sysfs};
+use netns_core::rootless::Keeper;
+use netns_core::{Enter, Exit, Name, RunDir, Sysfs, User};
 
-pub const USAGE: &str = "\
+pub const USAGE: &str = concat!(
+    "\
 Usage: netns-exec [OPTIONS] NAME CMD [ARG...]
        netns-exec [OPTIONS] --all CMD [ARG...]
 
@@ -25,21 +26,35 @@ NAME belongs to CMD, options included.
 With --all, CMD runs in each namespace of the run dir in turn, after a
 `netns: NAME` line; the exit status is 1 if it failed in any.
 
+With --user, CMD runs as USER once inside, as `runuser -u USER -- CMD`
+would run it: USER's uid, its primary group (or GROUP), and the groups
+that list it, with no capability left, so CMD cannot leave the
+namespace. USER and GROUP are names (from /etc/passwd and /etc/group,
+read directly) or numbers. The environment is left as it is: HOME, USER
+and the rest are still the caller's. Not with --rootless, where CMD runs
+as root of the user namespace (the caller, as `unshare -r` has it), and
+/run/netns shows the rootless names when /run/netns exists.
+
 Exit status: CMD's own; 127 if CMD is not found, 126 if it cannot be run;
 1 if the namespace cannot be entered; 2 for a usage error.
 
 Options:
   -a, --all          run CMD in every namespace of the run dir
-      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
-  -h, --help         print this help
+  -u, --user USER[:GROUP]
+                     run CMD as USER (and GROUP), without capabilities
+",
+    netns_cli::place_help!(),
+    "  -h, --help         print this help
   -V, --version      print the version
-";
+"
+);
 
 pub struct Args {
-    run_dir: RunDir,
+    place: Place,
     /// `None` with --all.
     name: Option<OsString>,
     command: Vec<OsString>,
+    user: Option<OsString>,
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
@@ -48,14 +63,17 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut run_dir: Option<PathBuf> = None;
+    let mut place = Place::default();
     let mut all = false;
+    let mut user = None;
     let mut words = Vec::new();
     let mut parser = lexopt::Parser::from_iter(args);
     while let Some(arg) = parser.next()? {
         match arg {
             Short('a') | Long("all") => all = true,
-            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Short('u') | Long("user") => user = Some(parser.value()?),
+            Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
+            Long("rootless") => place.rootless = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
             Value(word) => {
@@ -77,19 +95,43 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     if words.is_empty() {
         return Err("missing argument CMD".into());
     }
+    if user.is_some() && place.rootless() {
+        return Err("--user is for root's namespaces: with --rootless, CMD runs as you".into());
+    }
     Ok(Parsed::Run(Args {
-        run_dir: RunDir::resolve(run_dir),
+        place,
         name,
         command: words,
+        user,
     }))
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
-    let Some(name) = &args.name else {
-        return run_in_all(args, ui);
+    // An unknown user is refused before anything is entered.
+    let user = args.user.as_deref().map(User::lookup).transpose();
+    let Some(user) = ui.ok(user) else {
+        return Ok(());
     };
-    let enter =
-        Name::new(name.clone()).and_then(|name| Enter::new(&args.run_dir, &name, Sysfs::read()?));
+    let Some(here) = args.place.enter(ui, Keeper::IfRunning) else {
+        return Ok(());
+    };
+    let prepare = |enter: &mut Enter| {
+        if let Some(user) = &user {
+            enter.as_user(user);
+        }
+        if args.place.rootless() {
+            enter.show_run_dir(&here.run_dir);
+        }
+    };
+    let Some(name) = &args.name else {
+        return run_in_all(args, &here.run_dir, ui, prepare);
+    };
+    let enter = Name::new(name.clone())
+        .and_then(|name| Enter::new(&here.run_dir, &name, Sysfs::read()?))
+        .map(|mut enter| {
+            prepare(&mut enter);
+            enter
+        });
     let err = match enter {
         Ok(enter) => {
             ui.out().flush()?;
@@ -103,9 +145,14 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
 }
 
 /// `--all`: CMD in each namespace in turn, each in a child that enters it.
-fn run_in_all(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+fn run_in_all(
+    args: &Args,
+    run_dir: &RunDir,
+    ui: &mut Ui,
+    prepare: impl Fn(&mut Enter),
+) -> std::io::Result<()> {
     // The host's /sys is the same for every namespace: read it once.
-    let read = args.run_dir.entries().and_then(|e| Ok((e, Sysfs::read()?)));
+    let read = run_dir.entries().and_then(|e| Ok((e, Sysfs::read()?)));
     let Some((entries, sysfs)) = ui.ok(read) else {
         return Ok(());
     };
@@ -113,16 +160,17 @@ fn run_in_all(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         if entry.inode.is_none() {
             ui.warn(format_args!(
                 "skipped {}: it holds no namespace (a stale file)",
-                InQuotes::new(&args.run_dir.file(&entry.name))
+                InQuotes::new(&run_dir.file(&entry.name))
             ));
             continue;
         }
         writeln!(ui.out(), "netns: {}", entry.name)?;
         // The command writes to the same stdout: ours must be out first.
         ui.out().flush()?;
-        let Some(enter) = ui.ok(Enter::new(&args.run_dir, &entry.name, sysfs.clone())) else {
+        let Some(mut enter) = ui.ok(Enter::new(run_dir, &entry.name, sysfs.clone())) else {
             continue;
         };
+        prepare(&mut enter);
         match enter.run(&args.command) {
             Ok(Exit::Code(0)) => {}
             Ok(exit) => ui.error(format_args!(

@@ -4,13 +4,14 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_cli::{Parsed, Ui, json};
-use netns_core::{Netns, RunDir};
+use netns_cli::{Parsed, Place, Ui, json};
+use netns_core::Netns;
+use netns_core::rootless::Keeper;
 
-pub const USAGE: &str = "\
+pub const USAGE: &str = concat!(
+    "\
 Usage: netns-identify [OPTIONS] [PID]
 
 Print the names in the run dir that refer to the network namespace of
@@ -20,14 +21,16 @@ namespace, ip prints one of them, this prints all. Nothing is printed, and
 the exit status is 0, when no name refers to it.
 
 Options:
-      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
-  -j, --json         print a JSON array of names: [\"blue\"]
+",
+    netns_cli::place_help!(),
+    "  -j, --json         print a JSON array of names: [\"blue\"]
   -h, --help         print this help
   -V, --version      print the version
-";
+"
+);
 
 pub struct Args {
-    run_dir: RunDir,
+    place: Place,
     json: bool,
     pid: u32,
 }
@@ -38,13 +41,14 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut run_dir: Option<PathBuf> = None;
+    let mut place = Place::default();
     let mut json = false;
     let mut pid = None;
     let mut parser = lexopt::Parser::from_iter(args);
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
+            Long("rootless") => place.rootless = true,
             Short('j') | Long("json") => json = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
@@ -53,14 +57,22 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
         }
     }
     Ok(Parsed::Run(Args {
-        run_dir: RunDir::resolve(run_dir),
+        place,
         json,
         pid: pid.unwrap_or_else(std::process::id),
     }))
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
-    let names = Netns::of_process(args.pid).and_then(|ns| args.run_dir.names_of(ns.id()));
+    // The process's namespace first: in rootless mode this process is
+    // about to join the keeper's.
+    let Some(ns) = ui.ok(Netns::of_process(args.pid)) else {
+        return Ok(());
+    };
+    let Some(here) = args.place.enter(ui, Keeper::IfRunning) else {
+        return Ok(());
+    };
+    let names = here.run_dir.names_of(ns.id());
     let Some(names) = ui.ok(names) else {
         return Ok(());
     };

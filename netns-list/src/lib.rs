@@ -6,14 +6,15 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_cli::{JsonArray, Parsed, Ui, json};
+use netns_cli::{JsonArray, Parsed, Place, Ui, json};
 use netns_core::quote::InQuotes;
-use netns_core::{Entry, Name, NsidDump, RunDir};
+use netns_core::rootless::Keeper;
+use netns_core::{Entry, Name, NsidDump};
 
-pub const USAGE: &str = "\
+pub const USAGE: &str = concat!(
+    "\
 Usage: netns-list [OPTIONS]
 
 Print the named network namespaces of the run dir, sorted, one a line, as
@@ -42,16 +43,18 @@ veth, say) are listed too.
 Options:
       --dev DEV      only the namespaces that hold the device DEV
       --ids          print the nsid table (`ip netns list-id`)
-      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
-  -j, --json         print as `ip -j netns list`: [{\"name\":..,\"id\":..}];
+",
+    netns_cli::place_help!(),
+    "  -j, --json         print as `ip -j netns list`: [{\"name\":..,\"id\":..}];
                      with --ids as `ip -j netns list-id`:
                      [{\"nsid\":..,\"name\":..}]
   -h, --help         print this help
   -V, --version      print the version
-";
+"
+);
 
 pub struct Args {
-    run_dir: RunDir,
+    place: Place,
     json: bool,
     ids: bool,
     dev: Option<OsString>,
@@ -63,7 +66,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut run_dir: Option<PathBuf> = None;
+    let mut place = Place::default();
     let mut json = false;
     let mut ids = false;
     let mut dev = None;
@@ -72,7 +75,8 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
         match arg {
             Long("dev") => dev = Some(parser.value()?),
             Long("ids") => ids = true,
-            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
+            Long("rootless") => place.rootless = true,
             Short('j') | Long("json") => json = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
@@ -86,7 +90,7 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
         return Err("--dev takes a device name, not an empty one".into());
     }
     Ok(Parsed::Run(Args {
-        run_dir: RunDir::resolve(run_dir),
+        place,
         json,
         ids,
         dev,
@@ -94,14 +98,17 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
-    let listed = args
+    let Some(here) = args.place.enter(ui, Keeper::IfRunning) else {
+        return Ok(());
+    };
+    let listed = here
         .run_dir
         .entries()
         .and_then(|entries| match &args.dev {
-            Some(dev) => netns_core::holding(&args.run_dir, entries, dev),
+            Some(dev) => netns_core::holding(&here.run_dir, entries, dev),
             None => Ok(entries),
         })
-        .and_then(|entries| Ok((netns_core::nsids(&args.run_dir, &entries)?, entries)));
+        .and_then(|entries| Ok((netns_core::nsids(&here.run_dir, &entries)?, entries)));
     let Some(((dump, nsids), entries)) = ui.ok(listed) else {
         return Ok(());
     };
@@ -114,7 +121,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             ui.warn(format_args!(
                 "{} holds no namespace (a stale file, as a crashed add leaves); \
                  remove it with netns-del",
-                InQuotes::new(&args.run_dir.file(&entry.name))
+                InQuotes::new(&here.run_dir.file(&entry.name))
             ));
             continue;
         }

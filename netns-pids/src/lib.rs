@@ -3,13 +3,14 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_cli::{Parsed, Ui, json};
-use netns_core::{Name, Netns, RunDir};
+use netns_cli::{Parsed, Place, Ui, json};
+use netns_core::rootless::Keeper;
+use netns_core::{Name, Netns};
 
-pub const USAGE: &str = "\
+pub const USAGE: &str = concat!(
+    "\
 Usage: netns-pids [OPTIONS] NAME
 
 Print the processes in the network namespace NAME, one PID a line,
@@ -21,14 +22,16 @@ the namespace has no process in it.
     netns-pids blue | xargs -r kill     # before netns-del, to free it
 
 Options:
-      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
-  -j, --json         print a JSON array of PIDs: [1234,1240]
+",
+    netns_cli::place_help!(),
+    "  -j, --json         print a JSON array of PIDs: [1234,1240]
   -h, --help         print this help
   -V, --version      print the version
-";
+"
+);
 
 pub struct Args {
-    run_dir: RunDir,
+    place: Place,
     json: bool,
     name: OsString,
 }
@@ -39,13 +42,14 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut run_dir: Option<PathBuf> = None;
+    let mut place = Place::default();
     let mut json = false;
     let mut name = None;
     let mut parser = lexopt::Parser::from_iter(args);
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
+            Long("rootless") => place.rootless = true,
             Short('j') | Long("json") => json = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
@@ -54,15 +58,18 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
         }
     }
     Ok(Parsed::Run(Args {
-        run_dir: RunDir::resolve(run_dir),
+        place,
         json,
         name: name.ok_or("missing argument NAME")?,
     }))
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    let Some(here) = args.place.enter(ui, Keeper::IfRunning) else {
+        return Ok(());
+    };
     let pids = Name::new(args.name.clone())
-        .and_then(|name| Netns::open(&args.run_dir, &name))
+        .and_then(|name| Netns::open(&here.run_dir, &name))
         .and_then(|ns| netns_core::pids(ns.id()));
     let Some(pids) = ui.ok(pids) else {
         return Ok(());

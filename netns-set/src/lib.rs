@@ -3,14 +3,15 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_cli::{Parsed, Ui, json};
+use netns_cli::{Parsed, Place, Ui, json};
 use netns_core::quote::InQuotes;
-use netns_core::{Name, Netns, NsidSocket, RunDir};
+use netns_core::rootless::Keeper;
+use netns_core::{Name, Netns, NsidSocket};
 
-pub const USAGE: &str = "\
+pub const USAGE: &str = concat!(
+    "\
 Usage: netns-set [OPTIONS] NAME NSID
        netns-set [OPTIONS] NAME auto
 
@@ -23,14 +24,16 @@ has. NSID is 0 to 2147483647, written as ip takes it: decimal, 0x hex, or
 0 octal. Silent on success.
 
 Options:
-      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
-  -j, --json         print the nsid given: {\"name\":..,\"nsid\":..}
+",
+    netns_cli::place_help!(),
+    "  -j, --json         print the nsid given: {\"name\":..,\"nsid\":..}
   -h, --help         print this help
   -V, --version      print the version
-";
+"
+);
 
 pub struct Args {
-    run_dir: RunDir,
+    place: Place,
     json: bool,
     name: OsString,
     /// `None` for auto.
@@ -43,14 +46,15 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut run_dir: Option<PathBuf> = None;
+    let mut place = Place::default();
     let mut json = false;
     let mut name = None;
     let mut nsid = None;
     let mut parser = lexopt::Parser::from_iter(args);
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
+            Long("rootless") => place.rootless = true,
             Short('j') | Long("json") => json = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
@@ -60,7 +64,7 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
         }
     }
     Ok(Parsed::Run(Args {
-        run_dir: RunDir::resolve(run_dir),
+        place,
         json,
         name: name.ok_or("missing argument NAME")?,
         nsid: nsid.ok_or("missing argument NSID")?,
@@ -90,8 +94,11 @@ fn parse_nsid(value: &OsStr) -> Result<Option<u32>, lexopt::Error> {
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    let Some(here) = args.place.enter(ui, Keeper::IfRunning) else {
+        return Ok(());
+    };
     let set = Name::new(args.name.clone()).and_then(|name| {
-        let ns = Netns::open(&args.run_dir, &name)?;
+        let ns = Netns::open(&here.run_dir, &name)?;
         Ok((NsidSocket::open()?.assign(&ns, args.nsid)?, name))
     });
     match ui.ok(set) {

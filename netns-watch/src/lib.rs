@@ -7,13 +7,14 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::fd::AsFd;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_cli::{Parsed, Ui, json};
-use netns_core::{Event, Kinds, RunDir, Watch, Woken};
+use netns_cli::{Parsed, Place, Ui, json};
+use netns_core::rootless::Keeper;
+use netns_core::{Event, Kinds, Watch, Woken};
 
-pub const USAGE: &str = "\
+pub const USAGE: &str = concat!(
+    "\
 Usage: netns-watch [OPTIONS]
 
 Print a line for every namespace added to or deleted from the run dir, by
@@ -38,16 +39,18 @@ Options:
   -e, --existing     first an add for each namespace already there (and
                      an add-nsid for each nsid set)
   -c, --count N      exit after N events (not counting --existing ones)
-      --run-dir DIR  the run dir (default: $NETNS_RUN_DIR, else /run/netns)
-  -j, --json         JSON Lines: {\"event\":\"add\",\"name\":\"blue\"},
+",
+    netns_cli::place_help!(),
+    "  -j, --json         JSON Lines: {\"event\":\"add\",\"name\":\"blue\"},
                      {\"event\":\"add-nsid\",\"nsid\":2,\"name\":\"blue\"}
                      (no \"name\" when none refers to it)
   -h, --help         print this help
   -V, --version      print the version
-";
+"
+);
 
 pub struct Args {
-    run_dir: RunDir,
+    place: Place,
     json: bool,
     existing: bool,
     count: Option<u64>,
@@ -60,7 +63,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut run_dir: Option<PathBuf> = None;
+    let mut place = Place::default();
     let mut json = false;
     let mut existing = false;
     let mut count = None;
@@ -72,7 +75,8 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
             Long("ids") => ids = true,
             Short('e') | Long("existing") => existing = true,
             Short('c') | Long("count") => count = Some(parser.value()?.parse()?),
-            Long("run-dir") => run_dir = Some(parser.value()?.into()),
+            Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
+            Long("rootless") => place.rootless = true,
             Short('j') | Long("json") => json = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
@@ -80,7 +84,7 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
         }
     }
     Ok(Parsed::Run(Args {
-        run_dir: RunDir::resolve(run_dir),
+        place,
         json,
         existing,
         count,
@@ -93,7 +97,10 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
-    let Some((mut watch, existing)) = ui.ok(Watch::new(&args.run_dir, args.kinds)) else {
+    let Some(here) = args.place.enter(ui, Keeper::Start) else {
+        return Ok(());
+    };
+    let Some((mut watch, existing)) = ui.ok(Watch::new(&here.run_dir, args.kinds)) else {
         return Ok(());
     };
     if args.existing {
