@@ -81,18 +81,27 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    // The name and a PID's namespace first: a bad name or a PID that is
+    // gone changes nothing, not even the run dir (nor starts a rootless
+    // keeper), and a process that exits meanwhile is still named. A path
+    // is opened once in the run dir's mount namespace, where it may be
+    // another name.
+    let early = Name::for_new(args.name.clone()).and_then(|name| match &args.source {
+        Source::Pid(pid) => Ok((name, Some(Netns::of_process(*pid)?))),
+        Source::Path(_) => Ok((name, None)),
+    });
+    let Some((name, ns)) = ui.ok(early) else {
+        return Ok(());
+    };
     let Some(here) = args.place.enter(ui, Keeper::Start) else {
         return Ok(());
     };
-    // The namespace is opened first: a PID that is gone changes nothing,
-    // not even the run dir, and one that exits meanwhile is still named.
-    let attached = Name::for_new(args.name.clone()).and_then(|name| {
-        let ns = match &args.source {
-            Source::Pid(pid) => Netns::of_process(*pid)?,
-            Source::Path(path) => Netns::open_path(path)?,
-        };
-        Ok((netns_core::attach(&here.run_dir, &name, &ns)?, name))
-    });
+    let ns = match (ns, &args.source) {
+        (Some(ns), _) => Ok(ns),
+        (None, Source::Path(path)) => Netns::open_path(path),
+        (None, Source::Pid(pid)) => Netns::of_process(*pid),
+    };
+    let attached = ns.and_then(|ns| Ok((netns_core::attach(&here.run_dir, &name, &ns)?, name)));
     match ui.ok(attached) {
         Some((path, name)) if args.json => {
             let name = netns_cli::json_name(ui, &name);

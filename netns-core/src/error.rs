@@ -159,7 +159,11 @@ impl fmt::Display for Error {
                     false => write!(
                         f,
                         "it belongs to uid {owner} (mode {mode:04o}), not to this user (uid {caller}): \
-                         run it as its owner"
+                         run it as its owner{}",
+                        match caller {
+                            0 => "",
+                            _ => ", or with --rootless for namespaces of your own",
+                        }
                     ),
                 }
             }

@@ -258,6 +258,13 @@ impl AsFd for Netns {
 /// exited since `ns` was opened changes nothing. The run dir is prepared
 /// first; on any later failure the file is removed.
 pub fn attach(run_dir: &RunDir, name: &Name, ns: &Netns) -> Result<PathBuf> {
+    // The kernel would mount any namespace the caller can open, the host's
+    // too; in rootless mode a name is only for a namespace the rootless
+    // user namespace owns, and the kernel says which it does not
+    // (NS_GET_USERNS refuses those outside it).
+    if crate::rootless::joined() {
+        sys::owner_userns(ns.fd.as_fd()).map_err(|e| Error::path("attach", ns.path(), e))?;
+    }
     run_dir.check_owner()?;
     run_dir.prepare()?;
     let file = NewFile::create(run_dir, name)?;

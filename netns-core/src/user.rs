@@ -58,7 +58,7 @@ impl User {
                     .and_then(|fields| number(fields.get(2)?))
                     .ok_or_else(|| unknown("group", group, GROUP))?,
             },
-            None => user_gid.ok_or_else(|| Error::NoGroup { uid })?,
+            None => user_gid.ok_or(Error::NoGroup { uid })?,
         };
         let mut ids = vec![gid];
         if let Some(name) = name {

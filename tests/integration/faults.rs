@@ -221,6 +221,10 @@ fn assert_says_permission_and_root(out: &Output) {
         "{out:?}"
     );
     assert!(err.contains("root"), "{out:?}");
+    assert!(
+        err.contains("--rootless for namespaces of your own"),
+        "{out:?}"
+    );
 }
 
 /// Refused before anything is written: the run dir is another user's.
@@ -228,7 +232,7 @@ fn assert_refused_as_not_ours(out: &Output, sb: &Sandbox) {
     assert_eq!(out.code, 1, "{out:?}");
     let expected = format!(
         "refusing the run dir \"{}\": it belongs to uid 0 (mode 0755), not to this user \
-         (uid 65534)",
+         (uid 65534): run it as its owner, or with --rootless for namespaces of your own",
         sb.run.display()
     );
     assert!(out.stderr.contains(&expected), "{out:?}");

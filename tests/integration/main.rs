@@ -15,6 +15,7 @@ mod multicall;
 mod names;
 mod nsid;
 mod pids;
+mod rootless;
 mod scale;
 mod util;
 mod watch;

@@ -77,5 +77,35 @@ fn leaks(root: &Path, before: &[String]) -> Vec<String> {
             .filter(|n| !before.contains(n))
             .map(|n| format!("name: /run/netns/{n}")),
     );
+    leaks.extend(processes(root).into_iter().map(|p| format!("process: {p}")));
     leaks
+}
+
+/// Processes still running (zombies are done) with the tests' root in
+/// their environment: the rootless keepers the tests started (theirs is
+/// an XDG_RUNTIME_DIR below it), and anything they ran. A keeper ends a
+/// moment after its last name goes: a few seconds are allowed.
+fn processes(root: &Path) -> Vec<String> {
+    let root = root.as_os_str().as_encoded_bytes();
+    let running = || -> Vec<String> {
+        let Ok(rd) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        rd.flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter_map(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+                let found = environ.windows(root.len()).any(|w| w == root);
+                (found && !stat.contains(") Z ")).then(|| stat.trim_end().to_owned())
+            })
+            .collect()
+    };
+    for _ in 0..50 {
+        if running().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    running()
 }

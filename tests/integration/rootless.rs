@@ -1,0 +1,313 @@
+//! Rootless mode, as the user nobody: names of one's own in a user
+//! namespace, held by a keeper process; and `netns-exec --user`.
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::util::{Output, Sandbox, TEST_ROOT_ENV, bin, output};
+
+const NOBODY: u32 = 65534;
+
+/// The user nobody with a private XDG_RUNTIME_DIR (0700, its own), run
+/// from a directory it cannot read, with only PATH and XDG_RUNTIME_DIR
+/// in its environment. On drop the keeper it left, if any, is killed (by
+/// its pid, found through that XDG_RUNTIME_DIR), and the dirs go.
+struct Nobody {
+    dir: PathBuf,
+    xdg: PathBuf,
+    cwd: PathBuf,
+}
+
+impl Nobody {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let root = std::env::var_os(TEST_ROOT_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join("netns-tests"));
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = root.join(format!("{}-nobody-{n}", std::process::id()));
+        let mkdir = |path: &Path, mode| {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(mode)
+                .create(path)
+                .expect("dir");
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        mkdir(&dir, 0o755);
+        let xdg = dir.join("xdg");
+        mkdir(&xdg, 0o700);
+        let uid = Some(nix::unistd::Uid::from_raw(NOBODY));
+        nix::unistd::chown(&xdg, uid, Some(nix::unistd::Gid::from_raw(NOBODY))).unwrap();
+        let cwd = dir.join("locked");
+        mkdir(&cwd, 0o700);
+        Nobody { dir, xdg, cwd }
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        self.xdg.join("netns")
+    }
+
+    /// `sh -ec script` as nobody, with the verb binaries first on PATH.
+    fn script(&self, script: &str) -> Output {
+        let mut cmd = self.command("sh");
+        cmd.args(["-ec", script]);
+        output(&mut cmd, "")
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let bins = bin("list").parent().unwrap().to_path_buf();
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", program])
+            .env_clear()
+            .env(
+                "PATH",
+                format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", bins.display()),
+            )
+            .env("XDG_RUNTIME_DIR", &self.xdg)
+            .current_dir(&self.cwd);
+        cmd
+    }
+
+    /// The keepers running for this XDG_RUNTIME_DIR (zombies are done).
+    fn keepers(&self) -> Vec<u32> {
+        let mine = format!("XDG_RUNTIME_DIR={}", self.xdg.display());
+        let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .filter(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                stat.contains("(netns-keeper) ")
+                    && !stat.contains(") Z ")
+                    && environ.split(|&b| b == 0).any(|v| v == mine.as_bytes())
+            })
+            .collect();
+        pids.sort_unstable();
+        pids
+    }
+
+    /// Waits (up to 5 s) until no keeper of this XDG_RUNTIME_DIR runs.
+    fn keepers_end(&self) -> bool {
+        let start = Instant::now();
+        while !self.keepers().is_empty() {
+            if start.elapsed() > Duration::from_secs(5) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+
+    /// The files in XDG_RUNTIME_DIR and in the run dir.
+    fn files(&self) -> (Vec<String>, Vec<String>) {
+        (
+            crate::util::entries(&self.xdg),
+            crate::util::entries(&self.run_dir()),
+        )
+    }
+}
+
+impl Drop for Nobody {
+    fn drop(&mut self) {
+        for pid in self.keepers() {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        self.keepers_end();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The README's walk-through as nobody: two names, a veth pair between
+/// them made inside, a ping across, and every verb; root's /run/netns
+/// never sees them; `del --all` leaves no process and an empty run dir.
+#[test]
+fn as_nobody_named_namespaces_of_ones_own_work_with_every_verb() {
+    let nobody = Nobody::new();
+    let system_before = crate::util::entries(Path::new("/run/netns"));
+    let script = r#"
+        netns-add --rootless lab1 lab2
+        netns-exec --rootless lab1 ip link add v1 type veth peer name v2 netns lab2
+        netns-exec --rootless lab1 ip addr add 10.0.0.1/24 dev v1
+        netns-exec --rootless lab1 ip link set v1 up
+        netns-exec --rootless lab2 ip addr add 10.0.0.2/24 dev v2
+        netns-exec --rootless lab2 ip link set v2 up
+        netns-exec --rootless lab1 ping -c1 -W5 10.0.0.2 > /dev/null && echo "ping ok"
+        echo "--- list"; netns-list --rootless
+        echo "--- json"; NETNS_ROOTLESS=1 netns list --json
+        netns-exec --rootless lab2 sleep 600 & sleeper=$!
+        for i in $(seq 500); do [ -n "$(netns-pids --rootless lab2)" ] && break; sleep 0.01; done
+        echo "--- pids"; [ "$(netns-pids --rootless lab2)" = "$sleeper" ] && echo "the sleeper"
+        echo "--- identify"; netns-identify --rootless $sleeper
+        { kill $sleeper; wait $sleeper; } 2>/dev/null || true
+        netns-watch --rootless --existing --count 2 > watched & watch=$!
+        for i in $(seq 500); do [ "$(wc -l < watched)" -ge 2 ] && break; sleep 0.01; done
+        netns-add --rootless lab3; netns-del --rootless lab3; wait $watch
+        echo "--- watch"; cat watched; rm watched
+        echo "--- exec --all"; netns-exec --rootless --all sh -c 'ls /sys/class/net | grep -c v'
+        echo "--- inside"; netns-exec --rootless lab1 sh -c 'id -u; ip netns list; netns-list'
+        echo "--- del --all"; netns-del --rootless --all
+    "#;
+    // The watch writes to the locked cwd otherwise: give it the XDG dir.
+    let script = format!("cd {}\n{script}", nobody.xdg.display());
+    let out = nobody.script(&script);
+    assert_eq!(out.code, 0, "{out:?}");
+    let expected = "ping ok\n--- list\nlab1\nlab2\n--- json\n[{\"name\":\"lab1\"},{\"name\":\"lab2\"}]\n\
+         --- pids\nthe sleeper\n--- identify\nlab2\n--- watch\nadd lab1\nadd lab2\nadd lab3\ndelete lab3\n\
+         --- exec --all\nnetns: lab1\n1\nnetns: lab2\n1\n\
+         --- inside\n0\nlab1\nlab2 (id: 0)\nlab1\nlab2 (id: 0)\n--- del --all\n";
+    assert_eq!(out.stdout, expected, "{out:?}");
+    assert_eq!(out.stderr, "", "{out:?}");
+    assert!(nobody.keepers_end(), "the keeper ended");
+    assert_eq!(nobody.files(), (vec!["netns".to_owned()], vec![]));
+    assert_eq!(
+        crate::util::entries(Path::new("/run/netns")),
+        system_before,
+        "root's run dir is untouched"
+    );
+}
+
+/// Eight first adds at once: eight names, one keeper. Killed, the keeper
+/// is noticed by the next verb, which cleans up after it; then a new one.
+#[test]
+fn racing_first_adds_share_one_keeper_and_a_killed_one_is_noticed() {
+    let nobody = Nobody::new();
+    let out = nobody.script(
+        "for i in 1 2 3 4 5 6 7 8; do netns-add --rootless r$i & done; \
+         for i in 1 2 3 4 5 6 7 8; do wait %$i; done; netns-list --rootless",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "r1\nr2\nr3\nr4\nr5\nr6\nr7\nr8\n", "{out:?}");
+    let keepers = nobody.keepers();
+    assert_eq!(keepers.len(), 1, "{keepers:?}");
+    let pid = nix::unistd::Pid::from_raw(keepers[0] as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert!(nobody.keepers_end());
+    let out = nobody.script("netns-list --rootless");
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+    let gone = format!(
+        "netns-list: warning: the keeper of \"{}\" (pid {}) is gone, and its namespaces with it\n\
+         netns-list: warning: removed the stale names r1 r2 r3 r4 r5 r6 r7 r8\n",
+        nobody.run_dir().display(),
+        keepers[0]
+    );
+    assert_eq!(out.stderr, gone);
+    let out =
+        nobody.script("netns-del --rootless --all; netns-add --rootless c; netns-list --rootless");
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "c\n", "")
+    );
+    let again = nobody.keepers();
+    assert!(again.len() == 1 && again != keepers, "{again:?}");
+    let out = nobody.script("netns-del --rootless c");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(nobody.keepers_end());
+}
+
+/// Where the kernel refuses unprivileged user namespaces (here strace
+/// fails the keeper's unshare), the message says so; nothing is left.
+#[test]
+fn refused_user_namespaces_are_said_and_leave_nothing() {
+    let nobody = Nobody::new();
+    let out = nobody.script(
+        "strace -f -qq -o /dev/null -e trace=unshare -e inject=unshare:error=EPERM \
+         netns-add --rootless x",
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with(
+            "netns-add: cannot make a user namespace: Operation not permitted (the kernel \
+             refuses unprivileged user namespaces here"
+        ),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("rootless mode needs them"), "{out:?}");
+    assert!(nobody.keepers_end());
+    assert_eq!(nobody.files(), (vec![], vec![]));
+}
+
+/// Rootless mode's run dir is the user's own: with no XDG_RUNTIME_DIR
+/// and none given, the message says what to set; root's /run/netns is
+/// never the default.
+#[test]
+fn rootless_mode_needs_a_run_dir_of_ones_own() {
+    let nobody = Nobody::new();
+    let mut cmd = nobody.command(bin("add").to_str().unwrap());
+    cmd.env_remove("XDG_RUNTIME_DIR").args(["--rootless", "x"]);
+    let out = output(&mut cmd, "");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "netns-add: rootless mode needs a run dir of your own: set XDG_RUNTIME_DIR (a login \
+         session sets it) or NETNS_RUN_DIR, or give --run-dir\n"
+    );
+    assert!(nobody.keepers().is_empty());
+}
+
+/// A namespace the rootless user namespace does not own (the host's) is
+/// not for a rootless name: the kernel's refusal, nothing made.
+#[test]
+fn rootless_attach_takes_only_namespaces_of_its_own() {
+    let nobody = Nobody::new();
+    let out = nobody.script(
+        "sleep 600 & host=$!; netns-add --rootless a; \
+         netns-exec --rootless a sleep 600 & inside=$!; \
+         for i in $(seq 500); do [ -n \"$(netns-pids --rootless a)\" ] && break; sleep 0.01; done; \
+         netns-attach --rootless b $inside; \
+         netns-attach --rootless h $host || echo \"refused: $?\"; \
+         netns-list --rootless; kill $host $inside; wait; netns-del --rootless --all",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "refused: 1\na\nb\n", "{out:?}");
+    assert!(
+        out.stderr
+            .contains("Operation not permitted (in rootless mode only the namespaces"),
+        "{out:?}"
+    );
+    assert!(nobody.keepers_end());
+}
+
+/// `netns-exec --user`: the command has the user's uid, gid and groups
+/// and no capability (it cannot enter another namespace); an unknown user
+/// is refused before anything is entered.
+#[test]
+fn exec_user_runs_the_command_as_that_user() {
+    let sb = Sandbox::with(&["x"]);
+    let ids = "id -u; id -g; id -G; grep CapEff /proc/self/status";
+    for user in ["nobody", "65534:65534", "nobody:nogroup"] {
+        let out = sb.run("exec", &["--user", user, "x", "sh", "-c", ids]);
+        assert_eq!(out.code, 0, "{user}: {out:?}");
+        assert_eq!(
+            out.stdout, "65534\n65534\n65534\nCapEff:\t0000000000000000\n",
+            "{user}"
+        );
+    }
+    // No way back out: setns needs the capabilities it no longer has.
+    let exec = bin("exec");
+    let inner = format!("{} x true", exec.display());
+    let out = sb.run("exec", &["--user", "nobody", "x", "sh", "-c", &inner]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("Operation not permitted"), "{out:?}");
+    let out = sb.run("exec", &["--user", "no-such-user", "not-a-name", "true"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "netns-exec: no user \"no-such-user\" in /etc/passwd\n"
+    );
+    let out = sb.run("exec", &["--user", "4242", "x", "true"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("give its group too (4242:GID)"),
+        "{out:?}"
+    );
+    let out = sb.run("exec", &["--all", "--user", "nobody", "id", "-u"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "netns: x\n65534\n"));
+    let out = sb.run("exec", &["--rootless", "--user", "nobody", "x", "true"]);
+    assert_eq!(out.code, 2, "{out:?}");
+}
