@@ -272,8 +272,9 @@ mod tests {
             "cannot create \"/run/netns/blue\": File exists"
         );
         let err = Error::path("mount", "/run/netns", Errno::EPERM).to_string();
-        assert!(
-            err.ends_with("Operation not permitted (this needs CAP_SYS_ADMIN: run it as root)")
-        );
+        assert!(err.ends_with(
+            "Operation not permitted (this needs CAP_SYS_ADMIN: run it as root, or with \
+             --rootless for namespaces of your own)"
+        ));
     }
 }

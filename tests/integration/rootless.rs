@@ -151,6 +151,7 @@ fn as_nobody_named_namespaces_of_ones_own_work_with_every_verb() {
         echo "--- watch"; cat watched; rm watched
         echo "--- exec --all"; netns-exec --rootless --all sh -c 'ls /sys/class/net | grep -c v'
         echo "--- inside"; netns-exec --rootless lab1 sh -c 'id -u; ip netns list; netns-list'
+        echo "--- ids"; netns-set --rootless lab1 7; netns list-id --rootless
         echo "--- del --all"; netns-del --rootless --all
     "#;
     // The watch writes to the locked cwd otherwise: give it the XDG dir.
@@ -160,7 +161,8 @@ fn as_nobody_named_namespaces_of_ones_own_work_with_every_verb() {
     let expected = "ping ok\n--- list\nlab1\nlab2\n--- json\n[{\"name\":\"lab1\"},{\"name\":\"lab2\"}]\n\
          --- pids\nthe sleeper\n--- identify\nlab2\n--- watch\nadd lab1\nadd lab2\nadd lab3\ndelete lab3\n\
          --- exec --all\nnetns: lab1\n1\nnetns: lab2\n1\n\
-         --- inside\n0\nlab1\nlab2 (id: 0)\nlab1\nlab2 (id: 0)\n--- del --all\n";
+         --- inside\n0\nlab1\nlab2 (id: 0)\nlab1\nlab2 (id: 0)\n\
+         --- ids\nnsid 7 (iproute2 netns name: lab1)\n--- del --all\n";
     assert_eq!(out.stdout, expected, "{out:?}");
     assert_eq!(out.stderr, "", "{out:?}");
     assert!(nobody.keepers_end(), "the keeper ended");
