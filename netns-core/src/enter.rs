@@ -14,7 +14,7 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::statvfs::{FsFlags, statvfs};
 use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::{Gid, Pid, Uid, setgroups, setresgid, setresuid};
+use nix::unistd::Pid;
 
 use crate::error::{Error, Result, errno_of};
 use crate::mountinfo;
@@ -73,7 +73,7 @@ pub struct Enter {
     /// the rootless names where `ip netns` and our verbs look.
     run_dir_bind: Option<(CString, CString)>,
     /// Whom the command runs as (`--user`): uid, gid, groups.
-    user: Option<(Uid, Gid, Vec<Gid>)>,
+    user: Option<(u32, u32, Vec<u32>)>,
 }
 
 /// How a command run by [`Enter::run`] ended.
@@ -166,8 +166,7 @@ impl Enter {
     /// is left (capabilities(7)), so the command cannot leave the
     /// namespace or undo the mounts.
     pub fn as_user(&mut self, user: &User) {
-        let groups = user.groups.iter().map(|&g| Gid::from_raw(g)).collect();
-        self.user = Some((Uid::from_raw(user.uid), Gid::from_raw(user.gid), groups));
+        self.user = Some((user.uid, user.gid, user.groups.clone()));
     }
 
     /// Also binds `run_dir` (with the names mounted in it) over
@@ -175,10 +174,10 @@ impl Enter {
     /// names: for rootless mode, whose names are elsewhere. Nothing when
     /// /run/netns is missing, since an ordinary user cannot make it.
     pub fn show_run_dir(&mut self, run_dir: &RunDir) {
-        let target = Path::new(crate::run_dir::DEFAULT_RUN_DIR);
-        if run_dir.path() != target && target.is_dir() {
-            let source = c_string(run_dir.path().as_os_str());
-            self.run_dir_bind = Some((source, c_string(target.as_os_str())));
+        let target = crate::run_dir::DEFAULT_RUN_DIR;
+        let source = run_dir.path().as_os_str();
+        if source.as_bytes() != target.as_bytes() && Path::new(target).is_dir() {
+            self.run_dir_bind = Some((c_string(source), c_string(target.as_ref())));
         }
     }
 
@@ -245,9 +244,7 @@ impl Enter {
             .map_err(fail(Step::RunDir))?;
         }
         if let Some((uid, gid, groups)) = &self.user {
-            setgroups(groups).map_err(fail(Step::User))?;
-            setresgid(*gid, *gid, *gid).map_err(fail(Step::User))?;
-            setresuid(*uid, *uid, *uid).map_err(fail(Step::User))?;
+            sys::become_user(*uid, *gid, groups).map_err(fail(Step::User))?;
         }
         Ok(())
     }

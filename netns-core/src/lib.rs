@@ -10,6 +10,7 @@
 
 mod enter;
 mod error;
+mod files;
 mod link;
 pub mod mountinfo;
 mod name;

@@ -20,21 +20,20 @@
 //! and exits. The file is removed while locked, so a locker checks that
 //! the file it locked is still the one at the path.
 
-use std::fs::File;
-use std::io::{Read, Seek, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use nix::dir::Dir;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg, OFlag, open};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
-use nix::sys::stat::{Mode, fstat, stat};
-use nix::unistd::{getgid, getuid, mkdir, pipe2, read};
+use nix::sys::stat::{Mode, fstat, lstat, stat};
+use nix::unistd::{getgid, getuid, mkdir, pipe2, read, write};
 
 use crate::error::{Error, Result};
+use crate::files;
 use crate::name::Name;
 use crate::run_dir::{RunDir, nsfs_device};
 use crate::sys;
@@ -42,9 +41,6 @@ use crate::sys;
 /// The environment variable that turns rootless mode on (`1`), as
 /// `--rootless` does.
 pub const ROOTLESS_ENV: &str = "NETNS_ROOTLESS";
-
-/// The keeper's process name, as `ps` and /proc/PID/comm show it.
-pub const KEEPER_COMM: &str = "netns-keeper";
 
 /// Set once this process has joined a keeper's namespaces: its refusals
 /// then have another cause than a missing `root`.
@@ -67,7 +63,7 @@ pub enum Keeper {
 /// (shared), and for the verb that started the keeper the pipe whose end
 /// tells the keeper that verb is done.
 pub struct Session {
-    _lock: Flock<File>,
+    _lock: Flock<OwnedFd>,
     _hold: Option<OwnedFd>,
     /// The keeper found dead, if it was.
     pub gone: Option<Gone>,
@@ -83,22 +79,20 @@ pub struct Gone {
     pub names: Vec<Name>,
 }
 
-/// A keeper as its file records it.
+/// A keeper as its file records it: its pid, and the inodes of its user,
+/// mount and network namespaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Record {
     pid: u32,
-    user: u64,
-    mnt: u64,
-    net: u64,
+    inodes: [u64; 3],
 }
 
-/// The keeper's namespaces, open and checked against its record.
-struct Namespaces {
-    user: OwnedFd,
-    mnt: OwnedFd,
-    net: OwnedFd,
-    user_inode: u64,
-}
+/// The kinds of the keeper's namespaces, in the order they are joined.
+const KINDS: [(&str, CloneFlags); 3] = [
+    ("user", CloneFlags::CLONE_NEWUSER),
+    ("mnt", CloneFlags::CLONE_NEWNS),
+    ("net", CloneFlags::CLONE_NEWNET),
+];
 
 /// The file beside the run dir that records its keeper.
 pub fn keeper_file(run_dir: &RunDir) -> PathBuf {
@@ -107,144 +101,129 @@ pub fn keeper_file(run_dir: &RunDir) -> PathBuf {
     PathBuf::from(path)
 }
 
-/// Joins the keeper of `run_dir` (its user and mount namespaces), starting
-/// one first when `keeper` says so and none runs. A keeper found dead is
-/// cleaned up after (its stale files removed) and told in
-/// [`Session::gone`]. With no keeper and none to start, nothing is joined:
-/// the run dir then holds no name. Must be called before the process
-/// starts a thread: setns(2) into a user namespace refuses a threaded
-/// caller, and the keeper is forked from it.
+/// Joins the keeper of `run_dir` (its user, mount and network
+/// namespaces), starting one first when `keeper` says so and none runs. A
+/// keeper found dead is cleaned up after (its stale files removed) and
+/// told in [`Session::gone`]. With no keeper and none to start, nothing is
+/// joined: the run dir then holds no name. Must be called before the
+/// process starts a thread: setns(2) into a user namespace refuses a
+/// threaded caller, and the keeper is forked from it.
 pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
     let path = keeper_file(run_dir);
-    let session = |lock, hold, gone| Session {
-        _lock: lock,
-        _hold: hold,
-        gone,
-    };
+    let mut exclusive = false;
     loop {
-        let lock = lock_file(&path, FlockArg::LockShared)?;
-        let record = read_record(&lock, &path)?;
+        let arg = match exclusive {
+            true => FlockArg::LockExclusive,
+            false => FlockArg::LockShared,
+        };
+        let lock = lock_file(&path, arg)?;
+        let record = read_record(&lock);
         if let Some(ns) = record.and_then(namespaces) {
+            if exclusive {
+                // Another verb started one meanwhile: join it, shared.
+                exclusive = false;
+                continue;
+            }
             enter(&ns)?;
-            return Ok(session(lock, None, None));
+            return Ok(Session {
+                _lock: lock,
+                _hold: None,
+                gone: None,
+            });
         }
-        if keeper == Keeper::IfRunning && record.is_none() && !has_names(run_dir)? {
-            return Ok(session(lock, None, None));
+        let stale = record.is_some() || !is_empty(run_dir.path())?;
+        if keeper == Keeper::IfRunning && !stale {
+            return Ok(Session {
+                _lock: lock,
+                _hold: None,
+                gone: None,
+            });
         }
-        // A keeper to start, or a dead one to clean up after: alone, and
-        // another verb may have done either meanwhile.
-        drop(lock);
-        let lock = lock_file(&path, FlockArg::LockExclusive)?;
-        let record = read_record(&lock, &path)?;
-        if record.and_then(namespaces).is_some() {
+        if !exclusive {
+            // A keeper to start or a dead one to clean up after: alone.
+            exclusive = true;
             continue;
         }
-        let gone = match record.is_some() || has_names(run_dir)? {
+        let gone = match stale {
             true => Some(Gone {
                 pid: record.map(|r| r.pid),
                 names: remove_stale(run_dir)?,
             }),
             false => None,
         };
-        if keeper == Keeper::IfRunning {
+        let hold = match keeper {
             // Nothing is left to keep: the file goes, under the lock.
-            let _ = std::fs::remove_file(&path);
-            return Ok(session(lock, None, gone));
-        }
-        let (record, hold) = match start(run_dir, &path) {
-            Ok(started) => started,
-            Err(err) => {
-                let _ = std::fs::remove_file(&path);
-                return Err(err);
+            Keeper::IfRunning => {
+                let _ = nix::unistd::unlink(&path);
+                None
             }
+            Keeper::Start => Some(start(run_dir, &path, &lock)?),
         };
-        write_record(&lock, &path, record)?;
-        let Some(ns) = namespaces(record) else {
-            return Err(Error::Sys {
-                action: "find the rootless keeper just started",
-                errno: Errno::ESRCH,
-            });
-        };
-        enter(&ns)?;
-        // Shared from now on, so that other verbs may work beside this one
-        // (a watch runs for long): the keeper takes the lock only once the
-        // hold pipe has ended, so it cannot slip in between.
-        lock.relock(FlockArg::LockShared)
-            .map_err(|e| Error::path("lock", &path, e))?;
-        return Ok(session(lock, Some(hold), gone));
+        return Ok(Session {
+            _lock: lock,
+            _hold: hold,
+            gone,
+        });
     }
 }
 
 /// Opens (creating it, 0600) and locks the keeper file, checking that the
 /// file locked is the one at the path: a keeper that ends removes it
 /// while it holds the lock. Refuses a file that is not the caller's.
-fn lock_file(path: &Path, arg: FlockArg) -> Result<Flock<File>> {
+fn lock_file(path: &Path, arg: FlockArg) -> Result<Flock<OwnedFd>> {
+    let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     loop {
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)
-            .map_err(|e| Error::io("open", path, &e))?;
-        let meta = file.metadata().map_err(|e| Error::io("stat", path, &e))?;
+        let fd = open(path, flags, Mode::from_bits_truncate(0o600))
+            .map_err(|e| Error::path("open", path, e))?;
+        let st = fstat(&fd).map_err(|e| Error::path("stat", path, e))?;
         let caller = nix::unistd::geteuid().as_raw();
-        if meta.uid() != caller || meta.mode() & 0o022 != 0 {
+        let mode = st.st_mode & 0o7777;
+        if st.st_uid != caller || mode & 0o022 != 0 {
+            let owner = st.st_uid;
+            let path = path.to_owned();
             return Err(Error::UnsafeRunDir {
-                path: path.to_owned(),
-                owner: meta.uid(),
-                mode: meta.mode() & 0o7777,
+                path,
+                owner,
+                mode,
                 caller,
             });
         }
-        let lock = Flock::lock(file, arg).map_err(|(_, e)| Error::path("lock", path, e))?;
+        let lock = Flock::lock(fd, arg).map_err(|(_, e)| Error::path("lock", path, e))?;
         match stat(path) {
-            Ok(st) if st.st_ino == meta.ino() && st.st_dev == meta.dev() => return Ok(lock),
-            Ok(_) | Err(Errno::ENOENT) => continue,
+            Ok(now) if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino) => return Ok(lock),
+            Ok(_) | Err(Errno::ENOENT) => {}
             Err(e) => return Err(Error::path("stat", path, e)),
         }
     }
 }
 
-fn read_record(file: &File, path: &Path) -> Result<Option<Record>> {
-    let mut text = String::new();
-    let mut file = file;
-    file.rewind()
-        .and_then(|_| file.read_to_string(&mut text))
-        .map_err(|e| Error::io("read", path, &e))?;
-    let fields: Vec<u64> = text
-        .split_ascii_whitespace()
-        .map_while(|field| field.parse().ok())
-        .collect();
-    match fields[..] {
-        [pid, user, mnt, net] => Ok(Some(Record {
-            pid: pid as u32,
-            user,
-            mnt,
-            net,
-        })),
-        _ => Ok(None),
-    }
+/// The record in the keeper file: `PID USER MNT NET`; `None` when empty.
+fn read_record(file: &OwnedFd) -> Option<Record> {
+    let mut buf = [0u8; 96];
+    let n = nix::sys::uio::pread(file, &mut buf, 0).ok()?;
+    let mut fields = buf[..n].trim_ascii_end().split(|&b| b == b' ');
+    let mut next = || files::decimal(fields.next()?);
+    let pid = u32::try_from(next()?).ok()?;
+    Some(Record {
+        pid,
+        inodes: [next()?, next()?, next()?],
+    })
 }
 
-fn write_record(file: &File, path: &Path, record: Record) -> Result<()> {
-    let mut file = file;
-    let text = format!(
-        "{} {} {} {}\n",
-        record.pid, record.user, record.mnt, record.net
-    );
-    file.set_len(0)
-        .and_then(|()| file.rewind())
-        .and_then(|()| file.write_all(text.as_bytes()))
-        .map_err(|e| Error::io("write", path, &e))
+fn write_record(file: &OwnedFd, path: &Path, record: Record) -> Result<()> {
+    let [user, mnt, net] = record.inodes;
+    let text = format!("{} {user} {mnt} {net}\n", record.pid);
+    nix::unistd::ftruncate(file, 0)
+        .and_then(|()| nix::sys::uio::pwrite(file, text.as_bytes(), 0))
+        .map(drop)
+        .map_err(|e| Error::path("write", path, e))
 }
 
-/// The recorded keeper's namespaces, if it still runs: its pid's user and
-/// mount namespaces must be those recorded (a dead keeper's pid may be
-/// another process's now; a zombie has none).
-fn namespaces(record: Record) -> Option<Namespaces> {
-    let open_ns = |kind: &str, inode: u64| {
+/// The recorded keeper's namespaces, open, if it still runs: its pid's
+/// namespaces must be those recorded (a dead keeper's pid may be another
+/// process's now; a zombie has none).
+fn namespaces(record: Record) -> Option<[OwnedFd; 3]> {
+    let open_ns = |(kind, _): &(&str, CloneFlags), inode: u64| {
         let path = format!("/proc/{}/ns/{kind}", record.pid);
         let fd = open(
             path.as_str(),
@@ -254,55 +233,53 @@ fn namespaces(record: Record) -> Option<Namespaces> {
         .ok()?;
         (fstat(&fd).ok()?.st_ino == inode).then_some(fd)
     };
-    Some(Namespaces {
-        user: open_ns("user", record.user)?,
-        mnt: open_ns("mnt", record.mnt)?,
-        net: open_ns("net", record.net)?,
-        user_inode: record.user,
-    })
+    let [user, mnt, net] = record.inodes;
+    Some([
+        open_ns(&KINDS[0], user)?,
+        open_ns(&KINDS[1], mnt)?,
+        open_ns(&KINDS[2], net)?,
+    ])
 }
 
-/// setns(2) into the keeper's user namespace (unless this process is in
-/// it already: inside `netns-exec --rootless`), then its mount and network
-/// namespaces.
-/// The working directory stays where it was, so that relative paths on
-/// the command line still mean what they meant.
-fn enter(ns: &Namespaces) -> Result<()> {
+/// setns(2) into the keeper's namespaces: user (unless this process is in
+/// it already, inside `netns-exec --rootless`: the kernel refuses to
+/// re-enter it), mount, network. The working directory stays where it
+/// was, so that relative paths on the command line mean what they meant.
+fn enter(namespaces: &[OwnedFd; 3]) -> Result<()> {
     let cwd = open(
         ".",
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
     .ok();
-    let own = stat("/proc/self/ns/user").map(|st| st.st_ino).ok();
-    if own != Some(ns.user_inode) {
-        setns(&ns.user, CloneFlags::CLONE_NEWUSER).map_err(|errno| Error::Sys {
-            action: "join the rootless user namespace",
+    let own_user = stat("/proc/self/ns/user").map(|st| st.st_ino).ok();
+    for (ns, (kind, flag)) in namespaces.iter().zip(KINDS) {
+        if flag == CloneFlags::CLONE_NEWUSER && own_user == fstat(ns).ok().map(|st| st.st_ino) {
+            continue;
+        }
+        setns(ns, flag).map_err(|errno| Error::Path {
+            action: "join",
+            path: format!("the rootless keeper's {kind} namespace").into(),
             errno,
         })?;
+        JOINED.store(true, Ordering::Relaxed);
     }
-    setns(&ns.mnt, CloneFlags::CLONE_NEWNS).map_err(|errno| Error::Sys {
-        action: "join the rootless mount namespace",
-        errno,
-    })?;
-    setns(&ns.net, CloneFlags::CLONE_NEWNET).map_err(|errno| Error::Sys {
-        action: "join the rootless network namespace",
-        errno,
-    })?;
-    JOINED.store(true, Ordering::Relaxed);
     if let Some(cwd) = cwd {
         let _ = nix::unistd::fchdir(&cwd);
     }
     Ok(())
 }
 
-/// Whether the run dir holds any file (a missing one holds none).
-fn has_names(run_dir: &RunDir) -> Result<bool> {
-    match std::fs::read_dir(run_dir.path()) {
-        Ok(mut entries) => Ok(entries.next().is_some()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::io("read", run_dir.path(), &e)),
-    }
+/// Whether `dir` holds no entry; a missing one holds none. Reads at most
+/// the first few entries, however many there are.
+fn is_empty(dir: &Path) -> Result<bool> {
+    let mut dir = match Dir::open(dir, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) {
+        Ok(dir) => dir,
+        Err(Errno::ENOENT) => return Ok(true),
+        Err(e) => return Err(Error::path("open", dir, e)),
+    };
+    let mut names = dir.iter().flatten();
+    Ok(!names.any(|e| !matches!(e.file_name().to_bytes(), b"." | b"..")))
 }
 
 /// Removes the files a dead keeper left: with its mount namespace gone,
@@ -313,140 +290,130 @@ fn remove_stale(run_dir: &RunDir) -> Result<Vec<Name>> {
     let mut removed = Vec::new();
     for name in run_dir.names()? {
         let path = run_dir.file(&name);
-        match nix::sys::stat::lstat(&path) {
-            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_dev != nsfs => {
-                match nix::unistd::unlink(&path) {
-                    Ok(()) => removed.push(name),
-                    Err(Errno::ENOENT) => {}
-                    Err(e) => return Err(Error::path("remove", path, e)),
-                }
+        let stale = lstat(&path)
+            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_dev != nsfs);
+        if stale {
+            match nix::unistd::unlink(&path) {
+                Ok(()) => removed.push(name),
+                Err(Errno::ENOENT) => {}
+                Err(e) => return Err(Error::path("remove", path, e)),
             }
-            _ => {}
         }
     }
     Ok(removed)
 }
 
-/// Where starting a keeper failed, told back through a pipe.
-#[derive(Debug, Clone, Copy)]
+/// Where starting a keeper failed, told back through a pipe with errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 enum Step {
     Session = 1,
     Unshare,
-    SetGroups,
-    UidMap,
-    GidMap,
+    Map,
     Watch,
 }
 
 /// Starts a keeper for `run_dir` (creating the run dir, 0755, if it is
-/// missing), and returns its record and the hold pipe's write end.
-fn start(run_dir: &RunDir, keeper_path: &Path) -> Result<(Record, OwnedFd)> {
+/// missing), records it in the locked keeper file and joins it. Returns
+/// the hold pipe's write end. On failure nothing is left: not the run dir
+/// if this made it, not the keeper file.
+fn start(run_dir: &RunDir, path: &Path, lock: &Flock<OwnedFd>) -> Result<OwnedFd> {
     let created = match mkdir(run_dir.path(), Mode::from_bits_truncate(0o755)) {
         Ok(()) => true,
         Err(Errno::EEXIST) => false,
         Err(e) => return Err(Error::path("create", run_dir.path(), e)),
     };
-    let started = spawn(run_dir, keeper_path);
-    if started.is_err() && created {
-        let _ = std::fs::remove_dir(run_dir.path());
+    let started = spawn(run_dir, path).and_then(|(record, hold)| {
+        write_record(lock, path, record)?;
+        let ns = namespaces(record).ok_or(Error::Sys {
+            action: "find the rootless keeper just started",
+            errno: Errno::ESRCH,
+        })?;
+        enter(&ns)?;
+        // Shared from now on, so that other verbs may work beside this
+        // one (a watch runs for long): the keeper takes the lock only once
+        // the hold pipe has ended, so it cannot slip in between.
+        lock.relock(FlockArg::LockShared)
+            .map_err(|e| Error::path("lock", path, e))?;
+        Ok(hold)
+    });
+    if started.is_err() {
+        let _ = nix::unistd::unlink(path);
+        if created {
+            let _ = std::fs::remove_dir(run_dir.path());
+        }
     }
     started
 }
 
-fn spawn(run_dir: &RunDir, keeper_path: &Path) -> Result<(Record, OwnedFd)> {
-    let uid_map = format!("0 {} 1\n", getuid());
-    let gid_map = format!("0 {} 1\n", getgid());
-    let null = open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| Error::path("open", "/dev/null", e))?;
-    let pipe = |action| pipe2(OFlag::O_CLOEXEC).map_err(|errno| Error::Sys { action, errno });
-    let (ready_rd, ready_wr) = pipe("make a pipe")?;
-    let (hold_rd, hold_wr) = pipe("make a pipe")?;
+/// Forks the keeper and waits until it is ready or has failed.
+fn spawn(run_dir: &RunDir, path: &Path) -> Result<(Record, OwnedFd)> {
     let keeper = KeeperProcess {
         run_dir: run_dir.path().to_owned(),
-        keeper_path: keeper_path.to_owned(),
-        uid_map,
-        gid_map,
+        keeper_path: path.to_owned(),
+        uid_map: format!("0 {} 1", getuid()),
+        gid_map: format!("0 {} 1", getgid()),
     };
-    let pid =
-        sys::fork_apart(|| keeper.main(null, ready_wr, hold_rd)).map_err(|errno| Error::Sys {
-            action: "start the rootless keeper",
-            errno,
-        })?;
-    // The child's ends are the child's now.
+    let sys_err = |action| move |errno| Error::Sys { action, errno };
+    let null = open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| Error::path("open", "/dev/null", e))?;
+    let (ready_rd, ready_wr) = pipe2(OFlag::O_CLOEXEC).map_err(sys_err("make a pipe"))?;
+    let (hold_rd, hold_wr) = pipe2(OFlag::O_CLOEXEC).map_err(sys_err("make a pipe"))?;
+    // The child's ends go with the closure: closed here once it is forked.
+    let pid = sys::fork_apart(|| keeper.main(null, ready_wr, hold_rd))
+        .map_err(sys_err("start the rootless keeper"))?;
     let mut code = [0u8; 8];
     let got = loop {
         match read(&ready_rd, &mut code) {
-            Err(Errno::EINTR) => continue,
+            Err(Errno::EINTR) => {}
             got => break got,
         }
     };
-    let failed = match got {
-        Ok(8) if code == [0; 8] => None,
-        Ok(8) => Some(u64::from_ne_bytes(code)),
-        _ => Some(0),
-    };
-    if let Some(code) = failed {
+    if got != Ok(8) || code != [0; 8] {
         while nix::sys::wait::waitpid(pid, None) == Err(Errno::EINTR) {}
-        return Err(start_error(code));
+        return Err(start_error(u64::from_ne_bytes(code)));
     }
-    let inode = |kind: &str| {
+    let mut inodes = [0; 3];
+    for (inode, (kind, _)) in inodes.iter_mut().zip(KINDS) {
         let path = format!("/proc/{pid}/ns/{kind}");
-        stat(path.as_str())
-            .map(|st| st.st_ino)
-            .map_err(|e| Error::path("stat", path, e))
-    };
-    let record = Record {
-        pid: pid.as_raw() as u32,
-        user: inode("user")?,
-        mnt: inode("mnt")?,
-        net: inode("net")?,
-    };
-    Ok((record, hold_wr))
+        *inode = stat(path.as_str())
+            .map_err(|e| Error::path("stat", path, e))?
+            .st_ino;
+    }
+    let pid = pid.as_raw() as u32;
+    Ok((Record { pid, inodes }, hold_wr))
 }
 
-/// The error for a keeper that could not be started, with what the
-/// kernel's settings say about why.
+/// The error for a keeper that could not be started. A refused user
+/// namespace says what the kernel's settings say about it.
 fn start_error(code: u64) -> Error {
-    let errno = Errno::from_raw((code & 0xffff_ffff) as i32);
-    let action = match code >> 56 {
-        1 => "start a session for the rootless keeper",
-        2 => "make a user namespace",
-        3 => "deny setgroups in the new user namespace",
-        4 => "map the user into the new user namespace",
-        5 => "map the group into the new user namespace",
-        6 => "watch the run dir",
+    let errno = Errno::from_raw(code as u32 as i32);
+    let step = code >> 56;
+    if step == Step::Unshare as u64 {
+        let setting = |path: &str| files::read(Path::new(path)).unwrap_or_default();
+        let why = [
+            ("/proc/sys/user/max_user_namespaces", b'0'),
+            ("/proc/sys/kernel/unprivileged_userns_clone", b'0'),
+            (
+                "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+                b'1',
+            ),
+        ]
+        .into_iter()
+        .find(|&(path, off)| setting(path) == [off, b'\n'])
+        .map(|(path, off)| {
+            let name = path["/proc/sys/".len()..].replace('/', ".");
+            format!("{name} is {}", off as char)
+        });
+        return Error::UserNamespace { errno, why };
+    }
+    let action = match step {
+        s if s == Step::Session as u64 => "start a session for the rootless keeper",
+        s if s == Step::Map as u64 => "map the user into the new user namespace",
+        s if s == Step::Watch as u64 => "watch the run dir",
         _ => "start the rootless keeper",
     };
-    if code >> 56 == Step::Unshare as u64 {
-        return Error::UserNamespace {
-            errno,
-            why: userns_policy(),
-        };
-    }
     Error::Sys { action, errno }
-}
-
-/// What this kernel's settings say about unprivileged user namespaces,
-/// when they say no.
-fn userns_policy() -> Option<String> {
-    let read = |path: &str| {
-        std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| text.trim().parse::<u64>().ok())
-    };
-    if read("/proc/sys/user/max_user_namespaces") == Some(0) {
-        return Some("user.max_user_namespaces is 0".to_owned());
-    }
-    if read("/proc/sys/kernel/unprivileged_userns_clone") == Some(0) {
-        return Some("kernel.unprivileged_userns_clone is 0".to_owned());
-    }
-    if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == Some(1) {
-        return Some(
-            "AppArmor restricts them: kernel.apparmor_restrict_unprivileged_userns is 1".to_owned(),
-        );
-    }
-    None
 }
 
 /// What the forked keeper needs, made before the fork.
@@ -459,13 +426,14 @@ struct KeeperProcess {
 
 impl KeeperProcess {
     /// The keeper: detached from the caller's terminal, session and
-    /// descriptors, in a new user namespace (the caller as its root) and
-    /// mount namespace. It tells the starter it is ready, waits for the
-    /// starter to be done, and from then on ends once the run dir is empty.
+    /// descriptors, in a new user namespace (the caller as its root),
+    /// mount namespace and network namespace. It tells the starter it is
+    /// ready, waits until the starter is done, and from then on ends once
+    /// the run dir is empty.
     fn main(&self, null: OwnedFd, ready: OwnedFd, hold: OwnedFd) -> i32 {
         let fail = |step: Step, errno: Errno| {
             let code = (step as u64) << 56 | u64::from(errno as i32 as u32);
-            let _ = nix::unistd::write(&ready, &code.to_ne_bytes());
+            let _ = write(&ready, &code.to_ne_bytes());
             1
         };
         if let Err(e) = nix::unistd::setsid() {
@@ -475,65 +443,60 @@ impl KeeperProcess {
         let _ = nix::unistd::dup2_stdout(&null);
         let _ = nix::unistd::dup2_stderr(&null);
         drop(null);
-        let mut keep = [ready.as_raw_fd(), hold.as_raw_fd()];
-        let _ = sys::close_all_but(&mut keep);
+        let _ = sys::close_all_but(&mut [ready.as_raw_fd(), hold.as_raw_fd()]);
         let new = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET;
         if let Err(e) = unshare(new) {
             return fail(Step::Unshare, e);
         }
         let maps = [
-            (Step::SetGroups, "/proc/self/setgroups", "deny"),
-            (Step::UidMap, "/proc/self/uid_map", self.uid_map.as_str()),
-            (Step::GidMap, "/proc/self/gid_map", self.gid_map.as_str()),
+            ("/proc/self/setgroups", "deny"),
+            ("/proc/self/uid_map", &self.uid_map),
+            ("/proc/self/gid_map", &self.gid_map),
         ];
-        for (step, path, text) in maps {
-            if let Err(e) = std::fs::write(path, text) {
-                return fail(step, crate::error::errno_of(&e));
+        for (path, text) in maps {
+            let written = open(path, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .and_then(|fd| write(&fd, text.as_bytes()));
+            if let Err(e) = written {
+                return fail(Step::Map, e);
             }
         }
         let _ = nix::sys::prctl::set_name(c"netns-keeper");
-        let _ = std::env::set_current_dir("/");
-        let watch = Inotify::init(InitFlags::IN_CLOEXEC).and_then(|inotify| {
-            let events = AddWatchFlags::IN_DELETE
-                | AddWatchFlags::IN_MOVED_FROM
-                | AddWatchFlags::IN_DELETE_SELF
-                | AddWatchFlags::IN_MOVE_SELF;
-            inotify.add_watch(&self.run_dir, events).map(|_| inotify)
-        });
-        let inotify = match watch {
+        let _ = nix::unistd::chdir("/");
+        // Only a removal can empty the run dir.
+        let events = AddWatchFlags::IN_DELETE
+            | AddWatchFlags::IN_MOVED_FROM
+            | AddWatchFlags::IN_DELETE_SELF
+            | AddWatchFlags::IN_MOVE_SELF;
+        let inotify = Inotify::init(InitFlags::IN_CLOEXEC)
+            .and_then(|inotify| inotify.add_watch(&self.run_dir, events).map(|_| inotify));
+        let inotify = match inotify {
             Ok(inotify) => inotify,
             Err(e) => return fail(Step::Watch, e),
         };
-        let _ = nix::unistd::write(&ready, &0u64.to_ne_bytes());
+        let _ = write(&ready, &0u64.to_ne_bytes());
         drop(ready);
         // The starter holds its end until it is done: its names may not
         // be there yet.
-        let mut byte = [0u8; 1];
-        while matches!(read(&hold, &mut byte), Err(Errno::EINTR) | Ok(1..)) {}
+        let mut buf = [0u8; 4096];
+        while matches!(read(&hold, &mut buf), Err(Errno::EINTR) | Ok(1..)) {}
         drop(hold);
-        loop {
-            if self.ends_if_empty() {
-                return 0;
-            }
-            // Only a removal can empty the run dir.
-            while let Err(Errno::EINTR) = inotify.read_events().map(|_| ()) {}
+        while !self.ends_if_empty() {
+            while read(&inotify, &mut buf) == Err(Errno::EINTR) {}
         }
+        0
     }
 
-    /// Under the lock, alone: if the run dir holds no name, removes the
-    /// keeper file (still holding the lock) and says the keeper is done.
+    /// Under the lock, alone (after every verb at work is done): if the
+    /// run dir holds no name, removes the keeper file, still locked, and
+    /// says the keeper is done.
     fn ends_if_empty(&self) -> bool {
-        let Ok(lock) = lock_file(&self.keeper_path, FlockArg::LockExclusive) else {
+        let Ok(_lock) = lock_file(&self.keeper_path, FlockArg::LockExclusive) else {
             return true;
         };
-        let empty = match std::fs::read_dir(&self.run_dir) {
-            Ok(mut entries) => entries.next().is_none(),
-            Err(_) => true,
-        };
+        let empty = is_empty(&self.run_dir).unwrap_or(true);
         if empty {
-            let _ = std::fs::remove_file(&self.keeper_path);
+            let _ = nix::unistd::unlink(&self.keeper_path);
         }
-        drop(lock);
         empty
     }
 }

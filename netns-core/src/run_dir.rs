@@ -74,8 +74,13 @@ impl RunDir {
             .or(set(RUN_DIR_ENV).map(PathBuf::from))
             .or(set("XDG_RUNTIME_DIR").map(|dir| Path::new(&dir).join("netns")))
             .ok_or(Error::NoRootlessRunDir)?;
-        let path = std::path::absolute(&path).map_err(|e| Error::io("resolve", &path, &e))?;
-        Ok(RunDir { path })
+        if path.is_absolute() {
+            return Ok(RunDir { path });
+        }
+        let cwd = nix::unistd::getcwd().map_err(|e| Error::path("resolve", &path, e))?;
+        Ok(RunDir {
+            path: cwd.join(path),
+        })
     }
 
     pub fn path(&self) -> &Path {

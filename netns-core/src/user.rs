@@ -4,8 +4,10 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::files;
 
 const PASSWD: &str = "/etc/passwd";
 const GROUP: &str = "/etc/group";
@@ -30,7 +32,7 @@ impl User {
             Some(at) => (&bytes[..at], Some(&bytes[at + 1..])),
             None => (bytes, None),
         };
-        let passwd = read(PASSWD)?;
+        let passwd = files::read(Path::new(PASSWD))?;
         let entry = entries(&passwd).find(|fields| {
             fields.first() == Some(&user)
                 || (number(user).is_some() && fields.get(2) == Some(&user))
@@ -49,7 +51,7 @@ impl User {
                 None => return Err(unknown("user", user, PASSWD)),
             },
         };
-        let groups = read(GROUP)?;
+        let groups = files::read(Path::new(GROUP))?;
         let gid = match group {
             Some(group) => match number(group) {
                 Some(gid) => gid,
@@ -83,10 +85,6 @@ impl User {
     }
 }
 
-fn read(path: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io("read", path, &e))
-}
-
 /// The colon-separated fields of each line that has any.
 fn entries(text: &[u8]) -> impl Iterator<Item = Vec<&[u8]>> {
     text.split(|&b| b == b'\n')
@@ -95,10 +93,7 @@ fn entries(text: &[u8]) -> impl Iterator<Item = Vec<&[u8]>> {
 }
 
 fn number(field: &[u8]) -> Option<u32> {
-    match !field.is_empty() && field.iter().all(u8::is_ascii_digit) {
-        true => std::str::from_utf8(field).ok()?.parse().ok(),
-        false => None,
-    }
+    u32::try_from(files::decimal(field)?).ok()
 }
 
 fn unknown(kind: &'static str, name: &[u8], file: &'static str) -> Error {

@@ -1,0 +1,58 @@
+//! Small system files read whole (/etc/passwd, /proc/sys settings), and
+//! the decimal numbers in them: one read loop on nix's read(2), where
+//! std's File would bring its own into the static multicall.
+
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::Mode;
+
+use crate::error::{Error, Result};
+
+/// The whole of the file at `path`.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
+    let fail = |e| Error::path("read", path, e);
+    let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(fail)?;
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match nix::unistd::read(&fd, &mut buf) {
+            Ok(0) => return Ok(text),
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(fail(e)),
+        }
+    }
+}
+
+/// A field of decimal digits only (no sign, no space), as a number.
+pub(crate) fn decimal(field: &[u8]) -> Option<u64> {
+    if field.is_empty() || field.len() > 19 {
+        return None;
+    }
+    field.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_takes_digits_only() {
+        assert_eq!(decimal(b"65534"), Some(65534));
+        assert_eq!(decimal(b"0"), Some(0));
+        for bad in [
+            &b""[..],
+            b"-1",
+            b"+1",
+            b" 1",
+            b"1a",
+            b"99999999999999999999",
+        ] {
+            assert_eq!(decimal(bad), None, "{bad:?}");
+        }
+    }
+}
