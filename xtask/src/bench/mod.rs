@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 
+mod rootless;
 mod scale;
 
 use crate::{cargo, host_target, project_root, require_root, run_cargo, target_rustflags};
@@ -64,6 +65,7 @@ pub fn run() -> Result<(), String> {
     rows.extend(exec(&b)?);
     rows.extend(processes(&b)?);
     rows.extend(watch(&b)?);
+    rows.extend(rootless::run(&b)?);
     let scale = scale::run(&b)?;
     let report = report(&machine, &rows, &scale);
     print!("{report}");
