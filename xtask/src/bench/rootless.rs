@@ -30,41 +30,36 @@ pub(super) fn run(b: &Bins) -> Result<Vec<Row>, String> {
     let verb = |name: &str, args: &[&str]| as_nobody(&b.dir.join(name), args);
     let unshare = || as_nobody(Path::new("/usr/bin/unshare"), &["-rn", "true"]);
 
-    // Cold: no keeper between runs, so each add starts one.
-    let [mut add, mut reference] = [(); 2].map(|()| Vec::new());
-    for i in 0..RUNS + 10 {
-        let a = time(&mut verb("netns-add", &["--rootless", "y"]), None)?;
-        let d = time(&mut verb("netns-del", &["--rootless", "y"]), None)?;
-        let u = time(&mut unshare(), None)?;
-        if i >= 10 {
-            add.push(a + d);
-            reference.push(u);
+    // An add and a delete of one name, each against `unshare -rn true`.
+    let add_del = || -> Result<[Vec<Duration>; 2], String> {
+        let [mut ours, mut theirs] = [(); 2].map(|()| Vec::new());
+        for i in 0..RUNS + 10 {
+            let a = time(&mut verb("netns-add", &["--rootless", "y"]), None)?;
+            let d = time(&mut verb("netns-del", &["--rootless", "y"]), None)?;
+            let u = time(&mut unshare(), None)?;
+            if i >= 10 {
+                ours.push(a + d);
+                theirs.push(u);
+            }
         }
-    }
+        Ok([ours, theirs])
+    };
+    // Cold: no keeper between runs, so each add starts one.
+    let [ours, theirs] = add_del()?;
     let mut rows = vec![row(
         "rootless add + del of one name, no keeper running (each add starts one)",
-        add,
+        ours,
         "unshare -rn true",
-        reference.clone(),
+        theirs,
         None,
     )];
-
     time(&mut verb("netns-add", &["--rootless", "x"]), None)?;
-    let [mut add, mut reference] = [(); 2].map(|()| Vec::new());
-    for i in 0..RUNS + 10 {
-        let a = time(&mut verb("netns-add", &["--rootless", "y"]), None)?;
-        let d = time(&mut verb("netns-del", &["--rootless", "y"]), None)?;
-        let u = time(&mut unshare(), None)?;
-        if i >= 10 {
-            add.push(a + d);
-            reference.push(u);
-        }
-    }
+    let [ours, theirs] = add_del()?;
     rows.push(row(
         "rootless add + del of one name, the keeper running",
-        add,
+        ours,
         "unshare -rn true",
-        reference,
+        theirs,
         None,
     ));
 
