@@ -33,9 +33,10 @@ fn names_made_by_ip_with_any_bytes_work_with_every_verb() {
         echo "--- json"; netns-list --json
         echo "--- identify"; ip netns exec "$NL" netns-identify
         echo "--- exec"; netns-exec "$TAB" netns-identify; netns-pids "$ESC"
-        netns-watch --existing --names --count 2 > watched & watch=$!
-        for i in $(seq 500); do [ "$(wc -l < watched)" -ge 7 ] && break; sleep 0.01; done
-        ip netns add "$WX"; ip netns del "$WX"; wait $watch
+        timeout 10 netns-watch --existing --names --count 2 > watched & watch=$!
+        lines() { for i in $(seq 500); do [ "$(wc -l < watched)" -ge $1 ] && break; sleep 0.01; done; }
+        # A name made and gone between two looks is not reported: one at a time.
+        lines 7; ip netns add "$WX"; lines 8; ip netns del "$WX"; wait $watch
         echo "--- watch"; cat watched
         echo "--- del"; netns-del "$NL" 'back\slash'; netns-list
         echo "--- list | del -"; netns-list | netns-del -; ls -A /run/netns; ip netns list

@@ -145,9 +145,10 @@ fn as_nobody_named_namespaces_of_ones_own_work_with_every_verb() {
         echo "--- pids"; [ "$(netns-pids --rootless lab2)" = "$sleeper" ] && echo "the sleeper"
         echo "--- identify"; netns-identify --rootless $sleeper
         { kill $sleeper; wait $sleeper; } 2>/dev/null || true
-        netns-watch --rootless --existing --count 2 > watched & watch=$!
-        for i in $(seq 500); do [ "$(wc -l < watched)" -ge 2 ] && break; sleep 0.01; done
-        netns-add --rootless lab3; netns-del --rootless lab3; wait $watch
+        timeout 10 netns-watch --rootless --existing --count 2 > watched & watch=$!
+        lines() { for i in $(seq 500); do [ "$(wc -l < watched)" -ge $1 ] && break; sleep 0.01; done; }
+        # A name made and gone between two looks is not reported: one at a time.
+        lines 2; netns-add --rootless lab3; lines 3; netns-del --rootless lab3; wait $watch
         echo "--- watch"; cat watched; rm watched
         echo "--- exec --all"; netns-exec --rootless --all sh -c 'ls /sys/class/net | grep -c v'
         echo "--- inside"; netns-exec --rootless lab1 sh -c 'id -u; ip netns list; netns-list'
