@@ -11,6 +11,7 @@
 mod enter;
 mod error;
 mod files;
+mod inspect;
 mod link;
 pub mod mountinfo;
 mod name;
@@ -28,6 +29,7 @@ mod watch;
 
 pub use enter::{ETC_NETNS_DIR, Enter, Exit, Sysfs};
 pub use error::{Error, Result};
+pub use inspect::{Found, inspect};
 pub use link::holding;
 pub use name::Name;
 pub use netns::{Creator, Deleter, Netns, NetnsId, Removed, attach};

@@ -7,14 +7,14 @@
 //! no process is started.
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 use nix::sched::{CloneFlags, setns};
 
 use crate::error::{Error, Result};
-use crate::netlink::{self, NLM_F_REQUEST};
+use crate::netlink::{self, NLM_F_DUMP, NLM_F_REQUEST};
 use crate::netns::{Home, Netns};
 use crate::run_dir::{Entry, RunDir};
 
@@ -35,12 +35,12 @@ const REPLY: usize = 16 * 1024;
 
 /// Asks namespaces about their devices, coming back each time to the
 /// namespace the calling thread was in when it was made.
-struct Devices {
+pub(crate) struct Devices {
     home: Home,
 }
 
 impl Devices {
-    fn new() -> Result<Self> {
+    pub(crate) fn new() -> Result<Self> {
         Ok(Devices {
             home: Home::open()?,
         })
@@ -73,6 +73,25 @@ impl Devices {
                 refusal.errno,
             )),
         }
+    }
+
+    /// The names of every network device of the namespace `ns`, in the
+    /// kernel's order (by index): one RTM_GETLINK dump, without counters.
+    pub(crate) fn names(&mut self, ns: &Netns) -> Result<Vec<OsString>> {
+        let mut socket = self.socket_in(ns)?;
+        let mask = RTEXT_FILTER_SKIP_STATS.to_ne_bytes();
+        let flags = NLM_F_REQUEST | NLM_F_DUMP;
+        let seq = socket.request(RTM_GETLINK, flags, &IFINFOMSG, &[(IFLA_EXT_MASK, &mask)])?;
+        let mut names = Vec::new();
+        let answered = socket.replies(seq, &mut |msg| {
+            let attrs = msg.body.get(IFINFOMSG.len()..).unwrap_or_default();
+            if let Some(name) = netlink::attr(attrs, IFLA_IFNAME) {
+                let name = name.strip_suffix(b"\0").unwrap_or(name);
+                names.push(OsStr::from_bytes(name).to_owned());
+            }
+        })?;
+        answered.map_err(|r| Error::path("list the devices of", ns.path(), r.errno))?;
+        Ok(names)
     }
 
     /// A netlink socket of the namespace `ns`: the thread goes there for

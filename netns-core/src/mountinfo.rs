@@ -29,12 +29,19 @@ pub struct Mount {
 /// parents before children, and of two mounts stacked on one point, the
 /// upper one later.
 pub fn mounts() -> Result<Vec<Mount>> {
+    mounts_in(Path::new(MOUNTINFO))
+}
+
+/// Every mount of a mountinfo file: /proc/PID/mountinfo for the mount
+/// namespace process PID is in, its mount points as that process sees
+/// them.
+pub fn mounts_in(mountinfo: &Path) -> Result<Vec<Mount>> {
     // proc files report size 0, so std::fs::read would start at 32 bytes
     // and double; one roomy buffer takes a usual table in one read.
     let mut text = Vec::with_capacity(64 * 1024);
-    std::fs::File::open(MOUNTINFO)
+    std::fs::File::open(mountinfo)
         .and_then(|mut file| file.read_to_end(&mut text))
-        .map_err(|e| Error::io("read", MOUNTINFO, &e))?;
+        .map_err(|e| Error::io("read", mountinfo, &e))?;
     Ok(text.split(|&b| b == b'\n').filter_map(parse_line).collect())
 }
 

@@ -20,6 +20,7 @@ const VERBS: &[(&str, Run)] = &[
     ("del", netns_del::run),
     ("exec", netns_exec::run),
     ("identify", netns_identify::run),
+    ("inspect", netns_inspect::run),
     ("list", netns_list::run),
     ("pids", netns_pids::run),
     ("set", netns_set::run),
@@ -57,6 +58,7 @@ Named network namespaces, as `ip netns` keeps them. Verbs (each has --help):
   del NAME... | --all   remove names                      (ip: delete)
   exec NAME CMD...      run CMD in the namespace
   identify [PID]        the names of a process's namespace
+  inspect [NAME|PID|PATH...]  every namespace and what holds it
   list [--ids]          the names, or the nsid table      (ip: list-id)
   list --dev DEV        the names that hold device DEV    (card: list dev DEV)
   pids NAME             the processes in the namespace

@@ -9,6 +9,7 @@ mod del;
 mod exec;
 mod faults;
 mod image;
+mod inspect;
 mod interop;
 mod list;
 mod multicall;

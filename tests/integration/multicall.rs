@@ -46,6 +46,7 @@ fn every_verb_says_and_exits_the_same_as_its_single_binary() {
         ("pids", &["-j", "a"]),
         ("identify", &[&me]),
         ("identify", &["x"]),
+        ("inspect", &["nope"]),
         ("attach", &["c", &me]),
         ("attach", &["a", &me]),
         ("set", &["a", "x"]),
@@ -58,7 +59,7 @@ fn every_verb_says_and_exits_the_same_as_its_single_binary() {
         ("watch", &["--names", "-j", "-e", "-c", "0"]),
     ];
     let verbs = [
-        "add", "attach", "del", "exec", "identify", "list", "pids", "set", "watch",
+        "add", "attach", "del", "exec", "identify", "inspect", "list", "pids", "set", "watch",
     ];
     let help: Vec<(&str, Vec<&str>)> = verbs
         .iter()
@@ -144,7 +145,7 @@ fn help_and_verbs_list_every_verb() {
     let out = netns(&sb, &["--help"]);
     assert_eq!(out.code, 0, "{out:?}");
     let verbs = [
-        "add", "attach", "del", "exec", "identify", "list", "pids", "set", "watch",
+        "add", "attach", "del", "exec", "identify", "inspect", "list", "pids", "set", "watch",
     ];
     for verb in verbs {
         // `  VERB ARGS  WHAT IT DOES`: the two spaces end the term, as

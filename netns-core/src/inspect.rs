@@ -1,0 +1,230 @@
+//! Every network namespace the caller can find, named or not, and what
+//! keeps each alive: the processes in it, the bind mounts of it (in every
+//! mount namespace a process is in), the descriptors open on it, its
+//! names in the run dir; and its nsid and devices.
+//!
+//! One pass over /proc (each process's ns/net and ns/mnt links, its comm,
+//! and a readlink of each of its descriptors: an nsfs descriptor reads
+//! `net:[INODE]`, so no stat is needed), then each mount namespace's
+//! mountinfo once. lsns(8) finds only the namespaces that have a process.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::dir::Dir;
+use nix::fcntl::{OFlag, openat, readlinkat};
+use nix::sys::stat::Mode;
+
+use crate::error::{Error, Result};
+use crate::files;
+use crate::link::Devices;
+use crate::mountinfo;
+use crate::name::Name;
+use crate::netns::Netns;
+use crate::nsid::NsidSocket;
+use crate::run_dir::RunDir;
+use crate::scan;
+
+/// One network namespace and its holders. Lists are in the order found:
+/// processes and descriptors by pid, mounts by mount namespace.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Its inode (`net:[INODE]`), which tells namespaces apart.
+    pub inode: u64,
+    /// Its names in the run dir, sorted.
+    pub names: Vec<Name>,
+    /// The nsid the caller's namespace has for it.
+    pub nsid: Option<u32>,
+    /// Whether it is the caller's own namespace.
+    pub current: bool,
+    /// The processes in it: pid and command name.
+    pub processes: Vec<(u32, OsString)>,
+    /// The bind mounts of it: the mount point, and for one seen only in
+    /// another mount namespace, a pid of a process there.
+    pub mounts: Vec<(PathBuf, Option<u32>)>,
+    /// The descriptors open on it: pid and fd.
+    pub fds: Vec<(u32, u32)>,
+    /// Its network devices; empty when it could not be entered.
+    pub devices: Vec<OsString>,
+}
+
+/// What one pass over /proc/PID found.
+struct Process {
+    pid: u32,
+    net: Option<u64>,
+    mnt: Option<u64>,
+    comm: OsString,
+    /// (fd, namespace inode) of each descriptor on a network namespace.
+    fds: Vec<(u32, u64)>,
+}
+
+/// Every network namespace found, by inode. Processes that exit during
+/// the scan and files that cannot be read are passed over; a namespace
+/// that cannot be entered has no devices listed.
+pub fn inspect(run_dir: &RunDir) -> Result<Vec<Found>> {
+    let me = std::process::id();
+    let processes = scan::scan(Path::new("/proc"), &|proc, name| {
+        let pid = u32::try_from(files::decimal(name.as_bytes())?).ok()?;
+        Some(process(proc, pid, me))
+    })?
+    .ok_or_else(|| Error::path("open", "/proc", nix::errno::Errno::ENOENT))?;
+    let mut found: BTreeMap<u64, Found> = BTreeMap::new();
+    let own = |link: &str| inode_in(nix::fcntl::readlink(link).ok()?.as_bytes());
+    let (own_net, own_mnt) = (own("/proc/self/ns/net"), own("/proc/self/ns/mnt"));
+    // One process of each mount namespace, for its mountinfo; the caller's
+    // own is read as /proc/self.
+    let mut mount_namespaces: BTreeMap<u64, u32> = BTreeMap::new();
+    let mut processes = processes;
+    processes.sort_unstable_by_key(|p| p.pid);
+    for p in &processes {
+        if let Some(net) = p.net {
+            at(&mut found, net).processes.push((p.pid, p.comm.clone()));
+        }
+        for &(fd, inode) in &p.fds {
+            at(&mut found, inode).fds.push((p.pid, fd));
+        }
+        if let Some(mnt) = p.mnt.filter(|&m| Some(m) != own_mnt) {
+            mount_namespaces.entry(mnt).or_insert(p.pid);
+        }
+    }
+    if let Some(net) = own_net {
+        at(&mut found, net).current = true;
+    }
+    let own_mounts = Some((Path::new("/proc/self/mountinfo").to_owned(), None));
+    let others = mount_namespaces
+        .values()
+        .map(|&pid| (PathBuf::from(format!("/proc/{pid}/mountinfo")), Some(pid)));
+    let mut seen: HashMap<(u64, PathBuf), ()> = HashMap::new();
+    for (mountinfo, pid) in own_mounts.into_iter().chain(others) {
+        let Ok(mounts) = mountinfo::mounts_in(&mountinfo) else {
+            continue;
+        };
+        for m in mounts.into_iter().filter(|m| m.fs_type == "nsfs") {
+            let Some(inode) = inode_in(m.root.as_bytes()) else {
+                continue;
+            };
+            // A mount propagated to many mount namespaces is one pin.
+            if seen.insert((inode, m.mount_point.clone()), ()).is_none() {
+                at(&mut found, inode).mounts.push((m.mount_point, pid));
+            }
+        }
+    }
+    for entry in run_dir.entries()? {
+        if let Some(inode) = entry.inode {
+            at(&mut found, inode).names.push(entry.name);
+        }
+    }
+    let mut nsids = NsidSocket::open()?;
+    let mut devices = Devices::new()?;
+    for f in found.values_mut() {
+        let Some(ns) = open(run_dir, f) else { continue };
+        f.nsid = nsids.nsid_of(ns.as_fd()).ok().flatten();
+        f.devices = devices.names(&ns).unwrap_or_default();
+    }
+    Ok(found.into_values().collect())
+}
+
+/// The namespace `inode`'s record, made when it is first seen.
+fn at(found: &mut BTreeMap<u64, Found>, inode: u64) -> &mut Found {
+    found.entry(inode).or_insert_with(|| Found {
+        inode,
+        ..Found::default()
+    })
+}
+
+/// One process: its namespaces' inodes, its comm, and its descriptors on
+/// network namespaces. `me` (the caller) holds descriptors of its own
+/// while it looks: those are not reported.
+fn process(proc: BorrowedFd<'_>, pid: u32, me: u32) -> Process {
+    let link = |what: &str| readlinkat(proc, format!("{pid}/{what}").as_str()).ok();
+    let ns = |kind: &str| inode_in(link(&format!("ns/{kind}"))?.as_bytes());
+    let comm = openat(
+        proc,
+        format!("{pid}/comm").as_str(),
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()
+    .and_then(|fd| {
+        let mut buf = [0u8; 64];
+        let n = nix::unistd::read(&fd, &mut buf).ok()?;
+        Some(OsStr::from_bytes(buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n])).to_owned())
+    })
+    .unwrap_or_default();
+    let mut fds = Vec::new();
+    let path = format!("{pid}/fd");
+    let dir = Dir::openat(
+        proc,
+        path.as_str(),
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    );
+    if let (Ok(mut dir), false) = (dir, pid == me) {
+        let fd_dir = dir.as_fd().try_clone_to_owned().ok();
+        for entry in dir.iter().flatten() {
+            let name = entry.file_name().to_bytes();
+            let (Some(fd), Some(fd_dir)) = (files::decimal(name), &fd_dir) else {
+                continue;
+            };
+            let Ok(target) = readlinkat(fd_dir, OsStr::from_bytes(name)) else {
+                continue;
+            };
+            if let Some(inode) =
+                inode_in(target.as_bytes()).filter(|_| target.as_bytes().starts_with(b"net:["))
+            {
+                fds.push((fd as u32, inode));
+            }
+        }
+    }
+    Process {
+        pid,
+        net: ns("net"),
+        mnt: ns("mnt"),
+        comm,
+        fds,
+    }
+}
+
+/// The inode of `net:[INODE]` (or `mnt:[INODE]`, and so on).
+fn inode_in(link: &[u8]) -> Option<u64> {
+    let inner = link.strip_suffix(b"]")?;
+    let at = inner.iter().position(|&b| b == b'[')?;
+    files::decimal(&inner[at + 1..])
+}
+
+/// The namespace `f`, opened through whatever holds it: a name, a process
+/// in it, a mount in the caller's mount namespace, one in another's
+/// (through that process's root), a descriptor.
+fn open(run_dir: &RunDir, f: &Found) -> Option<Netns> {
+    let paths = f
+        .names
+        .iter()
+        .map(|name| run_dir.file(name))
+        .chain(
+            f.processes
+                .iter()
+                .map(|(pid, _)| format!("/proc/{pid}/ns/net").into()),
+        )
+        .chain(f.mounts.iter().map(|(path, pid)| match pid {
+            None => path.clone(),
+            Some(pid) => {
+                Path::new(&format!("/proc/{pid}/root")).join(path.strip_prefix("/").unwrap_or(path))
+            }
+        }))
+        .chain(
+            f.fds
+                .iter()
+                .map(|(pid, fd)| format!("/proc/{pid}/fd/{fd}").into()),
+        );
+    for path in paths {
+        if let Ok(ns) = Netns::open_path(&path)
+            && ns.id().inode == f.inode
+        {
+            return Some(ns);
+        }
+    }
+    None
+}

@@ -1,0 +1,225 @@
+//! netns-inspect: every network namespace on the host and what holds it,
+//! the ones `ip netns` and lsns miss among them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json as j};
+
+use crate::util::{Procs, Sandbox, json, ns_inode};
+
+/// A bind mount the test made outside any run dir, undone on drop.
+struct Pin(PathBuf);
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The object of the namespace `inode` in netns-inspect's JSON.
+fn of(all: &Value, inode: u64) -> Value {
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["ns"] == inode)
+        .unwrap_or_else(|| panic!("net:[{inode}] not found in {all}"))
+        .clone()
+}
+
+fn shell(script: &str) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", script]);
+    cmd
+}
+
+#[test]
+fn finds_every_namespace_and_what_holds_it() {
+    let sb = Sandbox::with(&["a"]);
+    let mut procs = Procs::default();
+    // Pinned by a bind mount only, outside the run dir.
+    let pin = Pin(sb.run.with_file_name("pin"));
+    std::fs::write(&pin.0, "").unwrap();
+    let out = Command::new("unshare")
+        .arg(format!("--net={}", pin.0.display()))
+        .arg("true")
+        .status()
+        .unwrap();
+    assert!(out.success());
+    let pinned = ns_inode(&pin.0);
+    // Held by a process only.
+    let sleeper = procs.start(&mut shell(
+        "exec unshare -n sh -c 'echo ready; exec sleep 600'",
+    ));
+    let by_process = ns_inode(format!("/proc/{sleeper}/ns/net"));
+    // Held by a descriptor only: the process whose namespace it was is gone.
+    let gone = procs.start(&mut shell(
+        "exec unshare -n sh -c 'echo ready; exec sleep 600'",
+    ));
+    let by_fd = ns_inode(format!("/proc/{gone}/ns/net"));
+    let holder = procs.start(&mut shell(&format!(
+        "exec 7</proc/{gone}/ns/net; echo ready; exec sleep 600"
+    )));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(-(gone as i32)),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    while std::fs::metadata(format!("/proc/{gone}/ns/net")).is_ok() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // Two names and an nsid.
+    let a = sb.file("a");
+    let b = sb.run("attach", &["b", a.to_str().unwrap()]);
+    assert_eq!(b.code, 0, "{b:?}");
+    assert_eq!(sb.run("set", &["a", "7"]).code, 0);
+    let named = ns_inode(&a);
+    // Pinned only in a private mount namespace of another process.
+    let hidden = sb.run.with_file_name("hidden");
+    std::fs::write(&hidden, "").unwrap();
+    let script = format!(
+        "exec unshare -m --propagation private sh -c \
+         'unshare --net={0} true; echo ready; exec sleep 600'",
+        hidden.display()
+    );
+    let other_mnt = procs.start(&mut shell(&script));
+    let hidden_inode = ns_inode(format!("/proc/{other_mnt}/root{}", hidden.display()));
+    let _hidden_file = Pin(hidden.clone());
+
+    let out = sb.run("inspect", &["--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let all = json(&out.stdout);
+    let host = ns_inode("/proc/self/ns/net");
+    assert_eq!(of(&all, host)["current"], true);
+    let o = of(&all, pinned);
+    assert_eq!(
+        (
+            &o["names"],
+            &o["processes"],
+            &o["fds"],
+            o["current"].clone()
+        ),
+        (&j!([]), &j!([]), &j!([]), j!(false))
+    );
+    assert_eq!(o["mounts"], j!([{"path": pin.0.to_str().unwrap()}]));
+    assert_eq!(o["devices"], j!(["lo"]));
+    assert!(o.get("nsid").is_none(), "{o}");
+    let o = of(&all, by_process);
+    assert_eq!(o["processes"], j!([{"pid": sleeper, "comm": "sleep"}]));
+    assert_eq!((&o["mounts"], &o["fds"]), (&j!([]), &j!([])));
+    let o = of(&all, by_fd);
+    assert_eq!(o["fds"], j!([{"pid": holder, "fd": 7}]));
+    assert_eq!((&o["mounts"], &o["processes"]), (&j!([]), &j!([])));
+    let o = of(&all, named);
+    assert_eq!(o["names"], j!(["a", "b"]));
+    assert_eq!(o["nsid"], 7);
+    let paths: Vec<&str> = o["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, [a.to_str().unwrap(), sb.file("b").to_str().unwrap()]);
+    let o = of(&all, hidden_inode);
+    assert_eq!(
+        o["mounts"],
+        j!([{"path": hidden.to_str().unwrap(), "pid": other_mnt}])
+    );
+    assert_eq!((&o["names"], &o["processes"]), (&j!([]), &j!([])));
+
+    // The text form, one line each.
+    let out = sb.run("inspect", &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let line = |inode: u64| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("net:[{inode}] ")))
+            .unwrap_or_else(|| panic!("net:[{inode}]: {out:?}"))
+            .to_owned()
+    };
+    assert_eq!(
+        line(pinned),
+        format!("net:[{pinned}] mounts={} devices=lo", pin.0.display())
+    );
+    assert_eq!(
+        line(by_fd),
+        format!("net:[{by_fd}] fds={holder}:7 devices=lo")
+    );
+    assert_eq!(
+        line(named),
+        format!(
+            "net:[{named}] nsid=7 names=a,b mounts={},{} devices=lo",
+            a.display(),
+            sb.file("b").display()
+        )
+    );
+    assert_eq!(
+        line(hidden_inode),
+        format!(
+            "net:[{hidden_inode}] mounts={}@{other_mnt} devices=lo",
+            hidden.display()
+        )
+    );
+    assert!(line(host).starts_with(&format!("net:[{host}] current ")));
+}
+
+/// Arguments: a name, a PID and a path, in the order given; a bad one is
+/// reported and the others still printed.
+#[test]
+fn arguments_by_name_pid_and_path() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let me = std::process::id().to_string();
+    let b = sb.file("b");
+    let args = [
+        "b",
+        "nope",
+        &me,
+        "4194304",
+        b.to_str().unwrap(),
+        "/etc/passwd",
+        "a",
+    ];
+    let out = sb.run("inspect", &args);
+    assert_eq!(out.code, 1, "{out:?}");
+    let inodes: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| l.split(' ').next().unwrap().to_owned())
+        .collect();
+    let ino = |p: &Path| format!("net:[{}]", ns_inode(p));
+    assert_eq!(
+        inodes,
+        [
+            ino(&b),
+            ino(Path::new("/proc/self/ns/net")),
+            ino(&b),
+            ino(&sb.file("a"))
+        ]
+    );
+    let errors: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(errors.len(), 3, "{out:?}");
+    assert!(errors[0].contains("/nope\": No such file"), "{out:?}");
+    assert!(errors[1].contains("no process with PID 4194304"), "{out:?}");
+    assert!(
+        errors[2].contains("\"/etc/passwd\" is not a network namespace"),
+        "{out:?}"
+    );
+}
+
+/// Processes that come and go during the scan are passed over.
+#[test]
+fn processes_exiting_during_the_scan_are_no_failure() {
+    let sb = Sandbox::new();
+    let mut procs = Procs::default();
+    for _ in 0..3 {
+        procs.start(&mut shell(
+            "echo ready; while :; do /bin/true; /bin/true; /bin/true; done",
+        ));
+    }
+    for _ in 0..30 {
+        let out = sb.run("inspect", &["--json"]);
+        assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+        assert!(json(&out.stdout).as_array().is_some_and(|a| !a.is_empty()));
+    }
+}
