@@ -275,6 +275,11 @@ pub fn parse_pid(value: &OsStr) -> Result<u32, lexopt::Error> {
     })
 }
 
+/// One JSON value, for output that writes its own objects.
+pub fn write_json(out: &mut impl Write, value: &Value) -> io::Result<()> {
+    serde_json::to_writer(out, value).map_err(Into::into)
+}
+
 /// One JSON object with its keys in the order given (serde_json's map
 /// would sort them, and `ip -j` prints "name" first).
 pub fn write_object(out: &mut impl Write, fields: &[(&str, Value)]) -> io::Result<()> {

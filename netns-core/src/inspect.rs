@@ -8,7 +8,6 @@
 //! `net:[INODE]`, so no stat is needed), then each mount namespace's
 //! mountinfo once. lsns(8) finds only the namespaces that have a process.
 
-use std::collections::{BTreeMap, HashMap};
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -66,19 +65,19 @@ struct Process {
 /// that cannot be entered has no devices listed.
 pub fn inspect(run_dir: &RunDir) -> Result<Vec<Found>> {
     let me = std::process::id();
+    // In /proc's order, which is by pid (the threads keep it).
     let processes = scan::scan(Path::new("/proc"), &|proc, name| {
         let pid = u32::try_from(files::decimal(name.as_bytes())?).ok()?;
         Some(process(proc, pid, me))
     })?
     .ok_or_else(|| Error::path("open", "/proc", nix::errno::Errno::ENOENT))?;
-    let mut found: BTreeMap<u64, Found> = BTreeMap::new();
+    // Ascending by inode. A Vec searched, not a map: maps bring their own
+    // code into the multicall.
+    let mut found: Vec<Found> = Vec::new();
     let own = |link: &str| inode_in(nix::fcntl::readlink(link).ok()?.as_bytes());
     let (own_net, own_mnt) = (own("/proc/self/ns/net"), own("/proc/self/ns/mnt"));
-    // One process of each mount namespace, for its mountinfo; the caller's
-    // own is read as /proc/self.
-    let mut mount_namespaces: BTreeMap<u64, u32> = BTreeMap::new();
-    let mut processes = processes;
-    processes.sort_unstable_by_key(|p| p.pid);
+    // One process of each other mount namespace, for its mountinfo.
+    let mut mount_namespaces: Vec<(u64, u32)> = Vec::new();
     for p in &processes {
         if let Some(net) = p.net {
             at(&mut found, net).processes.push((p.pid, p.comm.clone()));
@@ -86,19 +85,22 @@ pub fn inspect(run_dir: &RunDir) -> Result<Vec<Found>> {
         for &(fd, inode) in &p.fds {
             at(&mut found, inode).fds.push((p.pid, fd));
         }
-        if let Some(mnt) = p.mnt.filter(|&m| Some(m) != own_mnt) {
-            mount_namespaces.entry(mnt).or_insert(p.pid);
+        if let Some(mnt) = p.mnt.filter(|&m| Some(m) != own_mnt)
+            && !mount_namespaces.iter().any(|&(m, _)| m == mnt)
+        {
+            mount_namespaces.push((mnt, p.pid));
         }
     }
     if let Some(net) = own_net {
         at(&mut found, net).current = true;
     }
-    let own_mounts = Some((Path::new("/proc/self/mountinfo").to_owned(), None));
-    let others = mount_namespaces
-        .values()
-        .map(|&pid| (PathBuf::from(format!("/proc/{pid}/mountinfo")), Some(pid)));
-    let mut seen: HashMap<(u64, PathBuf), ()> = HashMap::new();
-    for (mountinfo, pid) in own_mounts.into_iter().chain(others) {
+    // The caller's own mount namespace first, as /proc/self.
+    let tables = std::iter::once((PathBuf::from("/proc/self/mountinfo"), None)).chain(
+        mount_namespaces
+            .iter()
+            .map(|&(_, pid)| (PathBuf::from(format!("/proc/{pid}/mountinfo")), Some(pid))),
+    );
+    for (mountinfo, pid) in tables {
         let Ok(mounts) = mountinfo::mounts_in(&mountinfo) else {
             continue;
         };
@@ -107,8 +109,14 @@ pub fn inspect(run_dir: &RunDir) -> Result<Vec<Found>> {
                 continue;
             };
             // A mount propagated to many mount namespaces is one pin.
-            if seen.insert((inode, m.mount_point.clone()), ()).is_none() {
-                at(&mut found, inode).mounts.push((m.mount_point, pid));
+            let point = m.mount_point.as_os_str().as_bytes();
+            let f = at(&mut found, inode);
+            if !f
+                .mounts
+                .iter()
+                .any(|(p, _)| p.as_os_str().as_bytes() == point)
+            {
+                f.mounts.push((m.mount_point, pid));
             }
         }
     }
@@ -119,20 +127,28 @@ pub fn inspect(run_dir: &RunDir) -> Result<Vec<Found>> {
     }
     let mut nsids = NsidSocket::open()?;
     let mut devices = Devices::new()?;
-    for f in found.values_mut() {
+    for f in &mut found {
         let Some(ns) = open(run_dir, f) else { continue };
         f.nsid = nsids.nsid_of(ns.as_fd()).ok().flatten();
         f.devices = devices.names(&ns).unwrap_or_default();
     }
-    Ok(found.into_values().collect())
+    Ok(found)
 }
 
-/// The namespace `inode`'s record, made when it is first seen.
-fn at(found: &mut BTreeMap<u64, Found>, inode: u64) -> &mut Found {
-    found.entry(inode).or_insert_with(|| Found {
-        inode,
-        ..Found::default()
-    })
+/// The namespace `inode`'s record, made where it belongs when first seen.
+fn at(found: &mut Vec<Found>, inode: u64) -> &mut Found {
+    let i = match found.binary_search_by_key(&inode, |f| f.inode) {
+        Ok(i) => i,
+        Err(i) => {
+            let new = Found {
+                inode,
+                ..Found::default()
+            };
+            found.insert(i, new);
+            i
+        }
+    };
+    &mut found[i]
 }
 
 /// One process: its namespaces' inodes, its comm, and its descriptors on

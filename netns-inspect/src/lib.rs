@@ -9,7 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_cli::{JsonArray, Parsed, Place, Ui, Value, json};
+use netns_cli::{Parsed, Place, Ui, Value};
 use netns_core::quote::{InQuotes, quote};
 use netns_core::rootless::Keeper;
 use netns_core::{Found, Name, Netns, RunDir};
@@ -100,32 +100,40 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let Some(found) = ui.ok(netns_core::inspect(&here.run_dir)) else {
         return Ok(());
     };
-    let chosen: Vec<Cow<'_, Found>> = match args.wanted.is_empty() {
-        true => found.iter().map(Cow::Borrowed).collect(),
-        // One the scan missed (its last holder went meanwhile) is held
-        // here, and printed with what is known.
+    // One the scan missed (its last holder went meanwhile) is held here,
+    // and printed with what is known.
+    let missed: Vec<Found> = wanted
+        .iter()
+        .filter(|ns| !found.iter().any(|f| f.inode == ns.id().inode))
+        .map(|ns| Found {
+            inode: ns.id().inode,
+            ..Found::default()
+        })
+        .collect();
+    let chosen: Vec<&Found> = match args.wanted.is_empty() {
+        true => found.iter().collect(),
         false => wanted
             .iter()
-            .map(|ns| match found.iter().find(|f| f.inode == ns.id().inode) {
-                Some(f) => Cow::Borrowed(f),
-                None => Cow::Owned(Found {
-                    inode: ns.id().inode,
-                    ..Found::default()
-                }),
+            .filter_map(|ns| {
+                let inode = ns.id().inode;
+                found.iter().chain(&missed).find(|f| f.inode == inode)
             })
             .collect(),
     };
-    match args.json {
-        true => {
-            let mut array = JsonArray::default();
-            for f in chosen {
-                let fields = fields(ui, &f);
-                array.push(ui.out(), &fields);
-            }
-            array.finish(ui.out())
-        }
-        false => chosen.iter().try_for_each(|f| line(ui.out(), f)),
+    if !args.json {
+        return chosen.iter().try_for_each(|f| line(ui.out(), f));
     }
+    for (i, f) in chosen.iter().enumerate() {
+        let names: Vec<Value> = f
+            .names
+            .iter()
+            .map(|n| netns_cli::json_name(ui, n))
+            .collect();
+        ui.out().write_all(if i == 0 { b"[" } else { b"," })?;
+        object(ui.out(), f, names)?;
+    }
+    ui.out()
+        .write_all(if chosen.is_empty() { b"[]\n" } else { b"]\n" })
 }
 
 /// An argument's namespace: a PID (digits), a PATH (with a /), else a
@@ -149,86 +157,97 @@ fn open(run_dir: &RunDir, arg: &OsString) -> netns_core::Result<Netns> {
 fn line(out: &mut impl Write, f: &Found) -> std::io::Result<()> {
     write!(out, "net:[{}]", f.inode)?;
     if f.current {
-        write!(out, " current")?;
+        out.write_all(b" current")?;
     }
     if let Some(nsid) = f.nsid {
         write!(out, " nsid={nsid}")?;
     }
-    let names = f.names.iter().map(|n| item(n.as_os_str().as_bytes()));
-    let processes = f
-        .processes
-        .iter()
-        .map(|(pid, comm)| format!("{pid}:{}", item(comm.as_bytes())).into());
-    let mounts = f.mounts.iter().map(|(path, pid)| {
-        let path = item(path.as_os_str().as_bytes());
-        match pid {
-            None => path,
-            Some(pid) => format!("{path}@{pid}").into(),
+    for (i, name) in f.names.iter().enumerate() {
+        separate(out, "names", i)?;
+        out.write_all(item(name.as_os_str().as_bytes()).as_bytes())?;
+    }
+    for (i, (pid, comm)) in f.processes.iter().enumerate() {
+        separate(out, "processes", i)?;
+        write!(out, "{pid}:{}", item(comm.as_bytes()))?;
+    }
+    for (i, (path, pid)) in f.mounts.iter().enumerate() {
+        separate(out, "mounts", i)?;
+        out.write_all(item(path.as_os_str().as_bytes()).as_bytes())?;
+        if let Some(pid) = pid {
+            write!(out, "@{pid}")?;
         }
-    });
-    let fds = f.fds.iter().map(|(pid, fd)| format!("{pid}:{fd}").into());
-    let devices = f.devices.iter().map(|d| item(d.as_bytes()));
-    let lists: [(&str, Vec<Cow<'_, str>>); 5] = [
-        ("names", names.collect()),
-        ("processes", processes.collect()),
-        ("mounts", mounts.collect()),
-        ("fds", fds.collect()),
-        ("devices", devices.collect()),
-    ];
-    for (key, items) in lists.iter().filter(|(_, items)| !items.is_empty()) {
-        write!(out, " {key}={}", items.join(","))?;
+    }
+    for (i, (pid, fd)) in f.fds.iter().enumerate() {
+        separate(out, "fds", i)?;
+        write!(out, "{pid}:{fd}")?;
+    }
+    for (i, device) in f.devices.iter().enumerate() {
+        separate(out, "devices", i)?;
+        out.write_all(item(device.as_bytes()).as_bytes())?;
     }
     writeln!(out)
+}
+
+/// Before the `i`th item of the list `key`: ` key=` or a comma.
+fn separate(out: &mut impl Write, key: &str, i: usize) -> std::io::Result<()> {
+    match i {
+        0 => write!(out, " {key}="),
+        _ => out.write_all(b","),
+    }
 }
 
 /// One item of a list: as it is, or quoted when it needs it, or when it
 /// holds a space or a comma (which end fields and items).
 fn item(bytes: &[u8]) -> Cow<'_, str> {
     match quote(bytes) {
-        Cow::Borrowed(text) if text.contains([' ', ',']) => InQuotes(bytes)
-            .to_string()
-            .replace(' ', "\\040")
-            .replace(',', "\\054")
-            .into(),
+        Cow::Borrowed(text) if text.contains([' ', ',']) => InQuotes(bytes).to_string().into(),
         quoted => quoted,
     }
 }
 
-/// One namespace as JSON, in the usage's key order.
-fn fields(ui: &mut Ui, f: &Found) -> Vec<(&'static str, Value)> {
-    let lossy = |bytes: &[u8]| Value::from(String::from_utf8_lossy(bytes));
-    let names: Vec<Value> = f
-        .names
-        .iter()
-        .map(|n| netns_cli::json_name(ui, n))
-        .collect();
-    let mut fields = vec![("ns", json!(f.inode)), ("names", json!(names))];
-    fields.extend(f.nsid.map(|nsid| ("nsid", json!(nsid))));
-    let processes: Vec<Value> = f
-        .processes
-        .iter()
-        .map(|(pid, comm)| json!({"pid": pid, "comm": lossy(comm.as_bytes())}))
-        .collect();
-    let mounts: Vec<Value> = f
-        .mounts
-        .iter()
-        .map(|(path, pid)| match pid {
-            None => json!({"path": lossy(path.as_os_str().as_bytes())}),
-            Some(pid) => json!({"path": lossy(path.as_os_str().as_bytes()), "pid": pid}),
-        })
-        .collect();
-    let fds: Vec<Value> = f
-        .fds
-        .iter()
-        .map(|(pid, fd)| json!({"pid": pid, "fd": fd}))
-        .collect();
-    let devices: Vec<Value> = f.devices.iter().map(|d| lossy(d.as_bytes())).collect();
-    fields.extend([
-        ("current", json!(f.current)),
-        ("processes", json!(processes)),
-        ("mounts", json!(mounts)),
-        ("fds", json!(fds)),
-        ("devices", json!(devices)),
-    ]);
-    fields
+/// One namespace as a JSON object, keys in the usage's order, written as
+/// it goes (serde_json's maps would sort the keys, and cost the multicall
+/// their code).
+fn object<W: Write>(out: &mut W, f: &Found, names: Vec<Value>) -> std::io::Result<()> {
+    let string = |out: &mut W, bytes: &[u8]| {
+        netns_cli::write_json(out, &Value::from(String::from_utf8_lossy(bytes)))
+    };
+    write!(out, "{{\"ns\":{},\"names\":", f.inode)?;
+    netns_cli::write_json(out, &Value::from(names))?;
+    if let Some(nsid) = f.nsid {
+        write!(out, ",\"nsid\":{nsid}")?;
+    }
+    write!(out, ",\"current\":{},\"processes\":[", f.current)?;
+    for (i, (pid, comm)) in f.processes.iter().enumerate() {
+        write!(
+            out,
+            "{}{{\"pid\":{pid},\"comm\":",
+            if i == 0 { "" } else { "," }
+        )?;
+        string(out, comm.as_bytes())?;
+        out.write_all(b"}")?;
+    }
+    out.write_all(b"],\"mounts\":[")?;
+    for (i, (path, pid)) in f.mounts.iter().enumerate() {
+        write!(out, "{}{{\"path\":", if i == 0 { "" } else { "," })?;
+        string(out, path.as_os_str().as_bytes())?;
+        if let Some(pid) = pid {
+            write!(out, ",\"pid\":{pid}")?;
+        }
+        out.write_all(b"}")?;
+    }
+    out.write_all(b"],\"fds\":[")?;
+    for (i, (pid, fd)) in f.fds.iter().enumerate() {
+        write!(
+            out,
+            "{}{{\"pid\":{pid},\"fd\":{fd}}}",
+            if i == 0 { "" } else { "," }
+        )?;
+    }
+    out.write_all(b"],\"devices\":[")?;
+    for (i, device) in f.devices.iter().enumerate() {
+        out.write_all(if i == 0 { b"" } else { b"," })?;
+        string(out, device.as_bytes())?;
+    }
+    out.write_all(b"]}")
 }
