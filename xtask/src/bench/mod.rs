@@ -116,6 +116,8 @@ fn build() -> Result<PathBuf, String> {
                 "-p",
                 "netns-identify",
                 "-p",
+                "netns-inspect",
+                "-p",
                 "netns-watch",
             ])
             .args(["-p", "xtask", "--bins"])
@@ -408,7 +410,8 @@ fn exec(b: &Bins) -> Result<Vec<Row>, String> {
 }
 
 /// pids with a thousand processes running (each is one stat or readlink
-/// per process), and identify with a hundred names (one stat per name).
+/// per process), identify with a hundred names (one stat per name), and
+/// inspect with both.
 fn processes(b: &Bins) -> Result<Vec<Row>, String> {
     let mut sleepers = Sleepers(Vec::new());
     for _ in 0..PROCESSES {
@@ -456,9 +459,21 @@ fn processes(b: &Bins) -> Result<Vec<Row>, String> {
         t,
         Some(0.6),
     );
+    // inspect finds what lsns finds (the namespaces with a process) and
+    // more: those pinned by a mount or a descriptor only, with devices.
+    let mut ours = b.cmd("netns-inspect");
+    ours.arg("--json");
+    let mut multi = b.multicall("inspect");
+    multi.arg("--json");
+    let mut lsns = Command::new("lsns");
+    lsns.args(["-t", "net", "--json"]);
+    let [o, m, t] = race(&mut [ours, multi, lsns], PROCS_RUNS)?;
+    let what = format!("inspect --json, {PROCESSES} processes and {IDENTIFY_NAMES} names");
+    let inspect = row(&what, o, "lsns -t net --json", t.clone(), Some(1.5));
+    let multi_inspect = row(&format!("{what}: {MULTICALL}"), m, "lsns -t net --json", t, None);
     drop(sleepers);
     time(b.cmd("netns-del").arg("--all"), None)?;
-    Ok(vec![pids, multi_pids, identify])
+    Ok(vec![pids, multi_pids, identify, inspect, multi_inspect])
 }
 
 /// How soon a watcher's line can be read after `netns-add X` returns:
