@@ -17,6 +17,7 @@ use nix::sched::{CloneFlags, unshare};
 
 mod rootless;
 mod scale;
+mod startup;
 
 use crate::{cargo, host_target, project_root, require_root, run_cargo, target_rustflags};
 
@@ -58,7 +59,8 @@ pub fn run() -> Result<(), String> {
     let machine = machine();
     isolate()?;
     let b = Bins { dir: bins, dist };
-    let mut rows = single(&b)?;
+    let mut rows = startup::run(&b)?;
+    rows.extend(single(&b)?);
     rows.extend(bulk(&b)?);
     rows.extend(list(&b)?);
     rows.push(list_dev(&b)?);
@@ -470,7 +472,13 @@ fn processes(b: &Bins) -> Result<Vec<Row>, String> {
     let [o, m, t] = race(&mut [ours, multi, lsns], PROCS_RUNS)?;
     let what = format!("inspect --json, {PROCESSES} processes and {IDENTIFY_NAMES} names");
     let inspect = row(&what, o, "lsns -t net --json", t.clone(), Some(1.5));
-    let multi_inspect = row(&format!("{what}: {MULTICALL}"), m, "lsns -t net --json", t, None);
+    let multi_inspect = row(
+        &format!("{what}: {MULTICALL}"),
+        m,
+        "lsns -t net --json",
+        t,
+        None,
+    );
     drop(sleepers);
     time(b.cmd("netns-del").arg("--all"), None)?;
     Ok(vec![pids, multi_pids, identify, inspect, multi_inspect])
