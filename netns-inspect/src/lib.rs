@@ -41,11 +41,12 @@ Options:
 ",
     netns_cli::place_help!(),
     "  -j, --json         print a JSON array, an object a namespace:
-                     {\"ns\":INODE,\"names\":[..],\"nsid\":N,\"current\":BOOL,
-                     \"processes\":[{\"pid\":N,\"comm\":\"..\"}],
-                     \"mounts\":[{\"path\":\"..\",\"pid\":N}],
-                     \"fds\":[{\"pid\":N,\"fd\":N}],\"devices\":[..]}
-                     (\"nsid\" and a mount's \"pid\" only when there is one)
+                     {\"ns\": INODE, \"names\": [..], \"nsid\": N,
+                     \"current\": BOOL, \"processes\": [{\"pid\": N,
+                     \"comm\": \"..\"}], \"mounts\": [{\"path\": \"..\",
+                     \"pid\": N}], \"fds\": [{\"pid\": N, \"fd\": N}],
+                     \"devices\": [..]} (\"nsid\" and a mount's \"pid\" only
+                     when there is one)
   -h, --help         print this help
   -V, --version      print the version
 "

@@ -5,6 +5,7 @@
 
 mod add;
 mod attach;
+mod completion;
 mod del;
 mod exec;
 mod faults;

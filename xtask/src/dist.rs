@@ -89,11 +89,46 @@ pub fn install(args: &[String]) -> Result<(), String> {
         let to = man_dir.join(page.file_name().unwrap_or_default());
         std::fs::copy(&page, &to).map_err(|e| format!("cannot install {}: {e}", to.display()))?;
     }
+    install_completions(&prefix.join("share"), &verbs(&bin)?)?;
     println!(
-        "xtask: installed {} and its links, and the manual pages in {}",
+        "xtask: installed {} and its links, the manual pages in {}, and the shell \
+         completions",
         bin.display(),
         man_dir.display()
     );
+    Ok(())
+}
+
+/// completions/ where each shell looks, under `share`: bash's and fish's
+/// by command name (so a link for each `netns-VERB`), zsh's by its
+/// `#compdef` line. zsh's and fish's find bash's at the path it goes to.
+fn install_completions(share: &Path, verbs: &[String]) -> Result<(), String> {
+    let from = crate::project_root().join("completions");
+    let shells = [
+        ("bash-completion/completions", "netns.bash", "netns", ""),
+        ("zsh/site-functions", "_netns", "_netns", ""),
+        (
+            "fish/vendor_completions.d",
+            "netns.fish",
+            "netns.fish",
+            ".fish",
+        ),
+    ];
+    for (dir, file, name, suffix) in shells {
+        let dir = share.join(dir);
+        create_dir(&dir)?;
+        let to = dir.join(name);
+        std::fs::copy(from.join(file), &to)
+            .map_err(|e| format!("cannot install {}: {e}", to.display()))?;
+        if name == "_netns" {
+            continue;
+        }
+        for verb in verbs {
+            let link = dir.join(format!("netns-{verb}{suffix}"));
+            let _ = std::fs::remove_file(&link);
+            symlink(name, &link).map_err(|e| format!("cannot link {}: {e}", link.display()))?;
+        }
+    }
     Ok(())
 }
 
