@@ -6,6 +6,7 @@
 mod add;
 mod attach;
 mod completion;
+mod container;
 mod del;
 mod exec;
 mod faults;
