@@ -142,6 +142,8 @@ fn podman() -> Result<Podman, String> {
 
 #[test]
 fn the_readme_image_runs_in_podman_and_shares_names_with_the_host() {
+    // podman mounts its storage on the host while it works.
+    let _table = crate::util::host_mount_table();
     let mut podman = match podman() {
         Ok(podman) => podman,
         Err(why) => return loudly(&why),

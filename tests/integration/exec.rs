@@ -20,6 +20,7 @@ fn inside_only_the_namespace_devices_show() {
 
 #[test]
 fn the_mounts_below_sys_are_kept_and_none_reach_the_host() {
+    let _table = crate::util::host_mount_table();
     let sb = Sandbox::with(&["a"]);
     let host_before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let host_mounts = host_mounts();
@@ -250,6 +251,7 @@ fn all_runs_in_each_namespace_and_reports_failures() {
 
 #[test]
 fn the_host_mount_table_is_the_same_after_many_execs() {
+    let _table = crate::util::host_mount_table();
     let sb = Sandbox::with(&["a"]);
     let before = host_mounts();
     for _ in 0..20 {

@@ -33,7 +33,7 @@ fn names_made_by_ip_with_any_bytes_work_with_every_verb() {
         echo "--- json"; netns-list --json
         echo "--- identify"; ip netns exec "$NL" netns-identify
         echo "--- exec"; netns-exec "$TAB" netns-identify; netns-pids "$ESC"
-        timeout 10 netns-watch --existing --names --count 2 > watched & watch=$!
+        cd /run; : > watched; timeout 10 netns-watch --existing --names --count 2 > watched & watch=$!
         lines() { for i in $(seq 500); do [ "$(wc -l < watched)" -ge $1 ] && break; sleep 0.01; done; }
         # A name made and gone between two looks is not reported: one at a time.
         lines 7; ip netns add "$WX"; lines 8; ip netns del "$WX"; wait $watch

@@ -145,7 +145,7 @@ fn as_nobody_named_namespaces_of_ones_own_work_with_every_verb() {
         echo "--- pids"; [ "$(netns-pids --rootless lab2)" = "$sleeper" ] && echo "the sleeper"
         echo "--- identify"; netns-identify --rootless $sleeper
         { kill $sleeper; wait $sleeper; } 2>/dev/null || true
-        timeout 10 netns-watch --rootless --existing --count 2 > watched & watch=$!
+        : > watched; timeout 10 netns-watch --rootless --existing --count 2 > watched & watch=$!
         lines() { for i in $(seq 500); do [ "$(wc -l < watched)" -ge $1 ] && break; sleep 0.01; done; }
         # A name made and gone between two looks is not reported: one at a time.
         lines 2; netns-add --rootless lab3; lines 3; netns-del --rootless lab3; wait $watch

@@ -255,6 +255,16 @@ fn unescape(field: &str) -> String {
 
 /// The machine's mounts (point and type, sorted) but for those that
 /// tests running alongside make: their sandboxes and `nt-` names.
+/// Held by the tests that compare the host's mount table before and
+/// after, and by those that mount outside their sandbox (podman's
+/// storage): the tests run side by side.
+pub fn host_mount_table() -> std::sync::MutexGuard<'static, ()> {
+    static TABLE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TABLE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 pub fn host_mounts() -> Vec<String> {
     let mut mounts: Vec<String> = mounts()
         .into_iter()
