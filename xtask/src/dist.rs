@@ -35,14 +35,7 @@ pub fn dist() -> Result<PathBuf, String> {
         .join(&target)
         .join("release-small")
         .join("netns");
-    let elf = std::fs::read(&built).map_err(|e| format!("cannot read {}: {e}", built.display()))?;
-    if has_interpreter(&elf)? {
-        return Err(format!(
-            "{} is dynamically linked (is RUSTFLAGS set? it overrides the static flags)",
-            built.display()
-        ));
-    }
-    let size = elf.len() as u64;
+    let size = require_static(&built)?;
     let dir = project_root().join("target").join("dist");
     let _ = std::fs::remove_dir_all(&dir);
     create_dir(&dir)?;
@@ -153,6 +146,19 @@ pub fn verbs(bin: &Path) -> Result<Vec<String>, String> {
 
 fn create_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
+/// Fails unless `path` is a static binary; returns its size.
+pub fn require_static(path: &Path) -> Result<u64, String> {
+    let elf = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if has_interpreter(&elf)? {
+        return Err(format!(
+            "{} is dynamically linked (is RUSTFLAGS set? it overrides the static flags of \
+             .cargo/config.toml and of the dist build)",
+            path.display()
+        ));
+    }
+    Ok(elf.len() as u64)
 }
 
 /// Whether an ELF file asks for a program interpreter (ld.so): a

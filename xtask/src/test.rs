@@ -15,6 +15,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // `cargo test` builds a package's binaries only for that package's own
     // integration tests; ours live in another package and run the verbs.
     run_cargo(cargo().args(["build", "--workspace", "--bins"]))?;
+    // .cargo/config.toml links every build statically, the README's
+    // `cargo build --release` among them: a dynamic start costs 0.2 ms.
+    let debug = crate::project_root().join("target/debug");
+    for verb in crate::dist::verbs(&debug.join("netns"))? {
+        crate::dist::require_static(&debug.join(format!("netns-{verb}")))?;
+    }
     // The minimal-image test chroots into a dir with only the static
     // multicall; building it also holds the size budget.
     let dist = crate::dist::dist()?;
