@@ -67,11 +67,14 @@ pub(super) fn run(b: &Bins) -> Result<Vec<Row>, String> {
     ])
 }
 
-/// Drops `path`'s pages from the page cache (posix_fadvise DONTNEED), so
-/// that the next read brings them back the way any exec would.
+/// Drops `path`'s pages from the page cache (written back first:
+/// posix_fadvise DONTNEED leaves dirty pages, and a file just built is
+/// dirty), so that the next read brings them back the way any exec would.
 fn evict(path: &Path) -> Result<(), String> {
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    file.sync_all()
+        .map_err(|e| format!("cannot write {} back: {e}", path.display()))?;
     nix::fcntl::posix_fadvise(
         file.as_fd(),
         0,
