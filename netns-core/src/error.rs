@@ -24,9 +24,11 @@ pub enum Error {
     },
     /// A system call that has no path to name failed (netlink, setns).
     Sys { action: &'static str, errno: Errno },
-    /// A run dir that another user could change under us: writable by
-    /// group or others, or not the caller's own. Nothing was written.
+    /// A run dir (or the rootless keeper file beside it: `what`) that
+    /// another user could change under us: writable by group or others,
+    /// or not the caller's own. Nothing was written.
     UnsafeRunDir {
+        what: &'static str,
         path: PathBuf,
         owner: u32,
         mode: u32,
@@ -145,12 +147,13 @@ impl fmt::Display for Error {
             ),
             Error::Sys { action, errno } => write!(f, "cannot {action}: {}", cause(*errno)),
             Error::UnsafeRunDir {
+                what,
                 path,
                 owner,
                 mode,
                 caller,
             } => {
-                write!(f, "refusing the run dir {}: ", InQuotes::new(path))?;
+                write!(f, "refusing the {what} {}: ", InQuotes::new(path))?;
                 match owner == caller {
                     true => write!(
                         f,

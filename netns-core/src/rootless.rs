@@ -182,6 +182,7 @@ fn lock_file(path: &Path, arg: FlockArg) -> Result<Flock<OwnedFd>> {
             let owner = st.st_uid;
             let path = path.to_owned();
             return Err(Error::UnsafeRunDir {
+                what: "keeper file",
                 path,
                 owner,
                 mode,

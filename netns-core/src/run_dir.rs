@@ -173,6 +173,7 @@ impl RunDir {
             return Ok(());
         }
         Err(Error::UnsafeRunDir {
+            what: "run dir",
             path: self.path.clone(),
             owner: st.st_uid,
             mode,

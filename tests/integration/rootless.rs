@@ -314,3 +314,23 @@ fn exec_user_runs_the_command_as_that_user() {
     let out = sb.run("exec", &["--rootless", "--user", "nobody", "x", "true"]);
     assert_eq!(out.code, 2, "{out:?}");
 }
+
+/// A keeper file someone else made (the record and lock of the keeper) is
+/// refused, as a run dir of another's is: it would say which namespaces
+/// to join.
+#[test]
+fn a_keeper_file_of_another_users_is_refused() {
+    let nobody = Nobody::new();
+    let keeper = nobody.xdg.join("netns.keeper");
+    std::fs::write(&keeper, "").unwrap();
+    std::fs::set_permissions(&keeper, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = nobody.script("netns-add --rootless x");
+    assert_eq!(out.code, 1, "{out:?}");
+    let said = format!(
+        "netns-add: refusing the keeper file \"{}\": it belongs to uid 0",
+        keeper.display()
+    );
+    assert!(out.stderr.starts_with(&said), "{out:?}");
+    assert!(nobody.keepers().is_empty());
+    assert_eq!(nobody.files(), (vec!["netns.keeper".to_owned()], vec![]));
+}
