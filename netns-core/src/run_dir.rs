@@ -246,8 +246,7 @@ impl RunDir {
     /// The names in the run dir, sorted: one readdir, nothing stat'ed, so
     /// stale files too. A missing run dir has none.
     pub fn names(&self) -> Result<Vec<Name>> {
-        let found = scan::scan(&self.path, &|_, name| Some(name.to_owned()))?;
-        let mut names = found.unwrap_or_default();
+        let mut names = scan::names(&self.path)?.unwrap_or_default();
         names.sort_unstable();
         names.into_iter().map(Name::new).collect()
     }

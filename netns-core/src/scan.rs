@@ -34,6 +34,13 @@ pub(crate) fn scan<R: Send>(
     Ok(Some(filter_map(&names, |name| f(dir, name))))
 }
 
+/// The entry names of the directory `path`, `.` and `..` left out, in
+/// the calling thread (no question to share out); `None` when it is
+/// missing.
+pub(crate) fn names(path: &Path) -> Result<Option<Vec<OsString>>> {
+    Ok(read(path)?.map(|(_, names)| names))
+}
+
 /// The directory `path`, open, and its entry names; `None` when it is
 /// missing.
 fn read(path: &Path) -> Result<Option<(Dir, Vec<OsString>)>> {
