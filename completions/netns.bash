@@ -63,7 +63,7 @@ _netns_candidates() {
         tool=("${w[0]}" "$verb")
         ((i++))
     else
-        verb=${w[0]##*/netns-}
+        verb=${w[0]##*/}
         verb=${verb#netns-}
         tool=("${w[0]}")
     fi

@@ -3,9 +3,10 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
+use nix::sys::stat::FileStat;
 
 use crate::quote::InQuotes;
 
@@ -98,6 +99,24 @@ impl Error {
             path: path.into(),
             errno,
         }
+    }
+
+    /// Refuses a file that another user could change under the caller:
+    /// writable by group or others, or not the caller's own (a run dir, or
+    /// the rootless keeper file: `what`).
+    pub(crate) fn unless_own(what: &'static str, path: &Path, st: &FileStat) -> Result<()> {
+        let caller = nix::unistd::geteuid().as_raw();
+        let mode = st.st_mode & 0o7777;
+        if st.st_uid == caller && mode & 0o022 == 0 {
+            return Ok(());
+        }
+        Err(Error::UnsafeRunDir {
+            what,
+            path: path.to_owned(),
+            owner: st.st_uid,
+            mode,
+            caller,
+        })
     }
 
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, err: &std::io::Error) -> Self {

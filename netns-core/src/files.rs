@@ -1,6 +1,5 @@
-//! Small system files read whole (/etc/passwd, /proc/sys settings), and
-//! the decimal numbers in them: one read loop on nix's read(2), where
-//! std's File would bring its own into the static multicall.
+//! System files read whole (/etc/passwd, /proc/sys settings, mountinfo),
+//! and the decimal numbers in them: one read loop on nix's read(2).
 
 use std::path::Path;
 
@@ -10,17 +9,24 @@ use nix::sys::stat::Mode;
 
 use crate::error::{Error, Result};
 
-/// The whole of the file at `path`.
-pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
+/// The whole of the file at `path`, read in parts of at least `part`
+/// bytes straight into the result. /proc files report a size of 0, so
+/// the part is the caller's guess: one that holds the usual file takes it
+/// in one read (a mountinfo is made afresh on each read).
+pub(crate) fn read(path: &Path, part: usize) -> Result<Vec<u8>> {
     let fail = |e| Error::path("read", path, e);
     let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(fail)?;
     let mut text = Vec::new();
-    let mut buf = [0u8; 4096];
     loop {
-        match nix::unistd::read(&fd, &mut buf) {
-            Ok(0) => return Ok(text),
-            Ok(n) => text.extend_from_slice(&buf[..n]),
-            Err(Errno::EINTR) => {}
+        let len = text.len();
+        text.resize(len + part.max(len), 0);
+        match nix::unistd::read(&fd, &mut text[len..]) {
+            Ok(0) => {
+                text.truncate(len);
+                return Ok(text);
+            }
+            Ok(n) => text.truncate(len + n),
+            Err(Errno::EINTR) => text.truncate(len),
             Err(e) => return Err(fail(e)),
         }
     }

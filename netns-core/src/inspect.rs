@@ -170,31 +170,10 @@ fn process(proc: BorrowedFd<'_>, pid: u32, me: u32) -> Process {
         Some(OsStr::from_bytes(buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n])).to_owned())
     })
     .unwrap_or_default();
-    let mut fds = Vec::new();
-    let path = format!("{pid}/fd");
-    let dir = Dir::openat(
-        proc,
-        path.as_str(),
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    );
-    if let (Ok(mut dir), false) = (dir, pid == me) {
-        let fd_dir = dir.as_fd().try_clone_to_owned().ok();
-        for entry in dir.iter().flatten() {
-            let name = entry.file_name().to_bytes();
-            let (Some(fd), Some(fd_dir)) = (files::decimal(name), &fd_dir) else {
-                continue;
-            };
-            let Ok(target) = readlinkat(fd_dir, OsStr::from_bytes(name)) else {
-                continue;
-            };
-            if let Some(inode) =
-                inode_in(target.as_bytes()).filter(|_| target.as_bytes().starts_with(b"net:["))
-            {
-                fds.push((fd as u32, inode));
-            }
-        }
-    }
+    let fds = match pid == me {
+        false => descriptors(proc, pid),
+        true => Vec::new(),
+    };
     Process {
         pid,
         net: ns("net"),
@@ -202,6 +181,30 @@ fn process(proc: BorrowedFd<'_>, pid: u32, me: u32) -> Process {
         comm,
         fds,
     }
+}
+
+/// (fd, namespace inode) of each descriptor of `pid` on a network
+/// namespace: a readlink each, relative to its fd directory.
+fn descriptors(proc: BorrowedFd<'_>, pid: u32) -> Vec<(u32, u64)> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let Ok(mut dir) = Dir::openat(proc, format!("{pid}/fd").as_str(), flags, Mode::empty()) else {
+        return Vec::new();
+    };
+    // The names first: iterating borrows the directory its links are read
+    // relative to.
+    let fds: Vec<u64> = dir
+        .iter()
+        .flatten()
+        .filter_map(|e| files::decimal(e.file_name().to_bytes()))
+        .collect();
+    fds.into_iter()
+        .filter_map(|fd| {
+            let target = readlinkat(dir.as_fd(), fd.to_string().as_str()).ok()?;
+            let target = target.as_bytes();
+            let inode = target.starts_with(b"net:[").then(|| inode_in(target))??;
+            Some((fd as u32, inode))
+        })
+        .collect()
 }
 
 /// The inode of `net:[INODE]` (or `mnt:[INODE]`, and so on).

@@ -3,11 +3,11 @@
 //! neither for sure; see Debian #949235 for what guessing from it cost).
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::files;
 
 const MOUNTINFO: &str = "/proc/self/mountinfo";
 
@@ -36,12 +36,7 @@ pub fn mounts() -> Result<Vec<Mount>> {
 /// namespace process PID is in, its mount points as that process sees
 /// them.
 pub fn mounts_in(mountinfo: &Path) -> Result<Vec<Mount>> {
-    // proc files report size 0, so std::fs::read would start at 32 bytes
-    // and double; one roomy buffer takes a usual table in one read.
-    let mut text = Vec::with_capacity(64 * 1024);
-    std::fs::File::open(mountinfo)
-        .and_then(|mut file| file.read_to_end(&mut text))
-        .map_err(|e| Error::io("read", mountinfo, &e))?;
+    let text = files::read(mountinfo, 64 * 1024)?;
     Ok(text.split(|&b| b == b'\n').filter_map(parse_line).collect())
 }
 

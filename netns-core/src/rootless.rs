@@ -118,13 +118,13 @@ pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
         };
         let lock = lock_file(&path, arg)?;
         let record = read_record(&lock);
-        if let Some(ns) = record.and_then(namespaces) {
+        if let Some((record, ns)) = record.and_then(|r| Some((r, namespaces(r)?))) {
             if exclusive {
                 // Another verb started one meanwhile: join it, shared.
                 exclusive = false;
                 continue;
             }
-            enter(&ns)?;
+            enter(&ns, record.inodes[0])?;
             return Ok(Session {
                 _lock: lock,
                 _hold: None,
@@ -176,19 +176,7 @@ fn lock_file(path: &Path, arg: FlockArg) -> Result<Flock<OwnedFd>> {
         let fd = open(path, flags, Mode::from_bits_truncate(0o600))
             .map_err(|e| Error::path("open", path, e))?;
         let st = fstat(&fd).map_err(|e| Error::path("stat", path, e))?;
-        let caller = nix::unistd::geteuid().as_raw();
-        let mode = st.st_mode & 0o7777;
-        if st.st_uid != caller || mode & 0o022 != 0 {
-            let owner = st.st_uid;
-            let path = path.to_owned();
-            return Err(Error::UnsafeRunDir {
-                what: "keeper file",
-                path,
-                owner,
-                mode,
-                caller,
-            });
-        }
+        Error::unless_own("keeper file", path, &st)?;
         let lock = Flock::lock(fd, arg).map_err(|(_, e)| Error::path("lock", path, e))?;
         match stat(path) {
             Ok(now) if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino) => return Ok(lock),
@@ -224,38 +212,44 @@ fn write_record(file: &OwnedFd, path: &Path, record: Record) -> Result<()> {
 /// namespaces must be those recorded (a dead keeper's pid may be another
 /// process's now; a zombie has none).
 fn namespaces(record: Record) -> Option<[OwnedFd; 3]> {
-    let open_ns = |(kind, _): &(&str, CloneFlags), inode: u64| {
-        let path = format!("/proc/{}/ns/{kind}", record.pid);
+    let (fds, inodes) = open_namespaces(record.pid).ok()?;
+    (inodes == record.inodes).then_some(fds)
+}
+
+/// /proc/PID/ns/KIND for each of [`KINDS`], open, and their inodes.
+fn open_namespaces(pid: u32) -> Result<([OwnedFd; 3], [u64; 3])> {
+    let one = |(kind, _): (&str, CloneFlags)| {
+        let path = format!("/proc/{pid}/ns/{kind}");
         let fd = open(
             path.as_str(),
             OFlag::O_RDONLY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .ok()?;
-        (fstat(&fd).ok()?.st_ino == inode).then_some(fd)
+        .map_err(|e| Error::path("open", &path, e))?;
+        let inode = fstat(&fd)
+            .map_err(|e| Error::path("stat", &path, e))?
+            .st_ino;
+        Ok::<_, Error>((fd, inode))
     };
-    let [user, mnt, net] = record.inodes;
-    Some([
-        open_ns(&KINDS[0], user)?,
-        open_ns(&KINDS[1], mnt)?,
-        open_ns(&KINDS[2], net)?,
-    ])
+    let [(user, u), (mnt, m), (net, n)] = [one(KINDS[0])?, one(KINDS[1])?, one(KINDS[2])?];
+    Ok(([user, mnt, net], [u, m, n]))
 }
 
-/// setns(2) into the keeper's namespaces: user (unless this process is in
-/// it already, inside `netns-exec --rootless`: the kernel refuses to
-/// re-enter it), mount, network. The working directory stays where it
-/// was, so that relative paths on the command line mean what they meant.
-fn enter(namespaces: &[OwnedFd; 3]) -> Result<()> {
+/// setns(2) into the keeper's namespaces: user (inode `user`; unless this
+/// process is in it already, inside `netns-exec --rootless`: the kernel
+/// refuses to re-enter it), mount, network. The working directory stays
+/// where it was, so that relative paths on the command line mean what
+/// they meant.
+fn enter(namespaces: &[OwnedFd; 3], user: u64) -> Result<()> {
     let cwd = open(
         ".",
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
     .ok();
-    let own_user = stat("/proc/self/ns/user").map(|st| st.st_ino).ok();
+    let in_it = stat("/proc/self/ns/user").is_ok_and(|st| st.st_ino == user);
     for (ns, (kind, flag)) in namespaces.iter().zip(KINDS) {
-        if flag == CloneFlags::CLONE_NEWUSER && own_user == fstat(ns).ok().map(|st| st.st_ino) {
+        if flag == CloneFlags::CLONE_NEWUSER && in_it {
             continue;
         }
         setns(ns, flag).map_err(|errno| Error::Path {
@@ -324,13 +318,9 @@ fn start(run_dir: &RunDir, path: &Path, lock: &Flock<OwnedFd>) -> Result<OwnedFd
         Err(Errno::EEXIST) => false,
         Err(e) => return Err(Error::path("create", run_dir.path(), e)),
     };
-    let started = spawn(run_dir, path).and_then(|(record, hold)| {
+    let started = spawn(run_dir, path).and_then(|(record, ns, hold)| {
         write_record(lock, path, record)?;
-        let ns = namespaces(record).ok_or(Error::Sys {
-            action: "find the rootless keeper just started",
-            errno: Errno::ESRCH,
-        })?;
-        enter(&ns)?;
+        enter(&ns, record.inodes[0])?;
         // Shared from now on, so that other verbs may work beside this
         // one (a watch runs for long): the keeper takes the lock only once
         // the hold pipe has ended, so it cannot slip in between.
@@ -347,8 +337,9 @@ fn start(run_dir: &RunDir, path: &Path, lock: &Flock<OwnedFd>) -> Result<OwnedFd
     started
 }
 
-/// Forks the keeper and waits until it is ready or has failed.
-fn spawn(run_dir: &RunDir, path: &Path) -> Result<(Record, OwnedFd)> {
+/// Forks the keeper and waits until it is ready or has failed; returns its
+/// record, its namespaces (open) and the hold pipe's write end.
+fn spawn(run_dir: &RunDir, path: &Path) -> Result<(Record, [OwnedFd; 3], OwnedFd)> {
     let keeper = KeeperProcess {
         run_dir: run_dir.path().to_owned(),
         keeper_path: path.to_owned(),
@@ -363,26 +354,19 @@ fn spawn(run_dir: &RunDir, path: &Path) -> Result<(Record, OwnedFd)> {
     // The child's ends go with the closure: closed here once it is forked.
     let pid = sys::fork_apart(|| keeper.main(null, ready_wr, hold_rd))
         .map_err(sys_err("start the rootless keeper"))?;
-    let mut code = [0u8; 8];
-    let got = loop {
-        match read(&ready_rd, &mut code) {
-            Err(Errno::EINTR) => {}
-            got => break got,
+    match sys::read_code(&ready_rd) {
+        Ok(Some(0)) => {}
+        got => {
+            while nix::sys::wait::waitpid(pid, None) == Err(Errno::EINTR) {}
+            // A pipe that ended empty: the keeper died before it was ready.
+            return Err(start_error(
+                got.ok().flatten().unwrap_or(Errno::ESRCH as u64),
+            ));
         }
-    };
-    if got != Ok(8) || code != [0; 8] {
-        while nix::sys::wait::waitpid(pid, None) == Err(Errno::EINTR) {}
-        return Err(start_error(u64::from_ne_bytes(code)));
-    }
-    let mut inodes = [0; 3];
-    for (inode, (kind, _)) in inodes.iter_mut().zip(KINDS) {
-        let path = format!("/proc/{pid}/ns/{kind}");
-        *inode = stat(path.as_str())
-            .map_err(|e| Error::path("stat", path, e))?
-            .st_ino;
     }
     let pid = pid.as_raw() as u32;
-    Ok((Record { pid, inodes }, hold_wr))
+    let (fds, inodes) = open_namespaces(pid)?;
+    Ok((Record { pid, inodes }, fds, hold_wr))
 }
 
 /// The error for a keeper that could not be started. A refused user
@@ -391,7 +375,7 @@ fn start_error(code: u64) -> Error {
     let errno = Errno::from_raw(code as u32 as i32);
     let step = code >> 56;
     if step == Step::Unshare as u64 {
-        let setting = |path: &str| files::read(Path::new(path)).unwrap_or_default();
+        let setting = |path: &str| files::read(Path::new(path), 16).unwrap_or_default();
         let why = [
             ("/proc/sys/user/max_user_namespaces", b'0'),
             ("/proc/sys/kernel/unprivileged_userns_clone", b'0'),

@@ -167,18 +167,7 @@ impl RunDir {
             Err(Errno::ENOENT) => return Ok(()),
             Err(e) => return Err(Error::path("stat", &self.path, e)),
         };
-        let caller = nix::unistd::geteuid().as_raw();
-        let mode = st.st_mode & 0o7777;
-        if st.st_uid == caller && mode & 0o022 == 0 {
-            return Ok(());
-        }
-        Err(Error::UnsafeRunDir {
-            what: "run dir",
-            path: self.path.clone(),
-            owner: st.st_uid,
-            mode,
-            caller,
-        })
+        Error::unless_own("run dir", &self.path, &st)
     }
 
     /// Whether a mount sits on the run dir (`None` when none does), and

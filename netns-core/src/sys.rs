@@ -220,19 +220,27 @@ pub fn fork_exec(child: impl FnOnce() -> u64) -> nix::Result<Result<Pid, u64>> {
         }
         ForkResult::Parent { child } => {
             drop(to_parent);
-            let mut code = [0u8; 8];
-            // 8 bytes are less than PIPE_BUF: they come in one write.
-            let got = loop {
-                match read(&from_child, &mut code) {
-                    Err(Errno::EINTR) => continue,
-                    got => break got,
-                }
-            };
-            if got == Ok(0) {
+            let got = read_code(&from_child);
+            if got == Ok(None) {
                 return Ok(Ok(child));
             }
             while waitpid(child, None) == Err(Errno::EINTR) {}
-            got.map(|_| Err(u64::from_ne_bytes(code)))
+            got.map(|code| Err(code.unwrap_or_default()))
+        }
+    }
+}
+
+/// The code a forked child wrote to its pipe, or `None` when the pipe
+/// ended with nothing in it (the child exec'd, or died). 8 bytes are less
+/// than PIPE_BUF: they come in one write.
+pub fn read_code(pipe: &OwnedFd) -> nix::Result<Option<u64>> {
+    let mut code = [0u8; 8];
+    loop {
+        match read(pipe, &mut code) {
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+            Ok(8) => return Ok(Some(u64::from_ne_bytes(code))),
+            Ok(_) => return Ok(None),
         }
     }
 }

@@ -32,7 +32,7 @@ impl User {
             Some(at) => (&bytes[..at], Some(&bytes[at + 1..])),
             None => (bytes, None),
         };
-        let passwd = files::read(Path::new(PASSWD))?;
+        let passwd = files::read(Path::new(PASSWD), 4096)?;
         let entry = entries(&passwd).find(|fields| {
             fields.first() == Some(&user)
                 || (number(user).is_some() && fields.get(2) == Some(&user))
@@ -51,7 +51,7 @@ impl User {
                 None => return Err(unknown("user", user, PASSWD)),
             },
         };
-        let groups = files::read(Path::new(GROUP))?;
+        let groups = files::read(Path::new(GROUP), 4096)?;
         let gid = match group {
             Some(group) => match number(group) {
                 Some(gid) => gid,
