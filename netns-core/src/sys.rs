@@ -248,12 +248,12 @@ pub fn read_code(pipe: &OwnedFd) -> nix::Result<Option<u64>> {
 /// The mount points right below the mount at `path`, as the kernel lists
 /// them: statx(2) for the mount's unique id, listmount(2) for the mounts
 /// below it (at any depth), statmount(2) for each one's parent and mount
-/// point. Its cost does not
-/// grow with the mount table, where reading /proc/self/mountinfo does
-/// (a host with 1000 named namespaces has 1000 mounts more). Linux 6.8;
-/// ENOSYS before. None when `path` is no mount point (a container's
-/// /sys may be a plain directory): the mounts below the one it is in are
-/// not below it.
+/// point. listmount still walks every mount made after `path`'s in the
+/// kernel, but at about 14 ns a mount (0.14 ms with 10 000 names,
+/// measured), where /proc/self/mountinfo formats every mount as text
+/// (about 2 µs a mount). Linux 6.8; ENOSYS before. None when `path` is no
+/// mount point (a container's /sys may be a plain directory): the mounts
+/// below the one it is in are not below it.
 pub fn child_mounts(path: &CStr) -> nix::Result<Vec<CString>> {
     let parent = mount_id(path)?.id;
     if parent_and_mount_point(parent)?.1.as_c_str() != path {

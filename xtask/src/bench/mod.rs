@@ -257,7 +257,7 @@ fn bulk(b: &Bins) -> Result<Vec<Row>, String> {
     let dels: String = (0..BULK_NAMES)
         .map(|i| format!("netns del b{i}\n"))
         .collect();
-    let [mut oa, mut od, mut ia, mut id, mut fl] = [(); 5].map(|()| Vec::new());
+    let [mut oa, mut od, mut ia, mut id, mut fa, mut fd] = [(); 6].map(|()| Vec::new());
     for rep in 0..BULK_RUNS {
         for turn in 0..3 {
             match (rep + turn) % 3 {
@@ -270,25 +270,26 @@ fn bulk(b: &Bins) -> Result<Vec<Row>, String> {
                     id.push(time(&mut ip(&["-batch", "-"]), Some(dels.as_bytes()))?);
                 }
                 _ => {
-                    fl.push(time(
-                        b.cmd("floor")
-                            .args([&BULK_NAMES.to_string(), "/run/netns", "b"]),
-                        None,
-                    )?);
-                    time(b.cmd("netns-del").arg("--all"), None)?;
+                    let floor = |verb: &str| {
+                        let mut cmd = b.cmd("floor");
+                        cmd.args([verb, &BULK_NAMES.to_string(), "/run/netns", "b"]);
+                        cmd
+                    };
+                    fa.push(time(&mut floor("add"), None)?);
+                    fd.push(time(&mut floor("del"), None)?);
                 }
             }
             settle();
         }
     }
-    let floor = median(fl.clone());
+    let floor = median(fa.clone());
     let what = format!("{BULK_NAMES} adds in one process");
     Ok(vec![
         row(
             &format!("{what}: `netns-add -`"),
             oa.clone(),
             "the kernel floor",
-            fl,
+            fa,
             Some(1.05),
         ),
         row(
@@ -308,11 +309,26 @@ fn bulk(b: &Bins) -> Result<Vec<Row>, String> {
         },
         row(
             &format!("{BULK_NAMES} dels in one process: `netns-del -`"),
-            od,
+            od.clone(),
             "ip -batch",
-            id,
+            id.clone(),
             None,
         ),
+        row(
+            &format!("{BULK_NAMES} dels in one process: `netns-del -`"),
+            od,
+            "the kernel floor",
+            fd.clone(),
+            None,
+        ),
+        Row {
+            what: format!("{BULK_NAMES} dels in one process: ip -batch (median of {BULK_RUNS})"),
+            ours: median(id),
+            reference: "the kernel floor".to_owned(),
+            theirs: median(fd),
+            target: None,
+            note: String::new(),
+        },
     ])
 }
 
@@ -772,7 +788,8 @@ fn report(machine: &str, rows: &[Row], scale: &[scale::Point]) -> String {
     text.push_str(
         "\nThe kernel floor is `xtask/src/bin/floor.rs`: the same four system calls per\n\
          name as `ip netns add` (create the file, unshare, bind-mount, setns back),\n\
-         with nothing around them, in one process.\n\n\
+         and the two of `ip netns delete` (a lazy unmount, an unlink), with nothing\n\
+         around them, in one process.\n\n\
          Deletes vary most from run to run, for both tools: unmounting a namespace's\n\
          last mount hands it to the kernel's asynchronous teardown, and the unmount\n\
          itself now and then waits (tens of ms for 1000 names) on RCU while earlier\n\
@@ -789,10 +806,14 @@ fn report(machine: &str, rows: &[Row], scale: &[scale::Point]) -> String {
         "\n## Scale\n\n\
          Each verb with 0, 1000 and 10 000 names present (medians of 30 whole\n\
          processes; a bulk delete is 3 runs of each tool, each on a fresh set of\n\
-         names). The kernel floor is `floor 1`: one add's system calls in a\n\
-         process of their own, against ip's add; it shows how much of the\n\
-         growth is the kernel's (a new network namespace costs more with many\n\
-         alive: fresh slab pages).\n\n\
+         names). The kernel floors are `xtask/src/bin/floor.rs`, each against\n\
+         ip's verb: one add's system calls in a process of their own (a new\n\
+         network namespace costs more with many alive: fresh slab pages); for\n\
+         exec, a new mount namespace made all slaves, then exec (the kernel\n\
+         copies every mount into it); for identify, a read of the run dir and a\n\
+         stat of every entry on a thread a core; for a bulk delete, ip's two\n\
+         calls a name. They show how much of a cost, and of its growth, is the\n\
+         kernel's, and where a target lies below it.\n\n\
          | what | names | ours | ip netns | ratio | target at 10 000 names |\n\
          |---|---|---|---|---|---|\n",
     );
