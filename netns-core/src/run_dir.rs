@@ -208,7 +208,8 @@ impl RunDir {
     /// One stat per file, as ip makes: no cheaper question finds them. The
     /// kernel keeps no map from a namespace to the mounts of it, and
     /// statmount(2), which could tell from the run dir's mounts alone
-    /// (listmount(2)), costs 2.5 µs a mount against 1 µs a stat (measured
+    /// (listmount(2)), costs 2.3 µs a mount for the part that names the
+    /// namespace (STATMOUNT_MNT_ROOT) against 1.1 µs a stat (measured
     /// with 10 000 names). The stats are shared out to a thread a core
     /// with the `threads` feature.
     pub fn names_of(&self, ns: NetnsId) -> Result<Vec<Name>> {
