@@ -76,8 +76,11 @@ pub fn inspect(run_dir: &RunDir) -> Result<Vec<Found>> {
     let mut found: Vec<Found> = Vec::new();
     let own = |link: &str| inode_in(nix::fcntl::readlink(link).ok()?.as_bytes());
     let (own_net, own_mnt) = (own("/proc/self/ns/net"), own("/proc/self/ns/mnt"));
-    // One process of each other mount namespace, for its mountinfo.
-    let mut mount_namespaces: Vec<(u64, u32)> = Vec::new();
+    // One process of each other mount namespace, for its mountinfo: the
+    // first found (the lowest pid), in the order found. The namespaces
+    // seen are kept sorted and searched, as `found` is.
+    let mut mount_namespaces: Vec<u64> = Vec::new();
+    let mut readers: Vec<u32> = Vec::new();
     for p in &processes {
         if let Some(net) = p.net {
             at(&mut found, net).processes.push((p.pid, p.comm.clone()));
@@ -86,9 +89,10 @@ pub fn inspect(run_dir: &RunDir) -> Result<Vec<Found>> {
             at(&mut found, inode).fds.push((p.pid, fd));
         }
         if let Some(mnt) = p.mnt.filter(|&m| Some(m) != own_mnt)
-            && !mount_namespaces.iter().any(|&(m, _)| m == mnt)
+            && let Err(i) = mount_namespaces.binary_search(&mnt)
         {
-            mount_namespaces.push((mnt, p.pid));
+            mount_namespaces.insert(i, mnt);
+            readers.push(p.pid);
         }
     }
     if let Some(net) = own_net {
@@ -96,9 +100,9 @@ pub fn inspect(run_dir: &RunDir) -> Result<Vec<Found>> {
     }
     // The caller's own mount namespace first, as /proc/self.
     let tables = std::iter::once((PathBuf::from("/proc/self/mountinfo"), None)).chain(
-        mount_namespaces
+        readers
             .iter()
-            .map(|&(_, pid)| (PathBuf::from(format!("/proc/{pid}/mountinfo")), Some(pid))),
+            .map(|&pid| (PathBuf::from(format!("/proc/{pid}/mountinfo")), Some(pid))),
     );
     for (mountinfo, pid) in tables {
         let Ok(mounts) = mountinfo::mounts_in(&mountinfo) else {
