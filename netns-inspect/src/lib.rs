@@ -55,7 +55,15 @@ Options:
 pub struct Args {
     place: Place,
     json: bool,
-    wanted: Vec<OsString>,
+    wanted: Vec<Wanted>,
+}
+
+/// An argument: a PID (digits), a PATH (with a /), else a name in the run
+/// dir.
+enum Wanted {
+    Pid(u32),
+    Path(PathBuf),
+    Name(OsString),
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
@@ -75,7 +83,7 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
             Short('j') | Long("json") => json = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
-            Value(value) => wanted.push(value),
+            Value(value) => wanted.push(wanted_of(value)?),
             _ => return Err(arg.unexpected()),
         }
     }
@@ -137,21 +145,28 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         .write_all(if chosen.is_empty() { b"[]\n" } else { b"]\n" })
 }
 
-/// An argument's namespace: a PID (digits), a PATH (with a /), else a
-/// name in the run dir.
-fn open(run_dir: &RunDir, arg: &OsString) -> netns_core::Result<Netns> {
+/// What an argument names; digits too many for a PID are a usage error,
+/// as in the other verbs.
+fn wanted_of(arg: OsString) -> Result<Wanted, lexopt::Error> {
     let bytes = arg.as_bytes();
-    if !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit) {
-        let pid = arg
-            .to_str()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(u32::MAX);
-        return Netns::of_process(pid);
+    Ok(
+        if !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit) {
+            Wanted::Pid(netns_cli::parse_pid(&arg)?)
+        } else if bytes.contains(&b'/') {
+            Wanted::Path(PathBuf::from(arg))
+        } else {
+            Wanted::Name(arg)
+        },
+    )
+}
+
+/// An argument's namespace.
+fn open(run_dir: &RunDir, arg: &Wanted) -> netns_core::Result<Netns> {
+    match arg {
+        Wanted::Pid(pid) => Netns::of_process(*pid),
+        Wanted::Path(path) => Netns::open_path(path),
+        Wanted::Name(name) => Netns::open(run_dir, &Name::new(name.clone())?),
     }
-    if bytes.contains(&b'/') {
-        return Netns::open_path(&PathBuf::from(arg));
-    }
-    Netns::open(run_dir, &Name::new(arg.clone())?)
 }
 
 /// One namespace as a line: see the usage.

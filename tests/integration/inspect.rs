@@ -207,6 +207,21 @@ fn arguments_by_name_pid_and_path() {
     );
 }
 
+/// Digits too many for a PID are a usage error, as in the other verbs:
+/// nothing is scanned.
+#[test]
+fn a_pid_past_the_largest_is_a_usage_error() {
+    let sb = Sandbox::with(&["a"]);
+    let out = sb.run("inspect", &["a", "99999999999"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr
+            .contains("invalid PID \"99999999999\": not a process ID"),
+        "{out:?}"
+    );
+}
+
 /// Processes that come and go during the scan are passed over.
 #[test]
 fn processes_exiting_during_the_scan_are_no_failure() {
