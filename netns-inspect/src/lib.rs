@@ -233,37 +233,42 @@ fn object<W: Write>(out: &mut W, f: &Found, names: Vec<Value>) -> std::io::Resul
     if let Some(nsid) = f.nsid {
         write!(out, ",\"nsid\":{nsid}")?;
     }
-    write!(out, ",\"current\":{},\"processes\":[", f.current)?;
-    for (i, (pid, comm)) in f.processes.iter().enumerate() {
-        write!(
-            out,
-            "{}{{\"pid\":{pid},\"comm\":",
-            if i == 0 { "" } else { "," }
-        )?;
+    write!(out, ",\"current\":{}", f.current)?;
+    array(out, "processes", &f.processes, |out, (pid, comm)| {
+        write!(out, "{{\"pid\":{pid},\"comm\":")?;
         string(out, comm.as_bytes())?;
-        out.write_all(b"}")?;
-    }
-    out.write_all(b"],\"mounts\":[")?;
-    for (i, (path, pid)) in f.mounts.iter().enumerate() {
-        write!(out, "{}{{\"path\":", if i == 0 { "" } else { "," })?;
+        out.write_all(b"}")
+    })?;
+    array(out, "mounts", &f.mounts, |out, (path, pid)| {
+        out.write_all(b"{\"path\":")?;
         string(out, path.as_os_str().as_bytes())?;
         if let Some(pid) = pid {
             write!(out, ",\"pid\":{pid}")?;
         }
-        out.write_all(b"}")?;
+        out.write_all(b"}")
+    })?;
+    array(out, "fds", &f.fds, |out, (pid, fd)| {
+        write!(out, "{{\"pid\":{pid},\"fd\":{fd}}}")
+    })?;
+    array(out, "devices", &f.devices, |out, device| {
+        string(out, device.as_bytes())
+    })?;
+    out.write_all(b"}")
+}
+
+/// `,"key":[...]`, each item written by `each`, with commas between.
+fn array<W: Write, T>(
+    out: &mut W,
+    key: &str,
+    items: &[T],
+    each: impl Fn(&mut W, &T) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    write!(out, ",\"{key}\":[")?;
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        each(out, item)?;
     }
-    out.write_all(b"],\"fds\":[")?;
-    for (i, (pid, fd)) in f.fds.iter().enumerate() {
-        write!(
-            out,
-            "{}{{\"pid\":{pid},\"fd\":{fd}}}",
-            if i == 0 { "" } else { "," }
-        )?;
-    }
-    out.write_all(b"],\"devices\":[")?;
-    for (i, device) in f.devices.iter().enumerate() {
-        out.write_all(if i == 0 { b"" } else { b"," })?;
-        string(out, device.as_bytes())?;
-    }
-    out.write_all(b"]}")
+    out.write_all(b"]")
 }

@@ -4,10 +4,9 @@
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::util::{Output, Sandbox, TEST_ROOT_ENV, bin, output};
+use crate::util::{Output, Sandbox, bin, fresh_dir, output};
 
 const NOBODY: u32 = 65534;
 
@@ -23,12 +22,7 @@ struct Nobody {
 
 impl Nobody {
     fn new() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let root = std::env::var_os(TEST_ROOT_ENV)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| std::env::temp_dir().join("netns-tests"));
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = root.join(format!("{}-nobody-{n}", std::process::id()));
+        let dir = fresh_dir("-nobody");
         let mkdir = |path: &Path, mode| {
             std::fs::DirBuilder::new()
                 .recursive(true)

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use nix::mount::{MntFlags, umount2};
 
 /// Where sandboxes live; `cargo xtask test` sets it and checks it after.
-pub const TEST_ROOT_ENV: &str = "NETNS_TEST_ROOT";
+const TEST_ROOT_ENV: &str = "NETNS_TEST_ROOT";
 
 /// A verb binary, built beside this test binary by `cargo test --workspace`.
 pub fn bin(verb: &str) -> PathBuf {
@@ -109,6 +109,17 @@ pub fn in_new_namespaces(sb: &Sandbox, options: &[&str], script: &str) -> Output
     output(&mut cmd, "")
 }
 
+/// A path no other test uses, `<root>/<pid><tag>-<n>` under the tests'
+/// root (which `cargo xtask test` checks is left empty); not created.
+pub fn fresh_dir(tag: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let root = std::env::var_os(TEST_ROOT_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("netns-tests"));
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    root.join(format!("{}{tag}-{n}", std::process::id()))
+}
+
 /// A test's own run dir, `<root>/<pid>-<n>/run`, not created until a verb
 /// creates it. On drop every mount and file in it goes, then the dir.
 pub struct Sandbox {
@@ -119,12 +130,7 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn new() -> Self {
         require_root();
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let root = std::env::var_os(TEST_ROOT_ENV)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| std::env::temp_dir().join("netns-tests"));
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = root.join(format!("{}-{n}", std::process::id()));
+        let dir = fresh_dir("");
         // 0755 all the way, so that the non-root tests can reach it.
         std::fs::DirBuilder::new()
             .recursive(true)
