@@ -250,7 +250,7 @@ pub fn read_code(pipe: &OwnedFd) -> nix::Result<Option<u64>> {
 /// below it (at any depth), statmount(2) for each one's parent and mount
 /// point. listmount still walks every mount made after `path`'s in the
 /// kernel, but at about 14 ns a mount (0.14 ms with 10 000 names,
-/// measured), where /proc/self/mountinfo formats every mount as text
+/// measured by hand), where /proc/self/mountinfo formats every mount as text
 /// (about 2 µs a mount). Linux 6.8; ENOSYS before. None when `path` is no
 /// mount point (a container's /sys may be a plain directory): the mounts
 /// below the one it is in are not below it.
