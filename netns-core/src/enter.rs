@@ -2,16 +2,25 @@
 //! exec` does (ip-netns(8)): the network namespace, a private mount
 //! namespace, a sysfs of the namespace on /sys, and /etc/netns/NAME over
 //! /etc. Unlike ip, the mounts below /sys (cgroup, bpf, ...) are kept.
+//!
+//! They are carried over the same way on every kernel: each is cloned
+//! from the live tree (open_tree(2), Linux 5.2) before /sys is unmounted,
+//! then moved onto the new sysfs (move_mount(2)). Where those calls are
+//! refused (a seccomp filter older than them), each is held by an O_PATH
+//! descriptor instead, the new sysfs goes on top of the old one, and each
+//! is bound back through its descriptor (mount(2) only).
 
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
+use nix::sys::stat::Mode;
 use nix::sys::statvfs::{FsFlags, statvfs};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
@@ -49,7 +58,7 @@ impl Sysfs {
             .unwrap_or(false);
         let mounts = match sys::child_mounts(SYS) {
             Ok(points) => points,
-            Err(Errno::ENOSYS) => mountinfo::children(Path::new("/sys"))?
+            Err(e) if sys::unavailable(e) => mountinfo::children(Path::new("/sys"))?
                 .iter()
                 .map(|p| c_string(p.as_os_str()))
                 .collect(),
@@ -96,7 +105,7 @@ enum Step {
     SetNs,
     MountNs,
     Slave,
-    CloneSys,
+    HoldSys(usize),
     MountSys,
     SysBack(usize),
     Etc(usize),
@@ -114,7 +123,7 @@ impl Failed {
             Step::SetNs => (0, 0),
             Step::MountNs => (1, 0),
             Step::Slave => (2, 0),
-            Step::CloneSys => (3, 0),
+            Step::HoldSys(i) => (3, i),
             Step::MountSys => (4, 0),
             Step::SysBack(i) => (5, i),
             Step::Etc(i) => (6, i),
@@ -131,7 +140,7 @@ impl Failed {
             0 => Step::SetNs,
             1 => Step::MountNs,
             2 => Step::Slave,
-            3 => Step::CloneSys,
+            3 => Step::HoldSys(index),
             4 => Step::MountSys,
             5 => Step::SysBack(index),
             6 => Step::Etc(index),
@@ -187,40 +196,67 @@ impl Enter {
     /// 1. setns(2) into the network namespace;
     /// 2. unshare(2) a mount namespace, and make / a recursive slave in it,
     ///    so that nothing mounted here reaches the host;
-    /// 3. put a sysfs of the new network namespace on /sys (read-only if
-    ///    /sys was), so /sys/class/net lists its devices; the mounts that
-    ///    were below /sys are cloned first and put back on top of it;
+    /// 3. put a sysfs of the new network namespace on /sys, so that
+    ///    /sys/class/net lists its devices: as ip does, /sys is unmounted
+    ///    first, and the new one is read-only only when that failed and
+    ///    /sys is read-only (a read-only sysfs cannot be covered by a
+    ///    writable one). The mounts that were below /sys are carried over
+    ///    on top of it (see the module's doc);
     /// 4. bind each /etc/netns/NAME/ENTRY over /etc/ENTRY;
     /// 5. in rootless mode, bind the run dir over /run/netns;
     /// 6. with `--user`, take the user's groups, gid and uid.
     ///
-    /// setns and unshare act on the calling thread: this is for a
-    /// single-threaded process that goes on to exec, or for the child of a
-    /// fork. A threaded caller would leave its other threads behind.
-    fn enter(&self) -> std::result::Result<(), Failed> {
+    /// `held` has room for a descriptor per mount below /sys, so that
+    /// nothing is allocated here. setns and unshare act on the calling
+    /// thread: this is for a single-threaded process that goes on to
+    /// exec, or for the child of a fork. A threaded caller would leave its
+    /// other threads behind.
+    fn enter(&self, held: &mut Vec<Option<OwnedFd>>) -> std::result::Result<(), Failed> {
         let fail = |step| move |errno| Failed { step, errno };
         setns(&self.ns, CloneFlags::CLONE_NEWNET).map_err(fail(Step::SetNs))?;
         unshare(CloneFlags::CLONE_NEWNS).map_err(fail(Step::MountNs))?;
         let slave = MsFlags::MS_SLAVE | MsFlags::MS_REC;
         mount(None::<&CStr>, c"/", None::<&CStr>, slave, None::<&CStr>)
             .map_err(fail(Step::Slave))?;
-        let old = match self.sysfs.mounts.is_empty() {
-            true => None,
-            false => Some(sys::clone_tree(None, SYS).map_err(fail(Step::CloneSys))?),
-        };
+        let mounts = &self.sysfs.mounts;
+        let clone = !mounts.is_empty() && sys::can_clone_mounts();
+        held.clear();
+        for (i, target) in mounts.iter().enumerate() {
+            let fd = match clone {
+                true => sys::clone_tree(target),
+                false => nix::fcntl::open(
+                    target.as_c_str(),
+                    OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                ),
+            };
+            match fd {
+                Ok(fd) => held.push(Some(fd)),
+                // Unmounted since /sys was read: nothing to carry over.
+                Err(Errno::ENOENT) => held.push(None),
+                Err(e) => return Err(fail(Step::HoldSys(i))(e)),
+            }
+        }
         // As ip: /sys may be missing or not a mount point; mount on anyway.
-        let _ = umount2(SYS, MntFlags::MNT_DETACH);
-        let flags = match self.sysfs.read_only {
+        // Without clones the old /sys stays below, holding the mounts
+        // that are bound back from it.
+        let unmounted = (clone || mounts.is_empty()) && umount2(SYS, MntFlags::MNT_DETACH).is_ok();
+        let flags = match self.sysfs.read_only && !unmounted {
             true => MsFlags::MS_RDONLY,
             false => MsFlags::empty(),
         };
         let source = Some(self.sysfs_source.as_c_str());
         mount(source, SYS, Some(c"sysfs"), flags, None::<&CStr>).map_err(fail(Step::MountSys))?;
-        if let Some(old) = old {
-            for (i, target) in self.sysfs.mounts.iter().enumerate() {
-                let back = fail(Step::SysBack(i));
-                let tree = sys::clone_tree(Some(old.as_fd()), below_sys(target)).map_err(back)?;
-                sys::attach_tree(tree.as_fd(), target).map_err(back)?;
+        for (i, (target, fd)) in mounts.iter().zip(held.iter()).enumerate() {
+            let Some(fd) = fd else { continue };
+            let put = match clone {
+                true => sys::attach_tree(fd.as_fd(), target),
+                false => bind_back(fd, target),
+            };
+            match put {
+                // The new sysfs has no such directory: as ip, without it.
+                Ok(()) | Err(Errno::ENOENT) => {}
+                Err(e) => return Err(fail(Step::SysBack(i))(e)),
             }
         }
         for (i, (source, target)) in self.etc_binds.iter().enumerate() {
@@ -254,7 +290,8 @@ impl Enter {
     /// PATH search, as execvp(3)): no fork, so the command keeps this pid
     /// and its exit status and signals are its own. Returns only on failure.
     pub fn exec(&self, argv: &[OsString]) -> Error {
-        let failed = self.enter_and_exec(&argv_of(argv));
+        let mut held = Vec::with_capacity(self.sysfs.mounts.len());
+        let failed = self.enter_and_exec(&argv_of(argv), &mut held);
         self.explain(failed, argv)
     }
 
@@ -264,10 +301,13 @@ impl Enter {
     /// tells its own.
     pub fn run(&self, argv: &[OsString]) -> Result<Exit> {
         let args = argv_of(argv);
+        let mut held = Vec::with_capacity(self.sysfs.mounts.len());
         let started =
-            sys::fork_exec(|| self.enter_and_exec(&args).code()).map_err(|errno| Error::Sys {
-                action: "start a process",
-                errno,
+            sys::fork_exec(|| self.enter_and_exec(&args, &mut held).code()).map_err(|errno| {
+                Error::Sys {
+                    action: "start a process",
+                    errno,
+                }
             })?;
         match started {
             Ok(child) => wait(child),
@@ -276,8 +316,8 @@ impl Enter {
     }
 
     /// Only system calls: see [`sys::fork_exec`].
-    fn enter_and_exec(&self, argv: &Argv) -> Failed {
-        match self.enter() {
+    fn enter_and_exec(&self, argv: &Argv, held: &mut Vec<Option<OwnedFd>>) -> Failed {
+        match self.enter(held) {
             Err(failed) => failed,
             Ok(()) => Failed {
                 step: Step::Exec,
@@ -297,7 +337,7 @@ impl Enter {
                 errno,
             },
             Step::Slave => Error::path("make a recursive slave mount of", "/", errno),
-            Step::CloneSys => Error::path("clone the mounts under", sys, errno),
+            Step::HoldSys(i) => Error::path("hold the mount on", os(&self.sysfs.mounts[i]), errno),
             Step::MountSys => Error::path("mount a sysfs on", sys, errno),
             Step::SysBack(i) => Error::path("mount back", os(&self.sysfs.mounts[i]), errno),
             Step::Exec => Error::Exec {
@@ -328,14 +368,30 @@ impl Enter {
     }
 }
 
-/// `/sys/fs/cgroup` as `fs/cgroup`, the same bytes from a later start:
-/// no allocation, for [`Enter::enter`].
-fn below_sys(path: &CStr) -> &CStr {
-    let bytes = path.to_bytes_with_nul();
-    bytes
-        .get(b"/sys/".len()..)
-        .and_then(|rest| CStr::from_bytes_with_nul(rest).ok())
-        .unwrap_or(c".")
+/// Binds the mount `held` (an O_PATH descriptor of its root) and the
+/// mounts below it onto `target`, through /proc/self/fd/N: the way back
+/// for a mount that a path no longer reaches, with mount(2) alone. The
+/// path is written on the stack: nothing may allocate here.
+fn bind_back(held: &OwnedFd, target: &CStr) -> nix::Result<()> {
+    let mut path = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
+    let start = b"/proc/self/fd/".len();
+    let mut digits = [0u8; 10];
+    let mut n = held.as_raw_fd() as u32;
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for (i, d) in digits[..len].iter().rev().enumerate() {
+        path[start + i] = *d;
+    }
+    let source = CStr::from_bytes_until_nul(&path).map_err(|_| Errno::EINVAL)?;
+    let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
+    mount(Some(source), target, None::<&CStr>, flags, None::<&CStr>)
 }
 
 /// The /etc/netns/NAME entries and the /etc files they go over. A missing
@@ -405,7 +461,7 @@ mod tests {
             Step::SetNs,
             Step::MountNs,
             Step::Slave,
-            Step::CloneSys,
+            Step::HoldSys(7),
             Step::MountSys,
             Step::SysBack(3),
             Step::Etc(0xff_fffe),

@@ -35,18 +35,21 @@ pub struct NsidSocket {
     socket: netlink::Socket,
 }
 
-/// The size of every read, and so of every dump part after the first
-/// read: 1158 RTM_NEWNSID messages of 28 bytes, with no byte left over.
+/// The size of every read, and so of every dump part: 1024 RTM_NEWNSID
+/// messages of 28 bytes, with no byte left over.
 ///
-/// An nsid dump never goes past its first part (Linux 6.18: the kernel's
-/// dump function reports "done" even when the part is full). A part is as
-/// large as the largest read made on the socket so far, up to 32 KiB less
-/// the kernel's overhead (32448 bytes on x86-64), or a page before any: `ip netns list-id` shows at
-/// most 134 ids here. Reading once before a dump makes its part this
-/// large; and a part that 28-byte messages fill to the last byte leaves no
-/// room for NLMSG_DONE, so a cut dump shows as a full read followed by a
-/// DONE alone.
-const DUMP_PART: usize = 28 * 1158;
+/// A dump part is as large as the largest read made on the socket so far
+/// (a page before any), but at most 32 KiB less the kernel's skb overhead,
+/// which depends on the architecture and configuration (32448 bytes on
+/// x86-64; less with more fragments per skb or bigger cache lines). 28 KiB
+/// is below that bound everywhere, so every part is exactly this long.
+/// Linux 6.18 ends an nsid dump after its first full part (the dump
+/// function reports "done"; `ip netns list-id` shows at most 134 ids
+/// here); older kernels go on with the next. A part that 28-byte messages
+/// fill to the last byte leaves no room for NLMSG_DONE, so a cut dump
+/// shows as a full read followed by a DONE alone. Reading once before a
+/// dump makes its first part this large too.
+const DUMP_PART: usize = 28 * 1024;
 
 /// The most ids a dump is sure to hold in full: fewer than a page-sized
 /// part holds, should the kernel fall back to one.
@@ -91,7 +94,8 @@ impl NsidSocket {
     }
 
     /// Every nsid the current namespace has assigned, ascending: one
-    /// RTM_GETNSID dump, of up to 1158 ids (see [`NsidDump::cut_short`]).
+    /// RTM_GETNSID dump, whole where the kernel goes past a dump's first
+    /// part, else of up to 1024 ids (see [`NsidDump::cut_short`]).
     pub fn dump(&mut self) -> Result<NsidDump> {
         if !self.socket.read_any() {
             self.prime()?;

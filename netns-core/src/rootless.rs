@@ -306,6 +306,7 @@ enum Step {
     Unshare,
     Map,
     Watch,
+    Close,
 }
 
 /// Starts a keeper for `run_dir` (creating the run dir, 0755, if it is
@@ -396,6 +397,7 @@ fn start_error(code: u64) -> Error {
         s if s == Step::Session as u64 => "start a session for the rootless keeper",
         s if s == Step::Map as u64 => "map the user into the new user namespace",
         s if s == Step::Watch as u64 => "watch the run dir",
+        s if s == Step::Close as u64 => "close the descriptors the rootless keeper inherited",
         _ => "start the rootless keeper",
     };
     Error::Sys { action, errno }
@@ -428,7 +430,11 @@ impl KeeperProcess {
         let _ = nix::unistd::dup2_stdout(&null);
         let _ = nix::unistd::dup2_stderr(&null);
         drop(null);
-        let _ = sys::close_all_but(&mut [ready.as_raw_fd(), hold.as_raw_fd()]);
+        // A keeper that kept the starter's descriptors would hold its lock
+        // and pipes for as long as it lives: better not to start.
+        if let Err(e) = sys::close_all_but(&mut [ready.as_raw_fd(), hold.as_raw_fd()]) {
+            return fail(Step::Close, e);
+        }
         let new = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET;
         if let Err(e) = unshare(new) {
             return fail(Step::Unshare, e);

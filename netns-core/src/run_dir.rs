@@ -180,12 +180,12 @@ impl RunDir {
             .map_err(|_| Error::path("inspect the mount of", &self.path, Errno::EINVAL))?;
         match sys::mount_of(&path) {
             Ok(m) => return Ok(m.root.then(|| shared(m.shared))),
-            Err(Errno::ENOSYS) => {}
+            Err(e) if sys::unavailable(e) => {}
             Err(e) => return Err(Error::path("inspect the mount of", &self.path, e)),
         }
-        // Before Linux 6.8 only mountinfo says, naming mount points as
-        // the kernel resolves them: absolute, without symlinks
-        // (/var/run/netns is /run/netns).
+        // Before Linux 6.8 (or under a filter older than it) only
+        // mountinfo says, naming mount points as the kernel resolves them:
+        // absolute, without symlinks (/var/run/netns is /run/netns).
         let real = PathBuf::from(
             nix::fcntl::readlink(format!("/proc/self/fd/{}", dir.as_raw_fd()).as_str())
                 .map_err(|e| Error::path("resolve", &self.path, e))?,

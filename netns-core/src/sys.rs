@@ -12,11 +12,12 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork, pipe2, read, write};
 
 /// open_tree(2) with OPEN_TREE_CLONE | AT_RECURSIVE: a detached copy of
-/// the mount at `path` (relative to `dir`, or absolute) and every mount
-/// below it. It stays valid after the original is unmounted, and
-/// [`move_mount`] attaches it elsewhere. Linux 5.2.
-pub fn clone_tree(dir: Option<BorrowedFd<'_>>, path: &CStr) -> nix::Result<OwnedFd> {
-    let dirfd = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+/// the mount at `path` and every mount below it. It stays valid after the
+/// original is unmounted, and [`attach_tree`] attaches it elsewhere.
+/// Linux 5.2. Before Linux 6.15 the mount must be in the caller's mount
+/// namespace: a mount inside another detached copy cannot be cloned.
+pub fn clone_tree(path: &CStr) -> nix::Result<OwnedFd> {
+    let dirfd = libc::AT_FDCWD;
     let flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | libc::AT_RECURSIVE as u32;
     // SAFETY: `path` is a valid NUL-terminated string for the duration of
     // the call; the kernel writes nothing through our pointers.
@@ -44,6 +45,41 @@ pub fn attach_tree(tree: BorrowedFd<'_>, target: &CStr) -> nix::Result<()> {
         )
     };
     if rc < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// Whether open_tree(2) and move_mount(2) can be called at all: calls
+/// that cannot succeed (an empty path without AT_EMPTY_PATH, a descriptor
+/// that cannot be open) fail ENOENT or EBADF where the calls exist, and
+/// with what [`unavailable`] knows where they do not. Asked before
+/// anything is unmounted, so that an exec that could not put the mounts
+/// back takes the older way from the start.
+pub fn can_clone_mounts() -> bool {
+    // SAFETY: the path is a valid NUL-terminated string; with these
+    // arguments the kernel fails before it makes anything.
+    let open_tree = unsafe { libc::syscall(libc::SYS_open_tree, -1, c"".as_ptr(), 0u32) };
+    if open_tree >= 0 || unavailable(Errno::last()) {
+        return false;
+    }
+    // SAFETY: as above; the kernel fails on the descriptor first.
+    let move_mount = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            -1,
+            c"".as_ptr(),
+            -1,
+            c"".as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    move_mount < 0 && !unavailable(Errno::last())
+}
+
+/// Whether a system call failed because it is not there to call: ENOSYS
+/// from a kernel that predates it, or EPERM from a seccomp filter that
+/// does (Docker's and podman's profiles answer EPERM or ENOSYS for calls
+/// newer than themselves). Either way the caller takes the older way.
+pub fn unavailable(errno: Errno) -> bool {
+    matches!(errno, Errno::ENOSYS | Errno::EPERM)
 }
 
 /// Asks the kernel to explain its netlink refusals in words (extended
@@ -113,12 +149,21 @@ pub fn fork_apart(child: impl FnOnce() -> i32) -> nix::Result<Pid> {
     }
 }
 
-/// Closes every descriptor from 3 up but those in `keep`: close_range(2),
-/// Linux 5.9, around each kept one. A forked child that lives on must
-/// not hold its parent's pipes (a reader would wait for their end) or
-/// locks (flock belongs to the open file, which the child shares).
+/// Closes every descriptor from 3 up but those in `keep`: close_range(2)
+/// (Linux 5.9) around each kept one, or where that call is missing or
+/// filtered, close(2) of each descriptor /proc/self/fd lists. A forked
+/// child that lives on must not hold its parent's pipes (a reader would
+/// wait for their end) or locks (flock belongs to the open file, which the
+/// child shares). Fails when some descriptor may be left open.
 pub fn close_all_but(keep: &mut [i32]) -> nix::Result<()> {
     keep.sort_unstable();
+    match close_ranges(keep) {
+        Err(errno) if unavailable(errno) || errno == Errno::EINVAL => close_listed(keep),
+        done => done,
+    }
+}
+
+fn close_ranges(keep: &[i32]) -> nix::Result<()> {
     let mut from = 3u32;
     for &fd in keep.iter().chain(&[-1]) {
         let to = if fd < 0 { u32::MAX } else { fd as u32 - 1 };
@@ -139,21 +184,65 @@ pub fn close_all_but(keep: &mut [i32]) -> nix::Result<()> {
     Ok(())
 }
 
+/// The fallback of [`close_all_but`]: the descriptors listed first, then
+/// closed, since closing while reading would close the listing's own.
+fn close_listed(keep: &[i32]) -> nix::Result<()> {
+    let mut dir = nix::dir::Dir::open(
+        c"/proc/self/fd",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    let own = dir.as_raw_fd();
+    let mut open = Vec::new();
+    for entry in dir.iter() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if let Some(fd) = std::str::from_utf8(name)
+            .ok()
+            .and_then(|n| n.parse::<i32>().ok())
+        {
+            if fd > 2 && fd != own && keep.binary_search(&fd).is_err() {
+                open.push(fd);
+            }
+        }
+    }
+    drop(dir);
+    for fd in open {
+        // SAFETY: close(2) of a descriptor this process has open and no
+        // longer uses (the caller is a fresh child); EBADF is harmless.
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
 /// Takes a user's groups, gid and uid, in that order (each needs the
 /// privilege the next gives up), real, effective and saved alike. Raw
 /// system calls for the calling thread only, where glibc's wrappers
 /// signal every thread to do the same (300 bytes of setxid machinery
 /// apiece): for a single-threaded process about to exec.
+///
+/// On 32-bit x86 and ARM the calls of those names take 16-bit ids (a gid
+/// of 65536 would become 0): there the 32-bit calls are made.
 pub fn become_user(uid: u32, gid: u32, groups: &[u32]) -> nix::Result<()> {
     let check = |rc: libc::c_long| if rc < 0 { Err(Errno::last()) } else { Ok(()) };
     // SAFETY: setgroups reads `groups.len()` gid_t values from the slice's
     // pointer, which is valid for that many.
-    check(unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) })?;
+    check(unsafe { libc::syscall(SYS_SETGROUPS, groups.len(), groups.as_ptr()) })?;
     // SAFETY: setresgid and setresuid take numbers and touch no memory.
-    check(unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) })?;
+    check(unsafe { libc::syscall(SYS_SETRESGID, gid, gid, gid) })?;
     // SAFETY: as above.
-    check(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) })
+    check(unsafe { libc::syscall(SYS_SETRESUID, uid, uid, uid) })
 }
+
+#[cfg(not(any(target_arch = "x86", target_arch = "arm")))]
+use libc::{
+    SYS_setgroups as SYS_SETGROUPS, SYS_setresgid as SYS_SETRESGID, SYS_setresuid as SYS_SETRESUID,
+};
+#[cfg(any(target_arch = "x86", target_arch = "arm"))]
+use libc::{
+    SYS_setgroups32 as SYS_SETGROUPS, SYS_setresgid32 as SYS_SETRESGID,
+    SYS_setresuid32 as SYS_SETRESUID,
+};
 
 /// An argv for execvp(3), its NULL-terminated array of pointers made
 /// beforehand: between fork and exec nothing may allocate.
@@ -251,9 +340,11 @@ pub fn read_code(pipe: &OwnedFd) -> nix::Result<Option<u64>> {
 /// point. listmount still walks every mount made after `path`'s in the
 /// kernel, but at about 14 ns a mount (0.14 ms with 10 000 names,
 /// measured by hand), where /proc/self/mountinfo formats every mount as text
-/// (about 2 µs a mount). Linux 6.8; ENOSYS before. None when `path` is no
+/// (about 2 µs a mount). Linux 6.8: see [`unavailable`] for what fails
+/// before it, or under a filter that predates it. None when `path` is no
 /// mount point (a container's /sys may be a plain directory): the mounts
-/// below the one it is in are not below it.
+/// below the one it is in are not below it. A mount gone between the
+/// calls is left out.
 pub fn child_mounts(path: &CStr) -> nix::Result<Vec<CString>> {
     let parent = mount_id(path)?.id;
     if parent_and_mount_point(parent)?.1.as_c_str() != path {
@@ -284,9 +375,12 @@ pub fn child_mounts(path: &CStr) -> nix::Result<Vec<CString>> {
     }
     let mut points = Vec::new();
     for id in children {
-        let (of, point) = parent_and_mount_point(id)?;
-        if of == parent {
-            points.push(point);
+        match parent_and_mount_point(id) {
+            Ok((of, point)) if of == parent => points.push(point),
+            Ok(_) => {}
+            // Unmounted since listmount: it is not there to carry over.
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(points)
@@ -307,7 +401,8 @@ pub struct MountOf {
 /// `path` is its root (STATX_ATTR_MOUNT_ROOT), statmount(2) for its
 /// propagation. Two calls, whatever the size of the mount table, where
 /// /proc/self/mountinfo grows with every mount (a named namespace is one).
-/// Linux 6.8; ENOSYS before.
+/// Linux 6.8: see [`unavailable`] for what fails before it, or under a
+/// filter that predates it.
 pub fn mount_of(path: &CStr) -> nix::Result<MountOf> {
     let statx = mount_id(path)?;
     let root = statx.root.ok_or(Errno::ENOSYS)?;

@@ -337,10 +337,16 @@ impl Ids {
     }
 
     /// Every nsid the current namespace has, each with the first name (in
-    /// order) that refers to its namespace, if any.
-    fn snapshot(&mut self) -> Result<Vec<(u32, Option<Name>)>> {
+    /// order) that refers to its namespace, if any; and where the kernel
+    /// cut its dump short, the highest id it reached: nothing is known of
+    /// the ids above it (the kernel dumps them in order).
+    fn snapshot(&mut self) -> Result<Snapshot> {
         let entries = self.run_dir.entries()?;
         let (dump, of_entries) = nsid::nsids(&self.run_dir, &entries)?;
+        let reached = match dump.cut_short {
+            true => dump.ids.last().copied(),
+            false => None,
+        };
         let mut now: HashMap<u32, Option<Name>> =
             dump.ids.into_iter().map(|nsid| (nsid, None)).collect();
         for (entry, nsid) in entries.into_iter().zip(of_entries) {
@@ -348,7 +354,10 @@ impl Ids {
                 now.entry(nsid).or_default().get_or_insert(entry.name);
             }
         }
-        Ok(now.into_iter().collect())
+        Ok(Snapshot {
+            ids: now.into_iter().collect(),
+            reached,
+        })
     }
 
     /// The name in the run dir that refers to the namespace that has
@@ -399,14 +408,11 @@ impl Ids {
     /// The table as it is now against what the events had told: at the
     /// start (all adds), and after events were lost.
     fn resync(&mut self, events: &mut Vec<Event>) -> Result<()> {
-        let now = self.snapshot()?;
+        let Snapshot { ids: now, reached } = self.snapshot()?;
         let present: HashSet<u32> = now.iter().map(|&(nsid, _)| nsid).collect();
-        let mut gone: Vec<u32> = self
-            .table
-            .keys()
-            .copied()
-            .filter(|nsid| !present.contains(nsid))
-            .collect();
+        // An id past the end of a cut dump may well be there still.
+        let gone = |nsid: &u32| !present.contains(nsid) && reached.is_none_or(|r| *nsid < r);
+        let mut gone: Vec<u32> = self.table.keys().copied().filter(gone).collect();
         gone.sort_unstable();
         for nsid in gone {
             let name = self.table.remove(&nsid).flatten();
@@ -423,4 +429,11 @@ impl Ids {
         }
         Ok(())
     }
+}
+
+/// The nsid table at one moment: each id with a name of its namespace,
+/// and where a cut dump ended, the highest id it reached.
+struct Snapshot {
+    ids: Vec<(u32, Option<Name>)>,
+    reached: Option<u32>,
 }

@@ -9,6 +9,7 @@ mod completion;
 mod container;
 mod del;
 mod exec;
+mod fallbacks;
 mod faults;
 mod image;
 mod inspect;

@@ -207,6 +207,55 @@ fn racing_first_adds_share_one_keeper_and_a_killed_one_is_noticed() {
     assert!(nobody.keepers_end());
 }
 
+/// A keeper started where close_range(2) is missing (before Linux 5.9) or
+/// filtered still closes every descriptor it inherited: the starter's lock
+/// and pipes, and whatever the starter's caller had open. It then ends
+/// when its names are gone.
+#[test]
+fn a_keeper_without_close_range_holds_nothing_of_its_starters() {
+    let deny = env!("CARGO_BIN_EXE_netns-test-deny");
+    for errno in ["ENOSYS", "EPERM"] {
+        let nobody = Nobody::new();
+        let script = format!(
+            "exec 7</etc/passwd 8>&1
+             {deny} close_range={errno} netns-add --rootless r1 | timeout 10 cat
+             netns-list --rootless"
+        );
+        let out = nobody.script(&script);
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (0, "r1\n"),
+            "{errno}: {out:?}"
+        );
+        let keepers = nobody.keepers();
+        assert_eq!(keepers.len(), 1, "{errno}: {keepers:?}");
+        // stdin, stdout and stderr on /dev/null, and its inotify watch;
+        // the hold pipe goes once it sees the starter's end close.
+        let held = || {
+            let mut kinds: Vec<String> = std::fs::read_dir(format!("/proc/{}/fd", keepers[0]))
+                .unwrap()
+                .flatten()
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .map(|target| match target.to_str() {
+                    Some("/dev/null") => "null".to_owned(),
+                    Some("anon_inode:inotify") => "inotify".to_owned(),
+                    _ => target.display().to_string(),
+                })
+                .collect();
+            kinds.sort_unstable();
+            kinds
+        };
+        let start = Instant::now();
+        while held() != ["inotify", "null", "null", "null"] && start.elapsed().as_secs() < 5 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(held(), ["inotify", "null", "null", "null"], "{errno}");
+        let out = nobody.script("netns-del --rootless r1");
+        assert_eq!(out.code, 0, "{errno}: {out:?}");
+        assert!(nobody.keepers_end(), "{errno}: the keeper ended");
+    }
+}
+
 /// Where the kernel refuses unprivileged user namespaces (here strace
 /// fails the keeper's unshare), the message says so; nothing is left.
 #[test]
