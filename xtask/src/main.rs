@@ -11,17 +11,19 @@
 //! - `install [--prefix DIR]`: the same into DIR/bin (default /usr/local),
 //!   and the manual pages into DIR/share/man/man8.
 //! - `man`: the manual pages, from the binaries' help, in target/man/.
+//! - `vm`: the multicall's verbs on Debian 12's Linux 6.1, under QEMU.
 
 mod bench;
 mod dist;
 mod man;
 mod test;
+mod vm;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo xtask test [CARGO TEST ARGS] | bench | dist | install [--prefix DIR] | man";
+    "usage: cargo xtask test [CARGO TEST ARGS] | bench | dist | install [--prefix DIR] | man | vm";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Some("dist") if rest.is_empty() => dist::dist().map(drop),
         Some("install") => dist::install(&rest),
         Some("man") if rest.is_empty() => man::run(),
+        Some("vm") if rest.is_empty() => vm::run(),
         _ => Err(USAGE.to_owned()),
     };
     match result {
