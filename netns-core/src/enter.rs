@@ -302,13 +302,15 @@ impl Enter {
     pub fn run(&self, argv: &[OsString]) -> Result<Exit> {
         let args = argv_of(argv);
         let mut held = Vec::with_capacity(self.sysfs.mounts.len());
-        let started =
-            sys::fork_exec(|| self.enter_and_exec(&args, &mut held).code()).map_err(|errno| {
-                Error::Sys {
-                    action: "start a process",
-                    errno,
-                }
-            })?;
+        // SAFETY: the child only makes system calls on what was made
+        // here before the fork (`enter` is written so: `held` has its room,
+        // the paths and argv are ready), as fork_exec requires.
+        #[allow(unsafe_code)]
+        let started = unsafe { sys::fork_exec(|| self.enter_and_exec(&args, &mut held).code()) };
+        let started = started.map_err(|errno| Error::Sys {
+            action: "start a process",
+            errno,
+        })?;
         match started {
             Ok(child) => wait(child),
             Err(code) => Err(self.explain(Failed::from_code(code), argv)),

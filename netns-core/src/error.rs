@@ -39,6 +39,12 @@ pub enum Error {
     NotANamespace { path: PathBuf },
     /// A file given as a network namespace is something else.
     NotANetns { path: PathBuf },
+    /// A run-dir entry that no add made (`what` it is instead), left as it
+    /// is by a delete.
+    NotAName { path: PathBuf, what: &'static str },
+    /// A delete failed after it had unmounted the namespace, and mounting
+    /// it back failed too (`errno`): the name is a stale file now.
+    NotPutBack { failed: Box<Error>, errno: Errno },
     /// An /etc/netns/NAME entry could not be put over its /etc file.
     Bind {
         source: PathBuf,
@@ -139,13 +145,28 @@ fn cause(errno: Errno) -> String {
              to change)",
             errno.desc()
         ),
-        Errno::EPERM | Errno::EACCES => format!(
+        Errno::EPERM | Errno::EACCES if !has_cap_sys_admin() => format!(
             "{} (this needs CAP_SYS_ADMIN: run it as root, or with --rootless for namespaces \
              of your own)",
             errno.desc()
         ),
         _ => errno.desc().to_owned(),
     }
+}
+
+/// Whether this process has CAP_SYS_ADMIN in effect (bit 21 of CapEff in
+/// /proc/self/status): where it has, a refusal has another cause, and the
+/// hint to run as root would mislead.
+fn has_cap_sys_admin() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    let Ok(status) = crate::files::read("/proc/self/status".as_ref(), 4096) else {
+        return false;
+    };
+    status
+        .split(|&b| b == b'\n')
+        .find_map(|line| line.strip_prefix(b"CapEff:"))
+        .and_then(|hex| u64::from_str_radix(std::str::from_utf8(hex).ok()?.trim(), 16).ok())
+        .is_some_and(|caps| caps >> CAP_SYS_ADMIN & 1 == 1)
 }
 
 impl fmt::Display for Error {
@@ -197,6 +218,17 @@ impl fmt::Display for Error {
             Error::NotANetns { path } => {
                 write!(f, "{} is not a network namespace", InQuotes::new(path))
             }
+            Error::NotAName { path, what } => write!(
+                f,
+                "refusing to remove {}: it is no name an add made ({what}); left as it is",
+                InQuotes::new(path)
+            ),
+            Error::NotPutBack { failed, errno } => write!(
+                f,
+                "{failed}; and cannot mount its namespace back: {} (the name is a stale file \
+                 now, and its namespace lives on only while something else holds it)",
+                errno.desc()
+            ),
             Error::Bind {
                 source,
                 target,
@@ -294,9 +326,12 @@ mod tests {
             "cannot create \"/run/netns/blue\": File exists"
         );
         let err = Error::path("mount", "/run/netns", Errno::EPERM).to_string();
-        assert!(err.ends_with(
-            "Operation not permitted (this needs CAP_SYS_ADMIN: run it as root, or with \
-             --rootless for namespaces of your own)"
-        ));
+        let hint = "Operation not permitted (this needs CAP_SYS_ADMIN: run it as root, or with \
+             --rootless for namespaces of your own)";
+        // Only where it is true: a process with CAP_SYS_ADMIN has it.
+        match has_cap_sys_admin() {
+            true => assert!(err.ends_with(": Operation not permitted"), "{err}"),
+            false => assert!(err.ends_with(hint), "{err}"),
+        }
     }
 }

@@ -20,9 +20,9 @@ pub struct Mount {
     /// The mount's root within its file system; for nsfs `net:[INODE]`.
     pub root: OsString,
     pub fs_type: String,
-    /// Member of a shared peer group (`shared:N`), so mounts made below it
-    /// propagate to its peers.
-    pub shared: bool,
+    /// The shared peer group it is in (`shared:N`), if any: mounts made
+    /// below it propagate to its peers.
+    pub peer_group: Option<u64>,
 }
 
 /// Every mount of the caller's mount namespace, in the kernel's order:
@@ -41,9 +41,15 @@ pub fn mounts_in(mountinfo: &Path) -> Result<Vec<Mount>> {
 }
 
 /// The topmost mount on `path` (which must be absolute and canonical, as
-/// the kernel prints it), if `path` is a mount point.
-pub fn mount_at(path: &Path) -> Result<Option<Mount>> {
-    Ok(mounts()?.into_iter().rfind(|m| m.mount_point == path))
+/// the kernel prints it), if `path` is a mount point, and its parent's
+/// peer group.
+pub fn mount_at(path: &Path) -> Result<Option<(Mount, Option<u64>)>> {
+    let mounts = mounts()?;
+    let Some(top) = mounts.iter().rfind(|m| m.mount_point == path) else {
+        return Ok(None);
+    };
+    let parent = mounts.iter().find(|m| m.id == top.parent);
+    Ok(Some((top.clone(), parent.and_then(|p| p.peer_group))))
 }
 
 /// The mount points right below the topmost mount on `path` (none when
@@ -69,12 +75,14 @@ fn parse_line(line: &[u8]) -> Option<Mount> {
     let root = unescape(fields.nth(1)?);
     let mount_point = PathBuf::from(unescape(fields.next()?));
     let _options = fields.next()?;
-    let mut shared = false;
+    let mut peer_group = None;
     for optional in fields.by_ref() {
         if optional == b"-" {
             break;
         }
-        shared |= optional.starts_with(b"shared:");
+        if let Some(group) = optional.strip_prefix(b"shared:") {
+            peer_group = files::decimal(group);
+        }
     }
     let fs_type = String::from_utf8_lossy(fields.next()?).into_owned();
     Some(Mount {
@@ -83,7 +91,7 @@ fn parse_line(line: &[u8]) -> Option<Mount> {
         mount_point,
         root,
         fs_type,
-        shared,
+        peer_group,
     })
 }
 
@@ -121,9 +129,9 @@ mod tests {
         assert_eq!(m.mount_point, Path::new("/run/netns/a b"));
         assert_eq!(m.root, "net:[4026532281]");
         assert_eq!(m.fs_type, "nsfs");
-        assert!(m.shared);
+        assert_eq!(m.peer_group, Some(233));
         let private = parse_line(b"27 1 254:0 / / rw,relatime - ext4 /dev/vda rw").unwrap();
-        assert!(!private.shared);
+        assert_eq!(private.peer_group, None);
         assert_eq!(private.fs_type, "ext4");
     }
 }

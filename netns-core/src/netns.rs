@@ -7,7 +7,7 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
-use nix::sys::stat::{Mode, fstat, lstat};
+use nix::sys::stat::{FileStat, Mode, fstat, lstat, stat};
 use nix::unistd::unlink;
 
 use crate::error::{Error, Result};
@@ -283,14 +283,24 @@ pub enum Removed {
     /// A namespace was mounted on it.
     Namespace,
     /// Nothing was: a stale file, as a crash between creating the file and
-    /// mounting onto it leaves.
+    /// mounting onto it leaves (empty, mode 0000, on the run dir's
+    /// filesystem).
     StaleFile,
+    /// It was a symlink, removed as one: what it points to is left as it
+    /// is (`ln -s /var/run/docker/netns/X /run/netns/c1` made it).
+    Symlink,
 }
 
 /// Removes names from one run dir. Build one per batch: it holds each
 /// removed namespace open until it is dropped (see [`Deleter::delete`]).
 pub struct Deleter<'a> {
     run_dir: &'a RunDir,
+    /// The run dir's filesystem: a stale file of an add is on it.
+    dev: u64,
+    nsfs: u64,
+    /// Symlinks are removed only when they lead to a namespace (for
+    /// `--all`, which no one has looked at entry by entry).
+    every_name: bool,
     /// The namespaces of the names removed so far.
     removed: Vec<OwnedFd>,
     /// How many of them may be held open at once.
@@ -303,15 +313,37 @@ impl<'a> Deleter<'a> {
     /// file limit allows: the soft limit is raised to the hard one first.
     pub fn new(run_dir: &'a RunDir) -> Result<Self> {
         run_dir.check_owner()?;
+        let dev = match stat(run_dir.path()) {
+            Ok(st) => st.st_dev,
+            // No run dir: every name is missing.
+            Err(Errno::ENOENT) => 0,
+            Err(e) => return Err(Error::path("stat", run_dir.path(), e)),
+        };
         Ok(Deleter {
             run_dir,
+            dev,
+            nsfs: crate::run_dir::nsfs_device()?,
+            every_name: false,
             removed: Vec::new(),
             hold: raise_file_limit().saturating_sub(FILES_KEPT_FREE),
         })
     }
 
+    /// For a delete of every entry of the run dir (`--all`): a symlink is
+    /// removed only when it leads to a namespace, and refused otherwise,
+    /// as a file that is no name is.
+    pub fn every_name(mut self) -> Self {
+        self.every_name = true;
+        self
+    }
+
     /// Removes `name` from the run dir: every mount on its file (lazily, as
-    /// `ip netns delete` does), then the file.
+    /// `ip netns delete` does), then the file. Only what an add makes is
+    /// removed: a file with a namespace mounted on it, or a stale file
+    /// (empty, mode 0000, on the run dir's filesystem). A symlink is removed as a
+    /// symlink: nothing is unmounted through it. Anything else (a file
+    /// with data, a directory, another kind of mount) is refused with
+    /// [`Error::NotAName`] and left as it is.
     ///
     /// The namespace itself lives on while processes or open files hold
     /// it. Unlike `ip netns delete`, this either does all of it or nothing:
@@ -328,40 +360,90 @@ impl<'a> Deleter<'a> {
     /// the bench's scale section has ours against `ip -batch`).
     pub fn delete(&mut self, name: &Name) -> Result<Removed> {
         let path = self.run_dir.file(name);
-        let held = open(&path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|e| Error::path("remove", &path, e))?;
+        let (held, st) = self.look(&path)?;
+        let kind = st.st_mode & libc::S_IFMT;
+        if kind == libc::S_IFLNK {
+            let leads_to_namespace = stat(&path).is_ok_and(|t| t.st_dev == self.nsfs);
+            if self.every_name && !leads_to_namespace {
+                return Err(Error::NotAName {
+                    path,
+                    what: "a symlink to something that is not a namespace",
+                });
+            }
+            unlink(&path).map_err(|e| Error::path("remove", &path, e))?;
+            return Ok(Removed::Symlink);
+        }
+        if st.st_dev != self.nsfs {
+            let what = match kind {
+                libc::S_IFREG if st.st_dev != self.dev => {
+                    "something other than a namespace mounted on it"
+                }
+                // An add makes the file empty and with mode 0000, as ip's.
+                libc::S_IFREG if st.st_size == 0 && st.st_mode & 0o7777 == 0 => {
+                    unlink(&path).map_err(|e| Error::path("remove", &path, e))?;
+                    return Ok(Removed::StaleFile);
+                }
+                libc::S_IFREG if st.st_size > 0 => "a file with data in it",
+                libc::S_IFREG => "a file with a mode other than 0000",
+                libc::S_IFDIR => "a directory",
+                _ => "not a regular file",
+            };
+            return Err(Error::NotAName { path, what });
+        }
         let mut unmounted = 0;
         loop {
-            let took_one = match umount2(&path, MntFlags::MNT_DETACH) {
-                Ok(()) => true,
-                // Not a mount point: a stale file, or nothing more stacked.
-                Err(Errno::EINVAL) => false,
-                Err(e) => {
-                    remount(&held, &path, unmounted);
-                    return Err(Error::path("unmount", path, e));
-                }
-            };
-            unmounted += usize::from(took_one);
+            let flags = MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW;
+            if let Err(e) = umount2(&path, flags) {
+                return Err(put_back(
+                    &held,
+                    &path,
+                    unmounted,
+                    Error::path("unmount", &path, e),
+                ));
+            }
+            unmounted += 1;
             match unlink(&path) {
                 Ok(()) => break,
                 // Still a mount point: a second mount was stacked on the
-                // file. When nothing more comes off, the file is mounted
-                // on at another path (a bind of the run dir): busy.
-                Err(Errno::EBUSY) if took_one && unmounted < MAX_STACKED => {}
+                // file; it goes too if it is a namespace. When nothing
+                // more comes off, the file is mounted on at another path
+                // (a bind of the run dir): busy.
+                Err(Errno::EBUSY) if unmounted < MAX_STACKED => {
+                    let (_, next) = self.look(&path)?;
+                    let err = match next.st_dev {
+                        dev if dev == self.nsfs => continue,
+                        dev if dev == self.dev => Error::path("remove", &path, Errno::EBUSY),
+                        _ => Error::NotAName {
+                            path: path.clone(),
+                            what: "something other than a namespace mounted on it",
+                        },
+                    };
+                    return Err(put_back(&held, &path, unmounted, err));
+                }
                 Err(e) => {
-                    remount(&held, &path, unmounted);
-                    return Err(Error::path("remove", path, e));
+                    return Err(put_back(
+                        &held,
+                        &path,
+                        unmounted,
+                        Error::path("remove", &path, e),
+                    ));
                 }
             }
-        }
-        if unmounted == 0 {
-            return Ok(Removed::StaleFile);
         }
         if self.removed.len() >= self.hold {
             self.removed.clear();
         }
         self.removed.push(held);
         Ok(Removed::Namespace)
+    }
+
+    /// The entry at `path` (not followed if a symlink; the topmost mount
+    /// on it otherwise), open, and what it is.
+    fn look(&self, path: &Path) -> Result<(OwnedFd, FileStat)> {
+        let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let held = open(path, flags, Mode::empty()).map_err(|e| Error::path("remove", path, e))?;
+        let st = fstat(&held).map_err(|e| Error::path("stat", path, e))?;
+        Ok((held, st))
     }
 }
 
@@ -387,16 +469,24 @@ fn raise_file_limit() -> usize {
 const MAX_STACKED: usize = 64;
 
 /// Puts back what [`Deleter::delete`] unmounted before it failed, from the file it
-/// held open (stacked mounts come back as one).
-fn remount(held: &OwnedFd, path: &Path, unmounted: usize) {
-    if unmounted > 0 {
-        let source = format!("/proc/self/fd/{}", held.as_raw_fd());
-        let _ = mount(
-            Some(source.as_str()),
-            path,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        );
+/// held open (stacked mounts come back as one), and returns the error it
+/// failed with: with the put-back's own, if that failed too.
+fn put_back(held: &OwnedFd, path: &Path, unmounted: usize, err: Error) -> Error {
+    if unmounted == 0 {
+        return err;
+    }
+    let source = format!("/proc/self/fd/{}", held.as_raw_fd());
+    match mount(
+        Some(source.as_str()),
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    ) {
+        Ok(()) => err,
+        Err(back) => Error::NotPutBack {
+            failed: Box::new(err),
+            errno: back,
+        },
     }
 }

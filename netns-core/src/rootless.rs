@@ -353,8 +353,12 @@ fn spawn(run_dir: &RunDir, path: &Path) -> Result<(Record, [OwnedFd; 3], OwnedFd
     let (ready_rd, ready_wr) = pipe2(OFlag::O_CLOEXEC).map_err(sys_err("make a pipe"))?;
     let (hold_rd, hold_wr) = pipe2(OFlag::O_CLOEXEC).map_err(sys_err("make a pipe"))?;
     // The child's ends go with the closure: closed here once it is forked.
-    let pid = sys::fork_apart(|| keeper.main(null, ready_wr, hold_rd))
-        .map_err(sys_err("start the rootless keeper"))?;
+    // SAFETY: `join` runs before the process starts a thread (its doc
+    // says so, and setns into a user namespace refuses a threaded caller
+    // anyway), so this process has one thread.
+    #[allow(unsafe_code)]
+    let forked = unsafe { sys::fork_apart(|| keeper.main(null, ready_wr, hold_rd)) };
+    let pid = forked.map_err(sys_err("start the rootless keeper"))?;
     match sys::read_code(&ready_rd) {
         Ok(Some(0)) => {}
         got => {

@@ -31,11 +31,28 @@ pub struct RunDir {
     path: PathBuf,
 }
 
-/// Whether a mount is in a shared peer group.
+/// Whether a mount is in a shared peer group, and whose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shared {
+    /// In a peer group of its own.
     Yes,
     No,
+    /// In its parent's peer group: a bind of the run dir onto itself
+    /// under a shared mount that was not yet made private (an add in that
+    /// step, or one killed in it). A name mounted now would propagate to
+    /// the parent, where the run dir's mount hides the copy: it would pin
+    /// the namespace, and no delete could reach it.
+    WithParent,
+}
+
+impl Shared {
+    fn of(group: Option<u64>, parent: Option<u64>) -> Self {
+        match group {
+            None => Shared::No,
+            Some(_) if group == parent => Shared::WithParent,
+            Some(_) => Shared::Yes,
+        }
+    }
 }
 
 /// One file of the run dir, as `stat` saw it while listing.
@@ -46,6 +63,8 @@ pub struct Entry {
     /// `None` for anything else: a stale file left by a crashed add, or
     /// a file someone else put there.
     pub inode: Option<u64>,
+    /// The entry is a symlink (not followed: its inode is `None`).
+    pub symlink: bool,
 }
 
 impl RunDir {
@@ -103,10 +122,13 @@ impl RunDir {
     /// - the check and the setup happen under flock(2) on the directory,
     ///   with the check repeated once the lock is held, so racing first adds
     ///   cannot stack bind mounts (Debian #949235);
-    /// - a failure undoes what this call did (the bind mount, the mkdir).
+    /// - a failure undoes what this call did (the bind mount, the mkdir);
+    /// - a run dir in its parent's peer group (an add in the middle of its
+    ///   set-up, or one killed there) is not taken for set up: the lock is
+    ///   waited for, and a state a killed add left is repaired.
     ///
     /// Once the run dir is set up, this costs a mkdir, an open, a statx and
-    /// a statmount, however many names it holds.
+    /// two statmounts, however many names it holds.
     pub fn prepare(&self) -> Result<()> {
         let created = match mkdir(&self.path, Mode::from_bits_truncate(0o755)) {
             Ok(()) => true,
@@ -135,6 +157,11 @@ impl RunDir {
         match self.mount_state(lock.as_fd())? {
             Some(Shared::Yes) => Ok(()),
             Some(Shared::No) => self.make_shared(),
+            // What an add killed between its bind and its private step
+            // left: a peer group of its own repairs it.
+            Some(Shared::WithParent) => self
+                .mount(None, MsFlags::MS_PRIVATE | MsFlags::MS_REC, "make private")
+                .and_then(|()| self.make_shared()),
             None => {
                 self.mount(
                     Some(&self.path),
@@ -175,11 +202,14 @@ impl RunDir {
     /// mount goes on top of the directory `dir` was opened on, and only a
     /// path walk reaches it.
     fn mount_state(&self, dir: BorrowedFd<'_>) -> Result<Option<Shared>> {
-        let shared = |yes| if yes { Shared::Yes } else { Shared::No };
         let path = CString::new(self.path.as_os_str().as_bytes())
             .map_err(|_| Error::path("inspect the mount of", &self.path, Errno::EINVAL))?;
         match sys::mount_of(&path) {
-            Ok(m) => return Ok(m.root.then(|| shared(m.shared))),
+            Ok(m) => {
+                return Ok(m
+                    .root
+                    .then(|| Shared::of(m.peer_group, m.parent_peer_group)));
+            }
             Err(e) if sys::unavailable(e) => {}
             Err(e) => return Err(Error::path("inspect the mount of", &self.path, e)),
         }
@@ -190,7 +220,7 @@ impl RunDir {
             nix::fcntl::readlink(format!("/proc/self/fd/{}", dir.as_raw_fd()).as_str())
                 .map_err(|e| Error::path("resolve", &self.path, e))?,
         );
-        Ok(mountinfo::mount_at(&real)?.map(|m| shared(m.shared)))
+        Ok(mountinfo::mount_at(&real)?.map(|(m, parent)| Shared::of(m.peer_group, parent)))
     }
 
     fn make_shared(&self) -> Result<()> {
@@ -248,11 +278,12 @@ impl RunDir {
         let nsfs = nsfs_device()?;
         let found = scan::scan(&self.path, &|dir, name| {
             // Deleted since readdir: it is no longer an entry.
-            let inode = self.look_at(dir, name, nsfs).transpose()?;
-            Some(inode.and_then(|inode| {
+            let seen = self.stat_entry(dir, name, nsfs).transpose()?;
+            Some(seen.and_then(|(inode, symlink)| {
                 Ok(Entry {
                     name: Name::new(name)?,
                     inode,
+                    symlink,
                 })
             }))
         })?;
@@ -273,8 +304,21 @@ impl RunDir {
         name: &OsStr,
         nsfs: u64,
     ) -> Result<Option<Option<u64>>> {
+        Ok(self.stat_entry(dir, name, nsfs)?.map(|(inode, _)| inode))
+    }
+
+    /// [`RunDir::look_at`], and whether the entry is a symlink.
+    fn stat_entry(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &OsStr,
+        nsfs: u64,
+    ) -> Result<Option<(Option<u64>, bool)>> {
         match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(st) => Ok(Some((st.st_dev == nsfs).then_some(st.st_ino))),
+            Ok(st) => Ok(Some((
+                (st.st_dev == nsfs).then_some(st.st_ino),
+                st.st_mode & libc::S_IFMT == libc::S_IFLNK,
+            ))),
             Err(Errno::ENOENT) => Ok(None),
             Err(e) => Err(Error::path("stat", self.path.join(name), e)),
         }

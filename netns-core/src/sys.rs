@@ -133,19 +133,32 @@ pub fn owner_userns(ns: BorrowedFd<'_>) -> nix::Result<OwnedFd> {
 
 /// fork(2) for a child that lives on its own (rootless mode's keeper):
 /// the child runs `child` and exits with what it returns, without
-/// returning here. For a single-threaded caller only: the child then
-/// holds the only thread, and may allocate.
-pub fn fork_apart(child: impl FnOnce() -> i32) -> nix::Result<Pid> {
+/// returning here; a panic in it aborts the child rather than unwinding
+/// into the parent's frames (which would drop the parent's locks and
+/// flush its buffers a second time).
+///
+/// # Safety
+/// The caller has no other thread: the child then holds the only thread,
+/// inherits no lock another thread held, and may allocate.
+pub unsafe fn fork_apart(child: impl FnOnce() -> i32) -> nix::Result<Pid> {
     // SAFETY: the caller has no other thread (see above), so the child
     // inherits no lock some thread held; it runs `child` and _exits.
     match unsafe { fork() }? {
         ForkResult::Child => {
-            let code = child();
+            let code = in_child(child);
             // SAFETY: _exit(2) ends the child at once, running nothing of
             // the parent's (no atexit handlers, no stdio flush).
             unsafe { libc::_exit(code) }
         }
         ForkResult::Parent { child } => Ok(child),
+    }
+}
+
+/// Runs a forked child's work; a panic aborts the child where it is.
+fn in_child<T>(work: impl FnOnce() -> T) -> T {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+        Ok(value) => value,
+        Err(_) => std::process::abort(),
     }
 }
 
@@ -288,20 +301,24 @@ impl Argv {
 /// returns only when it could not get to exec, with a code for the caller.
 /// The code comes back through a close-on-exec pipe, which an exec closes
 /// with nothing in it; the child then exits 127. `Ok(pid)` once the child
-/// has exec'ed, `Err(code)` once it has failed and been reaped.
+/// has exec'ed, `Err(code)` once it has failed and been reaped. A panic in
+/// the child aborts it.
 ///
 /// This is std's `Command::spawn` with a `pre_exec` hook, less std's
 /// environment and spawn machinery: 40 KB of the static multicall.
-/// `child` must only make system calls on data made before the fork: the
-/// parent may have threads, and one may have held the allocator's lock.
-pub fn fork_exec(child: impl FnOnce() -> u64) -> nix::Result<Result<Pid, u64>> {
+///
+/// # Safety
+/// `child` must only make system calls on data made before the fork (no
+/// allocation, no lock): the parent may have threads, and one may have
+/// held the allocator's lock.
+pub unsafe fn fork_exec(child: impl FnOnce() -> u64) -> nix::Result<Result<Pid, u64>> {
     let (from_child, to_parent) = pipe2(OFlag::O_CLOEXEC)?;
     // SAFETY: the child runs only `child` (system calls, by the contract
     // above), then write(2) and _exit(2), all async-signal-safe.
     match unsafe { fork() }? {
         ForkResult::Child => {
             drop(from_child);
-            let code = child();
+            let code = in_child(child);
             let _ = write(&to_parent, &code.to_ne_bytes());
             // SAFETY: _exit(2) ends the child at once, running nothing of
             // the parent's (no atexit handlers, no stdio flush).
@@ -392,25 +409,42 @@ pub struct MountOf {
     /// The directory is the root of that mount: a mount point, the topmost
     /// one there.
     pub root: bool,
-    /// The mount is in a shared peer group (MS_SHARED).
-    pub shared: bool,
+    /// The shared peer group the mount is in (MS_SHARED), if any.
+    pub peer_group: Option<u64>,
+    /// The shared peer group of the mount it is mounted on, if any.
+    pub parent_peer_group: Option<u64>,
 }
 
 /// The mount `path` is in (the topmost, as a path walk reaches it), asked
 /// of the kernel directly: statx(2) for the mount's unique id and whether
 /// `path` is its root (STATX_ATTR_MOUNT_ROOT), statmount(2) for its
-/// propagation. Two calls, whatever the size of the mount table, where
-/// /proc/self/mountinfo grows with every mount (a named namespace is one).
-/// Linux 6.8: see [`unavailable`] for what fails before it, or under a
-/// filter that predates it.
+/// propagation, and for a shared one its parent's. Two or three calls,
+/// whatever the size of the mount table, where /proc/self/mountinfo grows
+/// with every mount (a named namespace is one). Linux 6.8: see
+/// [`unavailable`] for what fails before it, or under a filter that
+/// predates it.
 pub fn mount_of(path: &CStr) -> nix::Result<MountOf> {
     let statx = mount_id(path)?;
     let root = statx.root.ok_or(Errno::ENOSYS)?;
+    let group = |buf: &[u64]| {
+        let shared = buf[STATMOUNT_MNT_PROPAGATION_AT / 8] & libc::MS_SHARED != 0;
+        shared.then_some(buf[STATMOUNT_MNT_PEER_GROUP_AT / 8])
+    };
     let buf = statmount(statx.id, STATMOUNT_MNT_BASIC)?;
-    let propagation = buf[STATMOUNT_MNT_PROPAGATION_AT / 8];
+    let peer_group = group(&buf);
+    let parent_peer_group = match peer_group {
+        None => None,
+        Some(_) => match statmount(buf[STATMOUNT_MNT_PARENT_ID_AT / 8], STATMOUNT_MNT_BASIC) {
+            Ok(parent) => group(&parent),
+            // The root of the namespace has no parent to ask.
+            Err(Errno::ENOENT) => None,
+            Err(e) => return Err(e),
+        },
+    };
     Ok(MountOf {
         root,
-        shared: propagation & libc::MS_SHARED != 0,
+        peer_group,
+        parent_peer_group,
     })
 }
 
@@ -420,10 +454,11 @@ const MNT_ID_REQ_SIZE_VER0: u32 = 24;
 const STATMOUNT_MNT_BASIC: u64 = 0x2;
 const STATMOUNT_MNT_POINT: u64 = 0x10;
 /// Offsets in struct statmount (linux/mount.h): the parent's unique id,
-/// the propagation flags (MS_SHARED, ...), the mount point's offset into
-/// the strings, and where the strings start.
+/// the propagation flags (MS_SHARED, ...), the peer group, the mount
+/// point's offset into the strings, and where the strings start.
 const STATMOUNT_MNT_PARENT_ID_AT: usize = 48;
 const STATMOUNT_MNT_PROPAGATION_AT: usize = 72;
+const STATMOUNT_MNT_PEER_GROUP_AT: usize = 80;
 const STATMOUNT_MNT_POINT_AT: usize = 108;
 const STATMOUNT_STR_AT: usize = 512;
 
@@ -512,6 +547,23 @@ fn parent_and_mount_point(id: u64) -> nix::Result<(u64, CString)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The child's panic ends the child, with SIGABRT; it does not unwind
+    /// into the parent's frames (here, the test harness, which would then
+    /// go on running tests in the child).
+    #[test]
+    fn a_panic_in_a_forked_child_ends_it_there() {
+        // SAFETY: the child allocates only to panic, which a test accepts:
+        // the harness's other threads are idle in their waits.
+        let started = unsafe { fork_exec(|| panic!("in the child")) }.unwrap();
+        let pid = started.expect("the child wrote no code");
+        match waitpid(pid, None).unwrap() {
+            nix::sys::wait::WaitStatus::Signaled(_, signal, _) => {
+                assert_eq!(signal, nix::sys::signal::Signal::SIGABRT)
+            }
+            other => panic!("the child ended so: {other:?}"),
+        }
+    }
 
     /// The two ways of finding /sys's submounts agree (needs Linux 6.8).
     #[test]

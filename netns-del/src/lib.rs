@@ -19,8 +19,12 @@ Usage: netns-del [OPTIONS] NAME...
 
 Remove each named namespace from the run dir, as `ip netns delete NAME`
 does: its mount and its file. The namespace itself lives on while a
-process is in it. A stale file (no namespace on it, as a crashed add
-leaves) is removed with a warning. With `-`, names are read from stdin,
+process is in it. A stale file (empty, with no namespace on it, as a
+crashed add leaves) is removed with a warning. A symlink is removed as a
+symlink: what it points to is not unmounted. Anything else (a file with
+data, a directory, another kind of mount) is refused and left as it is,
+and with --all a symlink too unless it leads to a namespace. With `-`,
+names are read from stdin,
 one a line; a line in double quotes is decoded as netns-list quotes names
 (C escapes, as git quotes paths), so `netns-list | netns-del -` takes
 every name. Goes on past a failing name and exits 1 if any failed.
@@ -30,7 +34,8 @@ Options:
 ",
     netns_cli::place_help!(),
     "  -j, --json         print what was removed: [{\"name\":..,\"path\":..}],
-                     with \"stale\":true for a stale file
+                     with \"stale\":true for a stale file, \"symlink\":true
+                     for a symlink
   -h, --help         print this help
   -V, --version      print the version
 "
@@ -85,7 +90,11 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     };
     let mut removed = JsonArray::default();
     // A run dir that is not safe to change: one message, nothing removed.
-    let Some(mut deleter) = ui.ok(Deleter::new(&here.run_dir)) else {
+    let deleter = Deleter::new(&here.run_dir).map(|d| match args.all {
+        true => d.every_name(),
+        false => d,
+    });
+    let Some(mut deleter) = ui.ok(deleter) else {
         if args.json {
             removed.finish(ui.out())?;
         }
@@ -106,8 +115,10 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
                     ("name", netns_cli::json_name(ui, &name)),
                     ("path", json!(path.to_string_lossy())),
                 ];
-                if what == Removed::StaleFile {
-                    fields.push(("stale", json!(true)));
+                match what {
+                    Removed::StaleFile => fields.push(("stale", json!(true))),
+                    Removed::Symlink => fields.push(("symlink", json!(true))),
+                    Removed::Namespace => {}
                 }
                 removed.push(ui.out(), &fields);
             }

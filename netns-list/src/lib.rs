@@ -117,6 +117,14 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     }
     let mut array = JsonArray::default();
     for (entry, nsid) in entries.iter().zip(nsids) {
+        if entry.symlink {
+            ui.warn(format_args!(
+                "{} is a symlink, not a name of its own (netns-del removes the link, and \
+                 leaves what it points to)",
+                InQuotes::new(&here.run_dir.file(&entry.name))
+            ));
+            continue;
+        }
         if entry.inode.is_none() {
             ui.warn(format_args!(
                 "{} holds no namespace (a stale file, as a crashed add leaves); \

@@ -1,6 +1,9 @@
 //! netns-del: by name, from stdin, --all, and stale files.
 
-use crate::util::{Sandbox, json};
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::{Sandbox, bin, json, output};
 
 #[test]
 fn removes_the_mount_and_the_file_silently() {
@@ -33,7 +36,7 @@ fn a_missing_name_is_an_error_and_the_rest_go_on() {
 #[test]
 fn a_stale_file_is_removed_with_a_warning() {
     let sb = Sandbox::with(&["a"]);
-    std::fs::write(sb.file("stale"), "").unwrap();
+    crate::util::stale_file(&sb.file("stale"));
     let out = sb.run("del", &["--json", "stale"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stderr.starts_with("netns-del: warning: "), "{out:?}");
@@ -141,4 +144,83 @@ fn a_name_mounted_at_another_path_too_is_busy_and_left_whole() {
         inode,
         "the same namespace"
     );
+}
+
+/// A symlink in the run dir (`ln -s /var/run/docker/netns/X c1`, a
+/// common recipe) is removed as a symlink: what it leads to stays
+/// mounted. list says what it is, rather than calling it stale.
+#[test]
+fn a_symlinked_name_is_removed_as_a_link_and_its_target_stays() {
+    let sb = Sandbox::with(&["a"]);
+    let other = Sandbox::with(&["x"]);
+    std::os::unix::fs::symlink(other.file("x"), sb.file("c1")).unwrap();
+    let out = sb.run("list", &[]);
+    assert_eq!(out.stdout, "a\n", "{out:?}");
+    assert!(out.stderr.contains("is a symlink"), "{out:?}");
+    assert!(!out.stderr.contains("stale"), "{out:?}");
+    let out = sb.run("del", &["--json", "c1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(json(&out.stdout)[0]["symlink"], true, "{out:?}");
+    assert_eq!(sb.entries(), ["a"]);
+    assert_eq!(other.mounted(), ["x"], "the link's target is still a name");
+}
+
+/// What no add made is never removed: a file with data, a file of the
+/// wrong mode, a directory, a symlink to something that is no namespace
+/// (under --all), whether named or found by --all; a mistaken
+/// `--run-dir /run --all` removes nothing of /run's.
+#[test]
+fn delete_leaves_what_is_no_name_by_name_and_with_all() {
+    let sb = Sandbox::with(&["a"]);
+    std::fs::write(sb.file("notes"), "data\n").unwrap();
+    std::fs::write(sb.file("empty644"), "").unwrap();
+    std::fs::create_dir(sb.file("dir")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", sb.file("link")).unwrap();
+    for name in ["notes", "empty644", "dir"] {
+        let out = sb.run("del", &[name]);
+        assert_eq!(out.code, 1, "{name}: {out:?}");
+        assert!(out.stderr.contains("refusing to remove"), "{name}: {out:?}");
+        assert!(out.stderr.contains("left as it is"), "{name}: {out:?}");
+    }
+    let out = sb.run("del", &["--all"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 4, "{out:?}");
+    assert_eq!(sb.entries(), ["dir", "empty644", "link", "notes"]);
+    assert!(sb.mounted().is_empty(), "the name went");
+    assert_eq!(std::fs::read_to_string(sb.file("notes")).unwrap(), "data\n");
+    // By name, a symlink is what the user named: it goes, its target not.
+    let out = sb.run("del", &["link"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(Path::new("/etc/hostname").exists());
+    std::fs::remove_dir(sb.file("dir")).unwrap();
+}
+
+/// When the file cannot be removed and the namespace cannot be mounted
+/// back either, both failures are told (the name is a stale file now).
+#[test]
+fn a_failed_put_back_is_told_with_both_errors() {
+    let sb = Sandbox::with(&["x"]);
+    let out = output(
+        Command::new("strace")
+            .args(["-f", "-qq", "-o", "/dev/null"])
+            .args(["-e", "inject=unlink,unlinkat:error=EACCES"])
+            .args(["-e", "inject=mount:error=ENOMEM"])
+            .arg(bin("del"))
+            .arg("x")
+            .env("NETNS_RUN_DIR", &sb.run),
+        "",
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let path = sb.file("x");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "netns-del: cannot remove \"{}\": Permission denied; and cannot mount its namespace \
+             back: Out of memory (the name is a stale file now, and its namespace \
+             lives on only while something else holds it)\n",
+            path.display()
+        ),
+        "no CAP_SYS_ADMIN hint for root"
+    );
+    assert!(sb.mounted().is_empty());
 }

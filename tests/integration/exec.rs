@@ -201,7 +201,7 @@ fn missing_stale_and_usage_errors() {
     let out = sb.run("exec", &["nope", "true"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("No such file or directory"), "{out:?}");
-    std::fs::write(sb.file("stale"), "").unwrap();
+    crate::util::stale_file(&sb.file("stale"));
     let out = sb.run("exec", &["stale", "true"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("holds no network namespace"), "{out:?}");

@@ -380,3 +380,49 @@ fn a_name_swapped_for_a_symlink_cannot_take_the_mount_elsewhere() {
         std::fs::remove_file(&file).unwrap();
     }
 }
+
+/// Under a shared parent (as systemd's /run is), an add's bind of the run
+/// dir onto itself sits in the parent's peer group until its private
+/// step. A second add in that window must wait for the set-up (a name
+/// mounted then would propagate to the parent, hidden under the run dir:
+/// a copy no delete reaches). An add killed in the window leaves the run
+/// dir so; the next add repairs it. strace holds the first add after its
+/// bind, then kills one there.
+#[test]
+fn an_add_in_or_after_another_adds_set_up_leaves_each_name_once_and_deletable() {
+    let sb = Sandbox::new();
+    let base = crate::util::fresh_dir("-shared");
+    std::fs::create_dir_all(&base).unwrap();
+    let script = format!(
+        "mount -t tmpfs race {base}
+         mount --make-shared {base}
+         export NETNS_RUN_DIR={base}/netns
+         count() {{ grep -c \" {base}/netns/$1 \" /proc/self/mountinfo || true; }}
+         timeout 20 strace -f -qq -o /dev/null -e inject=mount:delay_exit=1500000:when=1 \
+             netns-add a &
+         sleep 0.5
+         timeout 20 netns-add b
+         wait $!
+         echo list: $(netns-list)
+         echo mounts: $(count a) $(count b)
+         netns-del a b
+         echo left: $(grep -c \" {base}/.* nsfs \" /proc/self/mountinfo || true)
+         export NETNS_RUN_DIR={base}/netns2
+         count() {{ grep -c \" {base}/netns2/$1 \" /proc/self/mountinfo || true; }}
+         timeout 20 strace -f -qq -o /dev/null -e inject=mount:signal=SIGKILL:when=2 \
+             netns-add c || echo killed
+         netns-add d
+         echo list: $(netns-list)
+         echo mounts: $(count d)
+         netns-del --all
+         echo left: $(grep -c \" {base}/.* nsfs \" /proc/self/mountinfo || true)",
+        base = base.display()
+    );
+    let out = crate::util::in_new_namespaces(&sb, &["-m", "--propagation", "private"], &script);
+    let _ = std::fs::remove_dir(&base);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout, "list: a b\nmounts: 1 1\nleft: 0\nkilled\nlist: d\nmounts: 1\nleft: 0\n",
+        "{out:?}"
+    );
+}

@@ -42,7 +42,7 @@ fn pids_fails_plainly_for_a_missing_name_a_stale_file_and_bad_usage() {
         out.stderr.ends_with("/nope\": No such file or directory\n"),
         "{out:?}"
     );
-    std::fs::write(sb.file("stale"), "").unwrap();
+    crate::util::stale_file(&sb.file("stale"));
     let out = sb.run("pids", &["stale"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("holds no network namespace"), "{out:?}");

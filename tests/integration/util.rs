@@ -352,3 +352,14 @@ impl Drop for Procs {
         }
     }
 }
+
+/// Makes the file a crashed add leaves: empty, mode 0000.
+pub fn stale_file(path: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o000)
+        .open(path)
+        .expect("a stale file");
+}
