@@ -64,6 +64,26 @@ pub enum Error {
     NoGroup { uid: u32 },
     /// Rootless mode with no run dir given and no XDG_RUNTIME_DIR.
     NoRootlessRunDir,
+    /// A rootless run dir that `is` no real directory (a symlink, a file):
+    /// nothing in it was looked at.
+    NotARunDir { path: PathBuf, is: &'static str },
+    /// The rootless keeper of `run_dir` lives (it holds its lock), but its
+    /// record `path` is gone: it cannot be joined, and nothing is removed.
+    KeeperUnrecorded { run_dir: PathBuf, path: PathBuf },
+    /// The rootless keeper lives, but its namespaces cannot be opened
+    /// from here (`why`).
+    KeeperUnreachable { pid: u32, why: String },
+    /// A rootless run dir with no keeper holds files that no add made
+    /// (`first`, and `more` others): not a run dir, by the look of it.
+    /// Nothing in it was removed.
+    ForeignFiles {
+        run_dir: PathBuf,
+        first: PathBuf,
+        more: usize,
+    },
+    /// The rootless keeper of `run_dir` is dead, and another verb holds
+    /// its file `path` shared: the names cannot be cleaned up meanwhile.
+    KeeperBusy { run_dir: PathBuf, path: PathBuf },
     /// Rootless mode could not make its user namespace; `why` is what the
     /// kernel's settings say, when they say no.
     UserNamespace { errno: Errno, why: Option<String> },
@@ -254,6 +274,48 @@ impl fmt::Display for Error {
                 f,
                 "rootless mode needs a run dir of your own: set XDG_RUNTIME_DIR (a login \
                  session sets it) or NETNS_RUN_DIR, or give --run-dir"
+            ),
+            Error::NotARunDir { path, is } => write!(
+                f,
+                "refusing the run dir {}: it is {is} (rootless mode takes only a directory of \
+                 your own)",
+                InQuotes::new(path)
+            ),
+            Error::KeeperUnrecorded { run_dir, path } => write!(
+                f,
+                "the rootless keeper of {} is running, but its record {} is gone: end it (it is \
+                 the process named netns-keeper) and its names go with it",
+                InQuotes::new(run_dir),
+                InQuotes::new(path)
+            ),
+            Error::KeeperUnreachable { pid, why } => write!(
+                f,
+                "cannot join the rootless keeper (pid {pid}), which is running: {why} (from \
+                 another pid or user namespace its namespaces cannot be reached)"
+            ),
+            Error::ForeignFiles {
+                run_dir,
+                first,
+                more,
+            } => {
+                write!(
+                    f,
+                    "refusing the run dir {}: it holds files that no add made ({}",
+                    InQuotes::new(run_dir),
+                    InQuotes::new(first)
+                )?;
+                if *more > 0 {
+                    write!(f, " and {more} more")?;
+                }
+                write!(f, "), so it is no run dir; nothing in it was removed")
+            }
+            Error::KeeperBusy { run_dir, path } => write!(
+                f,
+                "the rootless keeper of {} is gone, and another verb still holds {} (a \
+                 netns-watch, or a command run by netns-exec?): its names are cleaned up once \
+                 that one ends",
+                InQuotes::new(run_dir),
+                InQuotes::new(path)
             ),
             Error::UserNamespace { errno, why } => {
                 write!(f, "cannot make a user namespace: {}", errno.desc())?;

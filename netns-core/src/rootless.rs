@@ -12,13 +12,22 @@
 //! what it does as root.
 //!
 //! Beside the run dir, `RUN_DIR.keeper` holds the keeper's pid and the
-//! inodes of its two namespaces (so that a reused pid is not taken for
-//! it), and is the lock that orders verbs and keeper: a verb holds it
-//! shared while it works, a verb that starts a keeper holds it exclusive
-//! until the keeper is recorded, and the keeper takes it exclusive when
-//! the run dir may have emptied: if it has, the keeper removes the file
-//! and exits. The file is removed while locked, so a locker checks that
-//! the file it locked is still the one at the path.
+//! inodes of its namespaces (to join them by), and is the lock that
+//! orders verbs and keeper: a verb holds it shared while it works, a verb
+//! that starts a keeper or cleans up after a dead one holds it exclusive
+//! (waiting a bounded time for it: a long verb may hold it shared), and
+//! the keeper takes it exclusive when the run dir may have emptied: if it
+//! has, the keeper removes its own record and exits. The file is removed
+//! while locked, so a locker checks that the file it locked is still the
+//! one at the path.
+//!
+//! Whether the keeper lives is told by a lock the kernel drops when it
+//! dies: for its whole life the keeper holds an open-file-description
+//! read lock on the run dir itself (fcntl F_OFD_SETLK, which flock(2) does
+//! not touch). A verb asks with F_OFD_GETLK; nothing else (a pid, an
+//! inode, a /proc file this process may not be allowed to open from
+//! another pid or user namespace) is taken for proof of death. The run
+//! dir's names are removed only then, and only the files an add makes.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -109,21 +118,33 @@ pub fn keeper_file(run_dir: &RunDir) -> PathBuf {
 /// process starts a thread: setns(2) into a user namespace refuses a
 /// threaded caller, and the keeper is forked from it.
 pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
+    check_run_dir(run_dir)?;
     let path = keeper_file(run_dir);
     let mut exclusive = false;
+    let began = std::time::Instant::now();
     loop {
-        let arg = match exclusive {
-            true => FlockArg::LockExclusive,
-            false => FlockArg::LockShared,
+        let lock = match exclusive {
+            true => lock_alone(&path, run_dir)?,
+            false => lock_file(&path, FlockArg::LockShared)?,
         };
-        let lock = lock_file(&path, arg)?;
         let record = read_record(&lock);
-        if let Some((record, ns)) = record.and_then(|r| Some((r, namespaces(r)?))) {
+        if let Some(record) = alive(run_dir, &path, record)? {
             if exclusive {
                 // Another verb started one meanwhile: join it, shared.
                 exclusive = false;
                 continue;
             }
+            let ns = match namespaces_of(record) {
+                Ok(ns) => ns,
+                // A keeper that is dying has let go of its namespaces a
+                // moment before its lock: ask again, for a while.
+                Err(_) if began.elapsed() < ALONE_PATIENCE / 6 => {
+                    drop(lock);
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
             enter(&ns, record.inodes[0])?;
             return Ok(Session {
                 _lock: lock,
@@ -164,6 +185,111 @@ pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
             _hold: hold,
             gone,
         });
+    }
+}
+
+/// Refuses a run dir that is not a real directory of the caller's own,
+/// before anything in it is looked at: a symlink (another user's, in a
+/// shared directory, or a typo's), another user's directory, or one that
+/// others can write to. A missing one is fine: a verb that makes names
+/// makes it.
+fn check_run_dir(run_dir: &RunDir) -> Result<()> {
+    let path = run_dir.path();
+    let st = match lstat(path) {
+        Ok(st) => st,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(Error::path("stat", path, e)),
+    };
+    let is = match st.st_mode & libc::S_IFMT {
+        libc::S_IFDIR => return Error::unless_own("run dir", path, &st),
+        libc::S_IFLNK => "a symlink",
+        _ => "not a directory",
+    };
+    Err(Error::NotARunDir {
+        path: path.to_owned(),
+        is,
+    })
+}
+
+/// The recorded keeper if it runs: its lock on the run dir is held. A
+/// keeper started by an older version holds no lock; it counts as alive
+/// when its pid's namespaces are still the recorded ones. A live keeper
+/// with no record (the file removed by hand) cannot be joined: an error,
+/// and nothing is removed.
+fn alive(run_dir: &RunDir, path: &Path, record: Option<Record>) -> Result<Option<Record>> {
+    let locked = lock_held(run_dir)?;
+    match (locked, record) {
+        (true, Some(record)) => Ok(Some(record)),
+        (true, None) => Err(Error::KeeperUnrecorded {
+            run_dir: run_dir.path().to_owned(),
+            path: path.to_owned(),
+        }),
+        (false, Some(record)) => Ok(namespaces(record).map(|_| record)),
+        (false, None) => Ok(None),
+    }
+}
+
+/// Whether some process holds the keeper's lock on the run dir (see the
+/// module's doc). A missing run dir has no keeper.
+fn lock_held(run_dir: &RunDir) -> Result<bool> {
+    let path = run_dir.path();
+    let dir = match open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(dir) => dir,
+        Err(Errno::ENOENT) => return Ok(false),
+        Err(e) => return Err(Error::path("open", path, e)),
+    };
+    let mut lock = life_lock(libc::F_WRLCK);
+    nix::fcntl::fcntl(&dir, nix::fcntl::FcntlArg::F_OFD_GETLK(&mut lock))
+        .map_err(|e| Error::path("ask for the keeper's lock on", path, e))?;
+    Ok(lock.l_type != libc::F_UNLCK as libc::c_short)
+}
+
+/// The keeper's lock on the run dir: its first byte, read-locked (a
+/// directory opens only for reading); a verb asks whether a write lock
+/// there would conflict.
+fn life_lock(kind: libc::c_int) -> libc::flock {
+    libc::flock {
+        l_type: kind as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 1,
+        l_pid: 0,
+    }
+}
+
+/// How long a verb waits for the keeper file alone (to start a keeper or
+/// clean up after a dead one) while other verbs hold it shared.
+const ALONE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The keeper file locked exclusive, tried without blocking for up to
+/// [`ALONE_PATIENCE`]: a verb that holds it shared for long (a watch, an
+/// exec whose command is itself a rootless verb) must not leave this one
+/// waiting forever, silently.
+fn lock_alone(path: &Path, run_dir: &RunDir) -> Result<Flock<OwnedFd>> {
+    let start = std::time::Instant::now();
+    loop {
+        match lock_file(path, FlockArg::LockExclusiveNonblock) {
+            Err(Error::Path {
+                errno: Errno::EWOULDBLOCK,
+                ..
+            }) if start.elapsed() < ALONE_PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(Error::Path {
+                errno: Errno::EWOULDBLOCK,
+                ..
+            }) => {
+                return Err(Error::KeeperBusy {
+                    run_dir: run_dir.path().to_owned(),
+                    path: path.to_owned(),
+                });
+            }
+            locked => return locked,
+        }
     }
 }
 
@@ -208,12 +334,30 @@ fn write_record(file: &OwnedFd, path: &Path, record: Record) -> Result<()> {
         .map_err(|e| Error::path("write", path, e))
 }
 
-/// The recorded keeper's namespaces, open, if it still runs: its pid's
-/// namespaces must be those recorded (a dead keeper's pid may be another
-/// process's now; a zombie has none).
+/// The recorded keeper's namespaces, open, if its pid's namespaces are
+/// those recorded (a dead keeper's pid may be another process's now; a
+/// zombie has none).
 fn namespaces(record: Record) -> Option<[OwnedFd; 3]> {
     let (fds, inodes) = open_namespaces(record.pid).ok()?;
     (inodes == record.inodes).then_some(fds)
+}
+
+/// The namespaces of a keeper known to live, to join: one that cannot be
+/// opened from here (another pid namespace, where its pid is another
+/// process or none; a sibling user namespace, whose processes' /proc
+/// files are closed to this one) is an error, never a death.
+fn namespaces_of(record: Record) -> Result<[OwnedFd; 3]> {
+    let (fds, inodes) = open_namespaces(record.pid).map_err(|err| Error::KeeperUnreachable {
+        pid: record.pid,
+        why: err.to_string(),
+    })?;
+    match inodes == record.inodes {
+        true => Ok(fds),
+        false => Err(Error::KeeperUnreachable {
+            pid: record.pid,
+            why: format!("pid {} is another process here", record.pid),
+        }),
+    }
 }
 
 /// /proc/PID/ns/KIND for each of [`KINDS`], open, and their inodes.
@@ -278,21 +422,51 @@ fn is_empty(dir: &Path) -> Result<bool> {
 }
 
 /// Removes the files a dead keeper left: with its mount namespace gone,
-/// none has anything mounted on it. Anything else (a namespace mounted
-/// there by root, a directory) is left alone.
+/// none has anything mounted on it. Only files that look like an add's
+/// are removed (regular, empty, mode 0000, the caller's, on the run dir's
+/// filesystem); a run dir that holds anything else (a directory named by
+/// mistake, with a user's files in it) is refused whole, and nothing in
+/// it removed.
 fn remove_stale(run_dir: &RunDir) -> Result<Vec<Name>> {
     let nsfs = nsfs_device()?;
-    let mut removed = Vec::new();
+    let dir = lstat(run_dir.path()).map_err(|e| Error::path("stat", run_dir.path(), e))?;
+    let uid = getuid().as_raw();
+    let mut stale = Vec::new();
+    let mut other = Vec::new();
     for name in run_dir.names()? {
         let path = run_dir.file(&name);
-        let stale = lstat(&path)
-            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_dev != nsfs);
-        if stale {
-            match nix::unistd::unlink(&path) {
-                Ok(()) => removed.push(name),
-                Err(Errno::ENOENT) => {}
-                Err(e) => return Err(Error::path("remove", path, e)),
+        let added = match lstat(&path) {
+            Ok(st) => {
+                st.st_mode & libc::S_IFMT == libc::S_IFREG
+                    && st.st_mode & 0o7777 == 0
+                    && st.st_size == 0
+                    && st.st_uid == uid
+                    && st.st_dev == dir.st_dev
+                    && st.st_dev != nsfs
             }
+            // Removed meanwhile: nothing to do.
+            Err(Errno::ENOENT) => continue,
+            Err(e) => return Err(Error::path("stat", path, e)),
+        };
+        match added {
+            true => stale.push(name),
+            false => other.push(path),
+        }
+    }
+    if let Some(first) = other.first() {
+        return Err(Error::ForeignFiles {
+            run_dir: run_dir.path().to_owned(),
+            first: first.clone(),
+            more: other.len() - 1,
+        });
+    }
+    let mut removed = Vec::new();
+    for name in stale {
+        let path = run_dir.file(&name);
+        match nix::unistd::unlink(&path) {
+            Ok(()) => removed.push(name),
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(Error::path("remove", path, e)),
         }
     }
     Ok(removed)
@@ -307,6 +481,7 @@ enum Step {
     Map,
     Watch,
     Close,
+    Lock,
 }
 
 /// Starts a keeper for `run_dir` (creating the run dir, 0755, if it is
@@ -402,6 +577,7 @@ fn start_error(code: u64) -> Error {
         s if s == Step::Map as u64 => "map the user into the new user namespace",
         s if s == Step::Watch as u64 => "watch the run dir",
         s if s == Step::Close as u64 => "close the descriptors the rootless keeper inherited",
+        s if s == Step::Lock as u64 => "lock the run dir for the rootless keeper",
         _ => "start the rootless keeper",
     };
     Error::Sys { action, errno }
@@ -439,6 +615,21 @@ impl KeeperProcess {
         if let Err(e) = sys::close_all_but(&mut [ready.as_raw_fd(), hold.as_raw_fd()]) {
             return fail(Step::Close, e);
         }
+        // The proof of life that verbs ask for, held until this process
+        // ends (see the module's doc).
+        let lock = life_lock(libc::F_RDLCK);
+        let life = open(
+            &self.run_dir,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .and_then(|dir| {
+            nix::fcntl::fcntl(&dir, nix::fcntl::FcntlArg::F_OFD_SETLK(&lock)).map(|_| dir)
+        });
+        let mut life = match life {
+            Ok(dir) => Some(dir),
+            Err(e) => return fail(Step::Lock, e),
+        };
         let new = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET;
         if let Err(e) = unshare(new) {
             return fail(Step::Unshare, e);
@@ -475,23 +666,46 @@ impl KeeperProcess {
         let mut buf = [0u8; 4096];
         while matches!(read(&hold, &mut buf), Err(Errno::EINTR) | Ok(1..)) {}
         drop(hold);
-        while !self.ends_if_empty() {
-            while read(&inotify, &mut buf) == Err(Errno::EINTR) {}
+        loop {
+            match self.ends_if_empty(&mut life) {
+                Ok(true) => return 0,
+                Ok(false) => while read(&inotify, &mut buf) == Err(Errno::EINTR) {},
+                // A passing shortage (ENFILE, ENOMEM, ENOLCK) must not end
+                // every namespace of the user: try again in a moment.
+                Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
+            }
         }
-        0
     }
 
     /// Under the lock, alone (after every verb at work is done): if the
-    /// run dir holds no name, removes the keeper file, still locked, and
-    /// says the keeper is done.
-    fn ends_if_empty(&self) -> bool {
-        let Ok(_lock) = lock_file(&self.keeper_path, FlockArg::LockExclusive) else {
-            return true;
+    /// run dir holds no name, lets go of the lock on the run dir that says
+    /// this keeper lives, then removes the keeper file, still locked, if
+    /// the record in it is this keeper's own, and says the keeper is done.
+    /// In that order, a verb that locks the file next finds no keeper
+    /// and no record, never a live keeper whose record is gone.
+    fn ends_if_empty(&self, life: &mut Option<OwnedFd>) -> Result<bool> {
+        let flags = OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let path = &self.keeper_path;
+        let lock = match open(path, flags, Mode::empty()) {
+            Ok(fd) => Flock::lock(fd, FlockArg::LockExclusive)
+                .map_err(|(_, e)| Error::path("lock", path, e))?,
+            // The record is gone (removed by hand): no verb can join this
+            // keeper, which ends once it holds nothing.
+            Err(Errno::ENOENT) => return is_empty(&self.run_dir),
+            Err(e) => return Err(Error::path("open", path, e)),
         };
-        let empty = is_empty(&self.run_dir).unwrap_or(true);
-        if empty {
-            let _ = nix::unistd::unlink(&self.keeper_path);
+        if !is_empty(&self.run_dir)? {
+            return Ok(false);
         }
-        empty
+        let own = read_record(&lock).is_some_and(|r| r.pid == std::process::id());
+        let same = match (fstat(&*lock), stat(path)) {
+            (Ok(locked), Ok(now)) => (locked.st_dev, locked.st_ino) == (now.st_dev, now.st_ino),
+            _ => false,
+        };
+        *life = None;
+        if own && same {
+            let _ = nix::unistd::unlink(path);
+        }
+        Ok(true)
     }
 }

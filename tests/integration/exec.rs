@@ -22,7 +22,7 @@ fn inside_only_the_namespace_devices_show() {
 fn the_mounts_below_sys_are_kept_and_none_reach_the_host() {
     let _table = crate::util::host_mount_table();
     let sb = Sandbox::with(&["a"]);
-    let host_before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let host_before = crate::util::mountinfo();
     let host_mounts = host_mounts();
     let below_sys = |mountinfo: &str| -> Vec<String> {
         let mut points: Vec<String> = mountinfo

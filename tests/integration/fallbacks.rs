@@ -52,7 +52,7 @@ fn below_sys(mountinfo: &str) -> Vec<String> {
 fn exec_keeps_the_mounts_below_sys_whichever_calls_it_may_make() {
     let _table = crate::util::host_mount_table();
     let sb = Sandbox::with(&["a"]);
-    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let host = crate::util::mountinfo();
     let host_mounts = host_mounts();
     assert!(
         !below_sys(&host).is_empty(),

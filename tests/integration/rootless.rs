@@ -229,8 +229,9 @@ fn a_keeper_without_close_range_holds_nothing_of_its_starters() {
         );
         let keepers = nobody.keepers();
         assert_eq!(keepers.len(), 1, "{errno}: {keepers:?}");
-        // stdin, stdout and stderr on /dev/null, and its inotify watch;
-        // the hold pipe goes once it sees the starter's end close.
+        // stdin, stdout and stderr on /dev/null, its inotify watch and
+        // its lock on the run dir; the hold pipe goes once it sees the
+        // starter's end close.
         let held = || {
             let mut kinds: Vec<String> = std::fs::read_dir(format!("/proc/{}/fd", keepers[0]))
                 .unwrap()
@@ -239,6 +240,7 @@ fn a_keeper_without_close_range_holds_nothing_of_its_starters() {
                 .map(|target| match target.to_str() {
                     Some("/dev/null") => "null".to_owned(),
                     Some("anon_inode:inotify") => "inotify".to_owned(),
+                    _ if target == nobody.run_dir() => "run dir".to_owned(),
                     _ => target.display().to_string(),
                 })
                 .collect();
@@ -246,10 +248,11 @@ fn a_keeper_without_close_range_holds_nothing_of_its_starters() {
             kinds
         };
         let start = Instant::now();
-        while held() != ["inotify", "null", "null", "null"] && start.elapsed().as_secs() < 5 {
+        let expected = ["inotify", "null", "null", "null", "run dir"];
+        while held() != expected && start.elapsed().as_secs() < 5 {
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert_eq!(held(), ["inotify", "null", "null", "null"], "{errno}");
+        assert_eq!(held(), expected, "{errno}");
         let out = nobody.script("netns-del --rootless r1");
         assert_eq!(out.code, 0, "{errno}: {out:?}");
         assert!(nobody.keepers_end(), "{errno}: the keeper ended");
@@ -376,4 +379,142 @@ fn a_keeper_file_of_another_users_is_refused() {
     assert!(out.stderr.starts_with(&said), "{out:?}");
     assert!(nobody.keepers().is_empty());
     assert_eq!(nobody.files(), (vec!["netns.keeper".to_owned()], vec![]));
+}
+
+/// A rootless verb pointed at a directory of a user's files (a typo in
+/// --run-dir, or another user's symlink in a shared directory) removes
+/// nothing: a refusal, exit 1.
+#[test]
+fn a_directory_of_ordinary_files_is_refused_and_nothing_removed() {
+    let nobody = Nobody::new();
+    let out = nobody.script(&format!(
+        "set +e; cd {}; mkdir docs docs/sub; echo x > docs/notes.txt; : > docs/thesis.tex; \
+         netns-list --rootless --run-dir docs; echo list $?; \
+         netns-add --rootless --run-dir docs n; echo add $?; \
+         netns-del --rootless --run-dir docs --all; echo del $?; ls docs",
+        nobody.xdg.display()
+    ));
+    assert_eq!(
+        out.stdout, "list 1\nadd 1\ndel 1\nnotes.txt\nsub\nthesis.tex\n",
+        "{out:?}"
+    );
+    assert_eq!(out.stderr.lines().count(), 3, "{out:?}");
+    assert!(
+        out.stderr
+            .lines()
+            .all(|l| l.contains("it holds files that no add made")),
+        "{out:?}"
+    );
+    assert!(nobody.keepers().is_empty());
+    // Another user's symlink to nobody's directory, in a directory both
+    // can write to: refused for what it is.
+    let shared = nobody.xdg.with_file_name("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    std::os::unix::fs::symlink(nobody.xdg.join("docs"), shared.join("netns")).unwrap();
+    let script = format!(
+        "set +e; netns-list --rootless --run-dir {0}/netns; echo list $?; ls docs",
+        shared.display()
+    );
+    let out = nobody.script(&format!("cd {}; {script}", nobody.xdg.display()));
+    assert_eq!(
+        out.stdout, "list 1\nnotes.txt\nsub\nthesis.tex\n",
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("it is a symlink"), "{out:?}");
+}
+
+/// A keeper that lives is never taken for dead: not from another pid
+/// namespace (where its pid is no process of its), not from a shell left
+/// in an earlier keeper's user namespace, not when its record is lost or
+/// emptied. Such a verb fails; the names stay.
+#[test]
+fn a_live_keeper_is_never_taken_for_dead() {
+    let nobody = Nobody::new();
+    let run = nobody.run_dir();
+    let out = nobody.script(
+        "set +e
+         netns-add --rootless a b
+         unshare -Urpf --mount-proc netns-list --rootless; echo pidns $?
+         netns-list --rootless",
+    );
+    assert_eq!(out.stdout, "pidns 1\na\nb\n", "{out:?}");
+    assert!(
+        out.stderr.contains("cannot join the rootless keeper"),
+        "{out:?}"
+    );
+    // A shell left in the user namespace of a keeper that ended, asking
+    // after the next keeper's names.
+    let go = nobody.xdg.join("go");
+    let script = format!(
+        "set +e
+         netns-del --rootless --all
+         netns-add --rootless old
+         netns-exec --rootless old sh -c 'netns-del --rootless old
+             while [ ! -e {go} ]; do sleep 0.02; done
+             timeout 10 netns-list --rootless; echo sibling $?' &
+         while [ -e {run}/old ]; do sleep 0.02; done
+         sleep 0.2
+         netns-add --rootless new
+         touch {go}; wait
+         netns-list --rootless",
+        go = go.display(),
+        run = run.display(),
+    );
+    let out = nobody.script(&script);
+    assert_eq!(out.stdout, "sibling 1\nnew\n", "{out:?}");
+    // The record lost, then recreated empty: the keeper still runs.
+    let keeper = nobody.xdg.join("netns.keeper");
+    for how in ["rm", "truncate -s 0"] {
+        let out = nobody.script(&format!(
+            "set +e; {how} {k}; netns-list --rootless; echo list $?; ls {run}",
+            k = keeper.display(),
+            run = run.display()
+        ));
+        assert_eq!(out.stdout, "list 1\nnew\n", "{how}: {out:?}");
+        assert!(out.stderr.contains("its record"), "{how}: {out:?}");
+    }
+    for pid in nobody.keepers() {
+        let pid = nix::unistd::Pid::from_raw(pid as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    }
+    assert!(nobody.keepers_end());
+}
+
+/// A keeper killed while a long verb holds its file (a watch; an exec
+/// --all whose command is itself a rootless verb): the next verb says so
+/// within a bounded time instead of waiting forever, and once the long
+/// one ends, the names are cleaned up.
+#[test]
+fn a_keeper_dead_under_a_long_verb_is_told_in_bounded_time() {
+    let nobody = Nobody::new();
+    let out = nobody.script(
+        "set +e
+         netns-add --rootless a
+         timeout 20 netns-watch --rootless > /dev/null & watch=$!
+         sleep 0.3
+         kill -9 $(cut -d' ' -f1 $XDG_RUNTIME_DIR/netns.keeper)
+         sleep 0.2
+         timeout 10 netns-list --rootless; echo list $?
+         kill $watch; wait $watch || true
+         netns-list --rootless; echo after $?",
+    );
+    assert_eq!(out.stdout, "list 1\nafter 0\n", "{out:?}");
+    assert!(out.stderr.contains("another verb still holds"), "{out:?}");
+    assert!(out.stderr.contains("removed the stale names a"), "{out:?}");
+    let start = Instant::now();
+    let out = nobody.script(
+        "set +e
+         netns-add --rootless a b
+         timeout 30 netns-exec --rootless --all sh -c \
+             'kill -9 $(cut -d\" \" -f1 $XDG_RUNTIME_DIR/netns.keeper) 2>/dev/null; \
+              sleep 0.1; netns-list --rootless'; echo exec $?
+         netns-list --rootless; echo after $?",
+    );
+    assert!(start.elapsed() < Duration::from_secs(20), "{out:?}");
+    assert_eq!(
+        out.stdout, "netns: a\nnetns: b\nexec 1\nafter 0\n",
+        "{out:?}"
+    );
+    assert!(nobody.keepers_end());
 }

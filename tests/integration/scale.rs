@@ -171,7 +171,7 @@ fn add_cmd(sb: &Sandbox, way: Way) -> Command {
 /// The run dir's mount, as mountinfo shows it: its id and its peer group
 /// (`shared:N`, or "" when private).
 fn run_dir_mount(run: &Path) -> (String, String) {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let text = crate::util::mountinfo();
     let line = text
         .lines()
         .rfind(|l| l.split(' ').nth(4) == Some(run.to_str().unwrap()))

@@ -237,8 +237,15 @@ pub struct Mount {
     pub fs_type: String,
 }
 
+/// This process's /proc/self/mountinfo, as text. Mount points are bytes:
+/// another test's name may not be UTF-8.
+pub fn mountinfo() -> String {
+    let bytes = std::fs::read("/proc/self/mountinfo").expect("mountinfo");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 pub fn mounts() -> Vec<Mount> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let text = mountinfo();
     text.lines()
         .filter_map(|line| {
             let fields: Vec<&str> = line.split(' ').collect();
