@@ -84,8 +84,16 @@ impl Socket {
     }
 
     /// Joins the multicast group `group` (an RTNLGRP_* number below 33):
-    /// its events then come with every read.
+    /// its events then come with every read. The receive buffer is made
+    /// as large as ip's monitor makes it (1 MiB, or what net.core.rmem_max
+    /// allows; past it with CAP_NET_ADMIN), so that a burst of events
+    /// (a batch of deletes) is less likely to overflow it.
     pub fn join(&self, group: u32) -> Result<()> {
+        use nix::sys::socket::{setsockopt, sockopt};
+        const EVENT_BUFFER: usize = 1 << 20;
+        if setsockopt(&self.fd, sockopt::RcvBufForce, &EVENT_BUFFER).is_err() {
+            let _ = setsockopt(&self.fd, sockopt::RcvBuf, &EVENT_BUFFER);
+        }
         bind(self.fd.as_raw_fd(), &NetlinkAddr::new(0, 1 << (group - 1))).map_err(|errno| {
             Error::Sys {
                 action: "listen to netlink events",
@@ -171,7 +179,7 @@ impl Socket {
                             0.. => Ok(()),
                             _ => Err(Refusal {
                                 errno: Errno::from_raw(-code),
-                                message: ack_message(msg.body, flags),
+                                message: ack_message(msg.kind, msg.body, flags),
                             }),
                         });
                     }
@@ -209,13 +217,34 @@ impl Socket {
                 Err(Error::Sys {
                     errno: Errno::ENOBUFS,
                     ..
-                }) => return Ok(false),
+                }) => return self.drain().map(|()| false),
                 Err(err) => return Err(err),
             };
             for_each_message(&self.buf[..n], &mut |_, _, msg| {
                 each(msg);
                 Ok(())
             })?;
+        }
+    }
+
+    /// Throws away every event still queued after an overflow, up to
+    /// now: the kernel reports ENOBUFS ahead of them, they are older than
+    /// the resync that follows, and until they are read the socket stays
+    /// full and drops new events without another ENOBUFS.
+    fn drain(&mut self) -> Result<()> {
+        loop {
+            match self.read(MsgFlags::MSG_DONTWAIT) {
+                Ok(_)
+                | Err(Error::Sys {
+                    errno: Errno::ENOBUFS,
+                    ..
+                }) => {}
+                Err(Error::Sys {
+                    errno: Errno::EAGAIN,
+                    ..
+                }) => return Ok(()),
+                Err(err) => return Err(err),
+            }
         }
     }
 
@@ -266,13 +295,17 @@ fn for_each_message(
 }
 
 /// The kernel's reason in an NLMSG_ERROR's body (the errno, then the
-/// request's header, and its body unless capped, then the attributes).
-fn ack_message(body: &[u8], flags: u16) -> Option<String> {
-    if flags & NLM_F_ACK_TLVS == 0 || body.len() < 4 + NLMSG_HDRLEN {
+/// request's header, and its body unless capped, then the attributes), or
+/// in an NLMSG_DONE's that ends a failed dump (the errno, then the
+/// attributes: it echoes no request).
+fn ack_message(kind: u16, body: &[u8], flags: u16) -> Option<String> {
+    if flags & NLM_F_ACK_TLVS == 0 || body.len() < 4 {
         return None;
     }
-    let echoed = match flags & NLM_F_CAPPED {
-        0 => align(u32_at(body, 4) as usize),
+    let echoed = match (kind, flags & NLM_F_CAPPED) {
+        (NLMSG_DONE, _) => 0,
+        _ if body.len() < 4 + NLMSG_HDRLEN => return None,
+        (_, 0) => align(u32_at(body, 4) as usize),
         _ => NLMSG_HDRLEN,
     };
     let text = attr(body.get(4 + echoed..)?, NLMSGERR_ATTR_MSG)?;
@@ -316,6 +349,19 @@ pub(crate) fn i32_at(b: &[u8], at: usize) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An NLMSG_DONE that ends a failed dump carries the errno and then
+    /// the attributes, with no copy of the request between them.
+    #[test]
+    fn a_failed_dumps_done_gives_its_reason() {
+        let mut body = (-22i32).to_ne_bytes().to_vec();
+        let text = b"Invalid header for dump\0";
+        body.extend_from_slice(&((4 + text.len()) as u16).to_ne_bytes());
+        body.extend_from_slice(&NLMSGERR_ATTR_MSG.to_ne_bytes());
+        body.extend_from_slice(text);
+        let reason = ack_message(NLMSG_DONE, &body, NLM_F_ACK_TLVS);
+        assert_eq!(reason.as_deref(), Some("Invalid header for dump"));
+    }
 
     #[test]
     fn finds_attributes_and_stops_at_bad_lengths() {

@@ -518,3 +518,64 @@ fn a_keeper_dead_under_a_long_verb_is_told_in_bounded_time() {
     );
     assert!(nobody.keepers_end());
 }
+
+/// After its socket overflows (ENOBUFS: here a stopped watch misses a
+/// burst of 600 nsids set and then deleted), a watch resyncs: the lines
+/// it printed add up to the kernel's table (`netns-list --ids`), with no
+/// old event replayed after the resync, and the next new nsid is told.
+/// The watch's setsockopt is failed, so that its receive buffer stays at
+/// the default (its 1 MiB would hold this burst); the nsids are set by
+/// one `ip -batch` in the keeper's network namespace.
+#[test]
+fn a_watch_that_lost_events_resyncs_and_goes_on() {
+    let nobody = Nobody::new();
+    let script = format!(
+        "set +e
+        cd $XDG_RUNTIME_DIR
+        seq -f 'n%g' 600 | netns-add --rootless -
+        seq -f 'netns set n%g auto' 600 > batch
+        keeper=$(cut -d' ' -f1 netns.keeper)
+        {deny} setsockopt=EPERM {watch} --rootless --ids > watch.out & w=$!
+        sleep 0.3
+        kill -STOP $w
+        netns-exec --rootless n1 nsenter --net=/proc/$keeper/ns/net ip -batch batch ||
+            {{ kill -9 $w; exit 9; }}
+        netns-del --rootless --all
+        netns-add --rootless probe
+        i=0; while [ -n \"$(netns-list --rootless --ids)\" ] && [ $i -lt 400 ]; do
+            sleep 0.05; i=$((i+1)); done
+        echo table: $(netns-list --rootless --ids | wc -l)
+        kill -CONT $w
+        netns-set --rootless probe auto
+        i=0; while ! grep -q probe watch.out && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+        kill $w; wait $w
+        netns-list --rootless --ids
+        netns-del --rootless --all
+        cat watch.out",
+        deny = env!("CARGO_BIN_EXE_netns-test-deny"),
+        watch = bin("watch").display(),
+    );
+    let out = nobody.script(&script);
+    let mut lines = out.stdout.lines();
+    assert_eq!(lines.next(), Some("table: 0"), "{out:?}");
+    let listed = lines.next().unwrap_or_default();
+    assert!(listed.ends_with("(iproute2 netns name: probe)"), "{out:?}");
+    let mut table = std::collections::BTreeSet::new();
+    let mut told = Vec::new();
+    for line in lines {
+        let fields: Vec<&str> = line.split(' ').collect();
+        match fields[..] {
+            ["add-nsid", id, ..] => assert!(table.insert(id.to_owned()), "{line}"),
+            ["delete-nsid", id, ..] => assert!(table.remove(id), "{line}"),
+            _ => panic!("{line}: {out:?}"),
+        }
+        told.push(line);
+    }
+    let probe = told.last().copied().unwrap_or_default();
+    assert!(
+        probe.starts_with("add-nsid ") && probe.ends_with(" probe"),
+        "{told:?}"
+    );
+    assert_eq!(table.len(), 1, "only probe's nsid is left: {told:?}");
+    assert!(nobody.keepers_end());
+}
