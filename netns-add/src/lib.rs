@@ -30,6 +30,10 @@ takes those, and a name with a newline is two lines in every listing, a
 sequence reaches the terminal. Such names made by others still work.
 
 Options:
+      --lo-up        bring up each new namespace's loopback device (lo),
+                     which a new namespace has down
+      --exist-ok     a NAME that is a namespace already (made by ip, say)
+                     is no error: it is left as it is
 ",
     netns_cli::place_help!(),
     "  -j, --json         print what was made: [{\"name\":..,\"path\":..}]
@@ -41,6 +45,8 @@ Options:
 pub struct Args {
     place: Place,
     json: bool,
+    lo_up: bool,
+    exist_ok: bool,
     names: Vec<OsString>,
 }
 
@@ -52,6 +58,8 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let mut place = Place::default();
     let mut json = false;
+    let mut lo_up = false;
+    let mut exist_ok = false;
     let mut names = Vec::new();
     let mut parser = lexopt::Parser::from_iter(args);
     while let Some(arg) = parser.next()? {
@@ -59,6 +67,8 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
             Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
             Long("rootless") => place.rootless = true,
             Short('j') | Long("json") => json = true,
+            Long("lo-up") => lo_up = true,
+            Long("exist-ok") => exist_ok = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
             Value(name) => names.push(name),
@@ -68,7 +78,13 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     if names.is_empty() {
         return Err("missing argument NAME".into());
     }
-    Ok(Parsed::Run(Args { place, json, names }))
+    Ok(Parsed::Run(Args {
+        place,
+        json,
+        lo_up,
+        exist_ok,
+        names,
+    }))
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
@@ -83,7 +99,11 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             return Continue(());
         };
         if creator.is_none() {
-            match Creator::new(&here.run_dir) {
+            let made = Creator::new(&here.run_dir).map(|c| match args.lo_up {
+                true => c.loopback_up(),
+                false => c,
+            });
+            match made {
                 Ok(new) => creator = Some(new),
                 // Nothing can be made: one message, not one a name.
                 Err(err) => {
@@ -95,8 +115,14 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         let Some(creator) = creator.as_mut() else {
             return Break(());
         };
-        match creator.create(&name) {
-            Ok(path) => {
+        let created = match args.exist_ok {
+            true => creator.create_or_keep(&name),
+            false => creator.create(&name).map(Some),
+        };
+        match created {
+            // A namespace there already, left as it was.
+            Ok(None) => {}
+            Ok(Some(path)) => {
                 if let Some(line) = given.line {
                     warn_of_spaces(ui, &name, line);
                 }

@@ -14,7 +14,7 @@ use nix::errno::Errno;
 use nix::sched::{CloneFlags, setns};
 
 use crate::error::{Error, Result};
-use crate::netlink::{self, NLM_F_DUMP, NLM_F_REQUEST};
+use crate::netlink::{self, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use crate::netns::{Home, Netns};
 use crate::run_dir::{Entry, RunDir};
 
@@ -102,6 +102,31 @@ impl Devices {
         let socket = netlink::Socket::open(REPLY);
         self.home.go_back()?;
         socket
+    }
+}
+
+/// Brings up the loopback device (index 1) of the namespace the calling
+/// thread is in: RTM_NEWLINK with IFF_UP set and changed, as `ip link set
+/// lo up`. A namespace is made with its loopback down.
+pub(crate) fn loopback_up() -> std::result::Result<(), Errno> {
+    const LOOPBACK: i32 = 1;
+    let up = (libc::IFF_UP as u32).to_ne_bytes();
+    let mut ifinfomsg = IFINFOMSG;
+    ifinfomsg[4..8].copy_from_slice(&LOOPBACK.to_ne_bytes());
+    ifinfomsg[8..12].copy_from_slice(&up);
+    ifinfomsg[12..16].copy_from_slice(&up);
+    let errno = |err: Error| match err {
+        Error::Sys { errno, .. } | Error::Path { errno, .. } => errno,
+        _ => Errno::EIO,
+    };
+    let mut socket = netlink::Socket::open(REPLY).map_err(errno)?;
+    let flags = NLM_F_REQUEST | NLM_F_ACK;
+    let seq = socket
+        .request(RTM_NEWLINK, flags, &ifinfomsg, &[])
+        .map_err(errno)?;
+    match socket.replies(seq, &mut |_| {}).map_err(errno)? {
+        Ok(_) => Ok(()),
+        Err(refusal) => Err(refusal.errno),
     }
 }
 

@@ -69,6 +69,7 @@ fn stranded(errno: Errno) -> Error {
 pub struct Creator<'a> {
     run_dir: &'a RunDir,
     home: Home,
+    loopback_up: bool,
 }
 
 impl<'a> Creator<'a> {
@@ -80,7 +81,16 @@ impl<'a> Creator<'a> {
         Ok(Creator {
             run_dir,
             home: Home::open()?,
+            loopback_up: false,
         })
+    }
+
+    /// Brings up each new namespace's loopback device (`lo`), which a new
+    /// namespace has down: what `ip netns exec NAME ip link set lo up`
+    /// does after an `ip netns add`, without a process.
+    pub fn loopback_up(mut self) -> Self {
+        self.loopback_up = true;
+        self
     }
 
     /// Whether a failed way back left the calling thread in another
@@ -110,12 +120,20 @@ impl<'a> Creator<'a> {
             file.remove();
             return Err(Error::path("make a network namespace for", path, e));
         }
-        let mounted = file.mount(THREAD_NET);
+        let up = match self.loopback_up {
+            true => crate::link::loopback_up(),
+            false => Ok(()),
+        };
+        let mounted = up.and_then(|()| file.mount(THREAD_NET));
         let back = self.home.go_back();
         if let Err(e) = mounted {
             let path = file.path.clone();
             file.remove();
-            return Err(Error::path("mount the new namespace on", path, e));
+            let action = match up {
+                Err(_) => "bring up the loopback device of the new namespace for",
+                Ok(()) => "mount the new namespace on",
+            };
+            return Err(Error::path(action, path, e));
         }
         if let Err(err) = back {
             let _ = umount2(&file.path, MntFlags::MNT_DETACH);
@@ -123,6 +141,21 @@ impl<'a> Creator<'a> {
             return Err(err);
         }
         Ok(file.path)
+    }
+}
+
+impl Creator<'_> {
+    /// [`Creator::create`], but a name that is a namespace already (made
+    /// by ip, or an earlier boot's unit) is left as it is: `None`. A
+    /// stale file or any other file there is still an error.
+    pub fn create_or_keep(&mut self, name: &Name) -> Result<Option<PathBuf>> {
+        match self.create(name) {
+            Err(Error::Path {
+                errno: Errno::EEXIST,
+                ..
+            }) if Netns::open(self.run_dir, name).is_ok() => Ok(None),
+            made => made.map(Some),
+        }
     }
 }
 

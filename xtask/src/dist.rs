@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use crate::{cargo, host_target, man, project_root, run_cargo, stdout_of, target_rustflags};
 
-/// The multicall's size budget, in bytes (1.4 MB). A static Rust hello
-/// world with the same profile and flags is 1.08 MB here; the budget is
-/// what the verbs may add to it.
-pub const BUDGET: u64 = 1_400_000;
+/// The multicall's size budget, in bytes (1.5 MB, raised from 1.4 MB for
+/// the library, link and kernel issues). A static Rust hello world with
+/// the same profile and flags is 1.08 MB here; the budget is what the
+/// verbs may add to it.
+pub const BUDGET: u64 = 1_500_000;
 
 /// Beyond the `release-small` profile (opt-level "z", fat LTO, one
 /// codegen unit, panic=abort, strip): glibc statically linked, and two
@@ -83,13 +84,32 @@ pub fn install(args: &[String]) -> Result<(), String> {
         std::fs::copy(&page, &to).map_err(|e| format!("cannot install {}: {e}", to.display()))?;
     }
     install_completions(&prefix.join("share"), &verbs(&bin)?)?;
+    let unit = install_unit(&prefix, &bin_dir)?;
     println!(
-        "xtask: installed {} and its links, the manual pages in {}, and the shell \
-         completions",
+        "xtask: installed {} and its links, the manual pages in {}, the shell \
+         completions, and {}",
         bin.display(),
-        man_dir.display()
+        man_dir.display(),
+        unit.display()
     );
     Ok(())
+}
+
+/// systemd/netns@.service.in into PREFIX/lib/systemd/system, naming the
+/// binaries where they were installed (absolute, as systemd wants them),
+/// not where they were built.
+fn install_unit(prefix: &Path, bin_dir: &Path) -> Result<PathBuf, String> {
+    let from = crate::project_root().join("systemd/netns@.service.in");
+    let text = std::fs::read_to_string(&from)
+        .map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    let bin_dir = std::path::absolute(bin_dir)
+        .map_err(|e| format!("cannot resolve {}: {e}", bin_dir.display()))?;
+    let dir = prefix.join("lib/systemd/system");
+    create_dir(&dir)?;
+    let to = dir.join("netns@.service");
+    std::fs::write(&to, text.replace("@BINDIR@", &bin_dir.to_string_lossy()))
+        .map_err(|e| format!("cannot install {}: {e}", to.display()))?;
+    Ok(to)
 }
 
 /// completions/ where each shell looks, under `share`: bash's and fish's
