@@ -134,12 +134,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
                     made.push(ui.out(), &fields);
                 }
             }
-            Err(err) => {
-                ui.error(err);
-                if creator.is_stranded() {
-                    return Break(());
-                }
-            }
+            Err(err) => ui.error(err),
         }
         Continue(())
     })?;

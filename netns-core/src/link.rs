@@ -2,20 +2,19 @@
 //! given name, as `ip -n NAME link show DEV` would find it there.
 //!
 //! A netlink socket answers for the network namespace it was made in, so
-//! the question is put to each namespace through a socket made there: the
-//! calling thread enters the namespace for the socket(2) call only, and
-//! no process is started.
+//! the question is put to each namespace through a socket made there, by
+//! a task that is thrown away after (`sys::socket_in`): the calling
+//! thread never leaves its namespace.
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
-use nix::sched::{CloneFlags, setns};
 
 use crate::error::{Error, Result};
 use crate::netlink::{self, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
-use crate::netns::{Home, Netns};
+use crate::netns::Netns;
 use crate::run_dir::{Entry, RunDir};
 
 const RTM_NEWLINK: u16 = 16;
@@ -33,17 +32,12 @@ const IFNAMSIZ: usize = 16;
 /// A reply without counters fits in this.
 const REPLY: usize = 16 * 1024;
 
-/// Asks namespaces about their devices, coming back each time to the
-/// namespace the calling thread was in when it was made.
-pub(crate) struct Devices {
-    home: Home,
-}
+/// Asks namespaces about their devices.
+pub(crate) struct Devices;
 
 impl Devices {
     pub(crate) fn new() -> Result<Self> {
-        Ok(Devices {
-            home: Home::open()?,
-        })
+        Ok(Devices)
     }
 
     /// Whether the namespace `ns` has a network device named `dev`, by
@@ -94,40 +88,27 @@ impl Devices {
         Ok(names)
     }
 
-    /// A netlink socket of the namespace `ns`: the thread goes there for
-    /// the socket(2) call and comes back.
     fn socket_in(&mut self, ns: &Netns) -> Result<netlink::Socket> {
-        self.home.check()?;
-        setns(ns, CloneFlags::CLONE_NEWNET).map_err(|e| Error::path("enter", ns.path(), e))?;
-        let socket = netlink::Socket::open(REPLY);
-        self.home.go_back()?;
-        socket
+        netlink::Socket::open_in(ns, REPLY)
     }
 }
 
-/// Brings up the loopback device (index 1) of the namespace the calling
-/// thread is in: RTM_NEWLINK with IFF_UP set and changed, as `ip link set
-/// lo up`. A namespace is made with its loopback down.
-pub(crate) fn loopback_up() -> std::result::Result<(), Errno> {
+/// Brings up the loopback device (index 1) of the namespace `ns`:
+/// RTM_NEWLINK with IFF_UP set and changed, as `ip link set lo up`, over
+/// a socket made there. A namespace is made with its loopback down.
+pub(crate) fn loopback_up(ns: &Netns) -> Result<()> {
     const LOOPBACK: i32 = 1;
     let up = (libc::IFF_UP as u32).to_ne_bytes();
     let mut ifinfomsg = IFINFOMSG;
     ifinfomsg[4..8].copy_from_slice(&LOOPBACK.to_ne_bytes());
     ifinfomsg[8..12].copy_from_slice(&up);
     ifinfomsg[12..16].copy_from_slice(&up);
-    let errno = |err: Error| match err {
-        Error::Sys { errno, .. } | Error::Path { errno, .. } => errno,
-        _ => Errno::EIO,
-    };
-    let mut socket = netlink::Socket::open(REPLY).map_err(errno)?;
-    let flags = NLM_F_REQUEST | NLM_F_ACK;
-    let seq = socket
-        .request(RTM_NEWLINK, flags, &ifinfomsg, &[])
-        .map_err(errno)?;
-    match socket.replies(seq, &mut |_| {}).map_err(errno)? {
-        Ok(_) => Ok(()),
-        Err(refusal) => Err(refusal.errno),
-    }
+    let mut socket = netlink::Socket::open_in(ns, REPLY)?;
+    let seq = socket.request(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, &ifinfomsg, &[])?;
+    socket.replies(seq, &mut |_| {})?.map_err(|refusal| {
+        Error::path("bring up the loopback device of", ns.path(), refusal.errno)
+    })?;
+    Ok(())
 }
 
 /// The entries of `run_dir` whose namespace holds a device named `dev`,

@@ -73,14 +73,32 @@ impl Socket {
             action: "open a netlink socket",
             errno,
         })?;
+        Ok(Socket::with(fd, buf_len))
+    }
+
+    /// [`Socket::open`] for the network namespace `ns`: made there by a
+    /// task that is thrown away after (`sys::socket_in`), so the calling
+    /// thread stays where it is.
+    pub fn open_in(ns: &crate::netns::Netns, buf_len: usize) -> Result<Self> {
+        let fd = sys::socket_in(
+            ns.as_fd(),
+            libc::AF_NETLINK,
+            libc::SOCK_RAW,
+            libc::NETLINK_ROUTE,
+        )
+        .map_err(|errno| Error::path("open a netlink socket in", ns.path(), errno))?;
+        Ok(Socket::with(fd, buf_len))
+    }
+
+    fn with(fd: OwnedFd, buf_len: usize) -> Self {
         // Without it refusals are bare errnos; not worth failing over.
         let _ = sys::netlink_ext_ack(fd.as_fd());
-        Ok(Socket {
+        Socket {
             fd,
             seq: 0,
             buf: vec![0; buf_len],
             read_any: false,
-        })
+        }
     }
 
     /// Joins the multicast group `group` (an RTNLGRP_* number below 33):

@@ -1,12 +1,12 @@
 //! Making, naming and removing named namespaces, and telling them apart.
 
+use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
-use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::stat::{FileStat, Mode, fstat, lstat, stat};
 use nix::unistd::unlink;
 
@@ -15,72 +15,20 @@ use crate::name::Name;
 use crate::run_dir::RunDir;
 use crate::sys;
 
-/// The calling thread's own namespace file. /proc/self would name the
-/// main thread's, which is not the caller's in a threaded program.
-const THREAD_NET: &str = "/proc/thread-self/ns/net";
-
-/// The network namespace the calling thread was in, to come back to after
-/// it has entered another (to make one, or to open a socket there).
-pub(crate) struct Home {
-    fd: OwnedFd,
-    /// Set when setns back failed: the thread is then in a namespace that
-    /// is not its own, and should go nowhere else.
-    stranded: Option<Errno>,
-}
-
-impl Home {
-    pub(crate) fn open() -> Result<Self> {
-        let fd = open(
-            THREAD_NET,
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| Error::path("open", THREAD_NET, e))?;
-        Ok(Home { fd, stranded: None })
-    }
-
-    /// Fails once a way back has failed.
-    pub(crate) fn check(&self) -> Result<()> {
-        match self.stranded {
-            None => Ok(()),
-            Some(errno) => Err(stranded(errno)),
-        }
-    }
-
-    /// Takes the calling thread back home; a failure strands it there
-    /// for good (see [`Home::check`]).
-    pub(crate) fn go_back(&mut self) -> Result<()> {
-        setns(&self.fd, CloneFlags::CLONE_NEWNET).map_err(|errno| {
-            self.stranded = Some(errno);
-            stranded(errno)
-        })
-    }
-}
-
-fn stranded(errno: Errno) -> Error {
-    Error::Sys {
-        action: "go back to the original network namespace",
-        errno,
-    }
-}
-
 /// Makes named namespaces in one run dir. Build one per batch: the run dir
-/// is prepared once and the way home is opened once.
+/// is prepared once.
 pub struct Creator<'a> {
     run_dir: &'a RunDir,
-    home: Home,
     loopback_up: bool,
 }
 
 impl<'a> Creator<'a> {
-    /// Prepares the run dir (see [`RunDir::prepare`]) and opens the calling
-    /// thread's network namespace to come back to after each creation.
+    /// Prepares the run dir (see [`RunDir::prepare`]).
     pub fn new(run_dir: &'a RunDir) -> Result<Self> {
         run_dir.check_owner()?;
         run_dir.prepare()?;
         Ok(Creator {
             run_dir,
-            home: Home::open()?,
             loopback_up: false,
         })
     }
@@ -93,52 +41,34 @@ impl<'a> Creator<'a> {
         self
     }
 
-    /// Whether a failed way back left the calling thread in another
-    /// namespace; every later `create` fails then.
-    pub fn is_stranded(&self) -> bool {
-        self.home.stranded.is_some()
-    }
-
     /// Makes a new network namespace and names it `name`; returns its file.
     ///
     /// The steps are those of `ip netns add`: the file is created with
     /// O_CREAT|O_EXCL (of two racing creators one wins, the other gets
-    /// EEXIST), the calling thread unshares CLONE_NEWNET, the new namespace
-    /// is bind-mounted onto the file, and the thread goes back with setns.
-    /// Only the calling thread moves, and only for the call.
+    /// EEXIST), a namespace is unshared (CLONE_NEWNET) and bind-mounted
+    /// onto the file. Unlike ip, the unshare is made by a task of its own
+    /// that is thrown away after ([`sys::mount_new_netns`]): the calling
+    /// thread never leaves its namespace, so there is no way back to take
+    /// (which fails as root of a user namespace that does not own the
+    /// current network namespace: `unshare -U -r -m`).
     ///
     /// On any failure the file is removed again: nothing half-made stays.
-    /// If the way back fails (which takes a kernel refusing setns on a
-    /// namespace the thread was just in), the new namespace is removed, the
-    /// thread is left in it, and this and every later call fail: the caller
-    /// should stop, as the command-line tools do.
     pub fn create(&mut self, name: &Name) -> Result<PathBuf> {
-        self.home.check()?;
         let file = NewFile::create(self.run_dir, name)?;
-        if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
+        let target = CString::new(format!("/proc/thread-self/fd/{}", file.fd.as_raw_fd()))
+            .map_err(|_| Error::path("create", &file.path, Errno::EINVAL))?;
+        if let Err((action, errno)) = sys::mount_new_netns(&target) {
             let path = file.path.clone();
             file.remove();
-            return Err(Error::path("make a network namespace for", path, e));
+            return Err(Error::path(action, path, errno));
         }
-        let up = match self.loopback_up {
-            true => crate::link::loopback_up(),
-            false => Ok(()),
-        };
-        let mounted = up.and_then(|()| file.mount(THREAD_NET));
-        let back = self.home.go_back();
-        if let Err(e) = mounted {
-            let path = file.path.clone();
-            file.remove();
-            let action = match up {
-                Err(_) => "bring up the loopback device of the new namespace for",
-                Ok(()) => "mount the new namespace on",
-            };
-            return Err(Error::path(action, path, e));
-        }
-        if let Err(err) = back {
-            let _ = umount2(&file.path, MntFlags::MNT_DETACH);
-            file.remove();
-            return Err(err);
+        if self.loopback_up {
+            let up = Netns::open_path(&file.path).and_then(|ns| crate::link::loopback_up(&ns));
+            if let Err(err) = up {
+                let _ = umount2(&file.path, MntFlags::MNT_DETACH);
+                file.remove();
+                return Err(err);
+            }
         }
         Ok(file.path)
     }

@@ -206,3 +206,28 @@ fn control_characters_and_bytes_not_utf8_are_refused() {
     assert!(out.stderr.contains("invalid name \"x\\ty\""), "{out:?}");
     assert_eq!(sb.entries(), ["d"]);
 }
+
+/// As root of a user namespace that does not own the current network
+/// namespace (`unshare -U -r -m`, what `podman unshare` gives), where no
+/// thread may setns back to where it was: the verbs that make or look
+/// into namespaces do it from tasks that are thrown away, so they work
+/// as `ip netns add` does there.
+#[test]
+fn as_root_of_a_user_namespace_add_list_dev_and_inspect_work() {
+    let sb = Sandbox::new();
+    let out = crate::util::in_new_namespaces(
+        &sb,
+        &["-U", "-r", "-m"],
+        "mount -t tmpfs userns /mnt
+         export NETNS_RUN_DIR=/mnt/netns
+         netns-add --lo-up a b
+         netns-list --dev lo
+         netns-exec a ip -br link show lo | cut -d' ' -f1
+         netns-inspect a | grep -o 'devices=lo'
+         netns-del --all
+         netns-list",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "a\nb\nlo\ndevices=lo\n", "{out:?}");
+    assert_eq!(out.stderr, "", "{out:?}");
+}

@@ -69,8 +69,10 @@ fn every_shell_offers_verbs_options_names_and_ip_words() {
     expected_verbs.extend(["delete", "list-id", "monitor", "show"].map(str::to_owned));
     expected_verbs.sort();
     let add_options = [
+        "--exist-ok",
         "--help",
         "--json",
+        "--lo-up",
         "--rootless",
         "--run-dir",
         "--version",
