@@ -47,7 +47,7 @@ impl Ui {
     /// Reports a failure that has an exit status of its own (netns-exec's
     /// 126 and 127).
     pub fn error_with_status(&mut self, err: impl Display, status: u8) {
-        eprintln!("{}: {err}", self.verb);
+        say(format_args!("{}: {err}", self.verb));
         self.status = self.status.max(status);
     }
 
@@ -59,8 +59,16 @@ impl Ui {
 
     /// Reports something done that the user should know of (exit stays 0).
     pub fn warn(&mut self, msg: impl Display) {
-        eprintln!("{}: warning: {msg}", self.verb);
+        say(format_args!("{}: warning: {msg}", self.verb));
     }
+}
+
+/// Writes a line to stderr. A stderr that cannot be written to (its
+/// reader gone: `netns-list 2>&1 | head -1`) drops the line: the exit
+/// status says what happened all the same (eprintln! would panic, and a
+/// panic aborts).
+pub fn say(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr(), "{line}");
 }
 
 /// Runs one verb: parses `args` (args[0] is the name it was run as), then
@@ -80,7 +88,9 @@ pub fn run<T>(
     let written = match parse(args) {
         Err(err) => {
             let err = usage_error(&err);
-            eprintln!("{verb}: {err}\nTry '{verb} --help' for more information.");
+            say(format_args!(
+                "{verb}: {err}\nTry '{verb} --help' for more information."
+            ));
             return ExitCode::from(2);
         }
         Ok(Parsed::Help) => ui.out.write_all(usage.as_bytes()),

@@ -130,7 +130,9 @@ fn dispatch(mut args: Vec<OsString>) -> ExitCode {
     }
     let Some(run) = verb(name) else {
         let word = netns_core::quote::InQuotes(word.as_bytes());
-        eprintln!("netns: unknown verb {word}\nTry 'netns --help' for the verbs.");
+        netns_cli::say(format_args!(
+            "netns: unknown verb {word}\nTry 'netns --help' for the verbs."
+        ));
         return ExitCode::from(2);
     };
     card_words(name, &mut args);

@@ -1,6 +1,6 @@
 //! netns-list: text and JSON as `ip netns list` prints them, sorted.
 
-use crate::util::{Procs, Sandbox, json};
+use crate::util::{Procs, Sandbox, json, stale_file};
 
 #[test]
 fn lists_sorted_names_one_a_line() {
@@ -29,7 +29,7 @@ fn json_is_an_array_of_names() {
 fn a_stale_file_is_not_listed_but_named_on_stderr() {
     let sb = Sandbox::new();
     assert_eq!(sb.run("add", &["a"]).code, 0);
-    std::fs::write(sb.file("stale"), "").unwrap();
+    stale_file(&sb.file("stale"));
     let out = sb.run("list", &[]);
     assert_eq!((out.code, out.stdout.as_str()), (0, "a\n"), "{out:?}");
     assert!(

@@ -231,6 +231,14 @@ fn unmount_all(path: &Path) {
     }
 }
 
+/// A stale file at `path`, as an add killed an hour ago left it: empty,
+/// no namespace on it, and old.
+pub fn stale_file(path: &Path) {
+    let file = std::fs::File::create(path).expect("stale file");
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    file.set_modified(then).expect("backdate");
+}
+
 /// One mountinfo line: where, and what.
 pub struct Mount {
     pub point: PathBuf,
