@@ -100,7 +100,7 @@ pub fn run<T>(
     match written.and_then(|()| ui.out.flush()) {
         // The reader went away (`netns-list | head -1`): not our failure.
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {}
-        Err(err) => ui.error(format_args!("cannot write output: {err}")),
+        Err(err) => ui.error(netns_core::Error::io_sys("write output", &err)),
         Ok(()) => {}
     }
     ExitCode::from(ui.status)
@@ -205,11 +205,13 @@ pub struct Given {
 
 /// Calls `each` with every name the command line gives, in order, where
 /// `-` stands for the lines of stdin: one name a line, empty lines
-/// skipped, a line in double quotes decoded as the text output quoted it
-/// (see netns_core::quote), so that `netns-list | netns-del -` takes
-/// back every name. A quoted line that is not well formed is reported
-/// and skipped. Names are read as they come, so a long batch starts at
-/// once; `each` stops it early with `Break`.
+/// skipped, read as netns-list prints them: a trailing ` (id: N)` is the
+/// nsid, not the name, and a line in double quotes is decoded as the text
+/// output quoted it (see netns_core::quote), so that `netns-list |
+/// netns-del -` takes back every name. A quoted line that is not well
+/// formed is reported and skipped; stdin that cannot be read is reported
+/// and ends the names. Names are read as they come, so a long batch
+/// starts at once; `each` stops it early with `Break`.
 pub fn for_each_name(
     ui: &mut Ui,
     names: &[OsString],
@@ -227,11 +229,17 @@ pub fn for_each_name(
             continue;
         }
         for (at, line) in io::stdin().lock().split(b'\n').enumerate() {
-            let line = line?;
+            let line = match line {
+                Ok(line) => line,
+                Err(err) => {
+                    ui.error(netns_core::Error::io_sys("read stdin", &err));
+                    return Ok(());
+                }
+            };
             if line.is_empty() {
                 continue;
             }
-            let name = match quote::unquote(&line) {
+            let name = match quote::unquote(quote::without_nsid(&line)) {
                 Ok(name) => OsString::from_vec(name.into_owned()),
                 Err(why) => {
                     let line = quote::InQuotes(&line);

@@ -122,6 +122,16 @@ impl Error {
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, err: &std::io::Error) -> Self {
         Error::path(action, path, errno_of(err))
     }
+
+    /// A std I/O error where there is no path to name (reading stdin,
+    /// writing output): `action`, and the kernel's reason, worded as every
+    /// other error (`cannot read stdin: Is a directory`).
+    pub fn io_sys(action: &'static str, err: &std::io::Error) -> Self {
+        Error::Sys {
+            action,
+            errno: errno_of(err),
+        }
+    }
 }
 
 /// The errno behind a std I/O error: errors from the kernel carry one; EIO

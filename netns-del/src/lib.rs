@@ -21,9 +21,11 @@ Remove each named namespace from the run dir, as `ip netns delete NAME`
 does: its mount and its file. The namespace itself lives on while a
 process is in it. A stale file (no namespace on it, as a crashed add
 leaves) is removed with a warning. With `-`, names are read from stdin,
-one a line; a line in double quotes is decoded as netns-list quotes names
-(C escapes, as git quotes paths), so `netns-list | netns-del -` takes
-every name. Goes on past a failing name and exits 1 if any failed.
+one a line, as netns-list prints them: a line in double quotes is decoded
+as netns-list quotes names (C escapes, as git quotes paths), and a
+trailing \" (id: N)\" is an nsid and left out, so `netns-list | netns-del
+-` takes every name. Goes on past a failing name and exits 1 if any
+failed.
 
 Options:
   -a, --all          remove every name in the run dir

@@ -22,11 +22,12 @@ Print the named network namespaces of the run dir, sorted, one a line, as
 has an nsid for it. Files that hold no namespace (stale files left by a
 crashed add) are not listed; a line on stderr names each.
 
-A name with a control character, a byte that is not UTF-8 or a backslash,
-or that starts with a double quote, is printed in double quotes with C
-escapes, as git quotes paths (\"a\\nb\", \"bad\\377\"), so that each stays
-one line and `netns-list | netns-del -` takes each back. JSON has the
-name itself (U+FFFD for bytes that are not UTF-8, with a warning).
+A name with a control character (C0, DEL or C1), a byte that is not
+UTF-8 or a backslash, that starts with a double quote or that ends as an
+nsid does (\" (id: N)\"), is printed in double quotes with C escapes, as
+git quotes paths (\"a\\nb\", \"bad\\377\"), so that each stays one line
+and `netns-list | netns-del -` takes each back. JSON has the name itself
+(U+FFFD for bytes that are not UTF-8, with a warning).
 
 With --dev DEV, print only the namespaces that hold a network device DEV,
 by its name or an altname, as `ip -n NAME link show DEV` would find it

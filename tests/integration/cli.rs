@@ -1,5 +1,6 @@
 //! What every verb's command line shares, under conditions that used to
-//! abort it: a closed stderr, no thread to be had.
+//! abort it or mislead: a closed stderr, no thread to be had, stdin that
+//! cannot be read, names that need quoting inside messages.
 
 use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
@@ -97,4 +98,45 @@ fn no_thread_to_be_had_is_no_failure() {
     let out = nobody(&["inspect", ns.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("names=a "), "{out:?}");
+}
+
+/// stdin that cannot be read is said to be so, not "cannot write output".
+#[test]
+fn a_read_error_on_stdin_is_a_read_error() {
+    let sb = Sandbox::with(&["a"]);
+    for verb in ["del", "add"] {
+        let dir = std::fs::File::open("/tmp").unwrap();
+        let out = sb.cmd(verb).arg("-").stdin(dir).output().unwrap();
+        let out = Output::from(out);
+        assert_eq!(out.code, 1, "{verb}: {out:?}");
+        assert_eq!(
+            out.stderr,
+            format!("netns-{verb}: cannot read stdin: Is a directory\n"),
+            "{verb}"
+        );
+    }
+    assert_eq!(sb.entries(), ["a"]);
+}
+
+/// A name inside a message is quoted as the output quotes it, a double
+/// quote in it escaped: every message can be decoded back.
+#[test]
+fn quotes_inside_messages_are_escaped() {
+    let sb = Sandbox::with(&["a"]);
+    let out = sb.run("del", &["nope\"x y"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let expected = format!(
+        "netns-del: cannot remove \"{}/nope\\\"x y\": No such file or directory\n",
+        sb.run.display()
+    );
+    assert_eq!(out.stderr, expected);
+    // An inspect line's item with a space: quoted, its quote escaped.
+    let odd = "q\"x y";
+    assert_eq!(
+        sb.run("attach", &[odd, sb.file("a").to_str().unwrap()])
+            .code,
+        0
+    );
+    let out = sb.run("inspect", &["a"]);
+    assert!(out.stdout.contains(" names=a,\"q\\\"x y\" "), "{out:?}");
 }
