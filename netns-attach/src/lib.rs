@@ -19,7 +19,8 @@ Give the network namespace of process PID the name NAME, as `ip netns
 attach NAME PID` does: a new file in the run dir with the namespace
 mounted on it, which keeps the namespace alive after the process exits.
 Instead of a PID, a PATH (with a `/` in it) names any network namespace
-file: /proc/PID/ns/net, or another tool's (/var/run/docker/netns/...).
+file: /proc/PID/ns/net, or another tool's (/var/run/docker/netns/...); a
+PATH that is not a file of nsfs (a FIFO, a device) is refused unopened.
 NAME must be new; on any failure nothing is left behind. Silent on success.
 
 Options:

@@ -8,6 +8,7 @@ use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::stat::{Mode, fstat, lstat};
+use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
 use nix::unistd::unlink;
 
 use crate::error::{Error, Result};
@@ -214,9 +215,24 @@ impl Netns {
 
     /// Opens a network namespace file anywhere: a run-dir entry, another
     /// tool's (`/var/run/docker/netns/...`), or `/proc/PID/ns/net`.
+    ///
+    /// The path is looked at before it is opened for reading: an O_PATH
+    /// descriptor opens nothing, and only a file of nsfs is opened through
+    /// it. A FIFO's open would wait for a writer, a device's would act (a
+    /// watchdog arms, a tty can become the controlling terminal).
     pub fn open_path(path: &Path) -> Result<Self> {
-        let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        let at = open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| Error::path("open", path, e))?;
+        let fs = fstatfs(&at).map_err(|e| Error::path("inspect", path, e))?;
+        if fs.filesystem_type() != NSFS_MAGIC {
+            return Err(Error::NotANetns { path: path.into() });
+        }
+        let fd = open(
+            format!("/proc/self/fd/{}", at.as_raw_fd()).as_str(),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::path("open", path, e))?;
         match sys::namespace_type(fd.as_fd()) {
             Ok(kind) if kind == libc::CLONE_NEWNET => {}
             // Another namespace type, or no namespace at all (ENOTTY).
