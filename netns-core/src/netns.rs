@@ -1,5 +1,6 @@
 //! Making, naming and removing named namespaces, and telling them apart.
 
+use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,7 @@ use nix::unistd::unlink;
 use crate::error::{Error, Result};
 use crate::name::Name;
 use crate::run_dir::RunDir;
-use crate::sys;
+use crate::{scan, sys};
 
 /// The calling thread's own namespace file. /proc/self would name the
 /// main thread's, which is not the caller's in a threaded program.
@@ -201,16 +202,31 @@ impl Netns {
         }
     }
 
-    /// Opens the network namespace process `pid` is in.
+    /// Opens the network namespace process `pid` is in: its main
+    /// thread's, or once that has exited (its links go with it), that of
+    /// the first of its threads still running.
     pub fn of_process(pid: u32) -> Result<Self> {
         let path = PathBuf::from(format!("/proc/{pid}/ns/net"));
         match Netns::open_path(&path) {
             Err(Error::Path {
                 errno: Errno::ENOENT | Errno::ESRCH,
                 ..
-            }) => Err(Error::NoProcess { pid }),
-            opened => opened,
+            }) => {}
+            opened => return opened,
         }
+        let task = format!("/proc/{pid}/task");
+        for tid in scan::names(Path::new(&task))
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+        {
+            let mut path = OsString::from(&task);
+            path.extend(["/".as_ref(), tid.as_os_str(), "/ns/net".as_ref()]);
+            if let Ok(ns) = Netns::open_path(Path::new(&path)) {
+                return Ok(ns);
+            }
+        }
+        Err(Error::NoProcess { pid })
     }
 
     /// Opens a network namespace file anywhere: a run-dir entry, another
