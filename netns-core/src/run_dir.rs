@@ -2,7 +2,7 @@
 //! file with the namespace bind-mounted onto it.
 
 use std::ffi::{CString, OsStr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -262,6 +262,45 @@ impl RunDir {
             .collect::<Result<Vec<Entry>>>()?;
         entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         Ok(entries)
+    }
+
+    /// The run dir, open, for the lock that says a name is being made:
+    /// shared among the verbs that make names (`Creator`, `attach`), each
+    /// holding it from the making of a file to the mount onto it, while
+    /// the file holds no namespace yet and is no stale one (see
+    /// [`RunDir::adding`]). None when it cannot be opened: the lock
+    /// informs, it guards nothing.
+    pub(crate) fn open_dir(&self) -> Option<OwnedFd> {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        open(&self.path, flags, Mode::empty()).ok()
+    }
+
+    /// Whether a verb of ours is making a name here now: it holds the lock
+    /// of [`RunDir::open_dir`]. Asked without waiting (an exclusive lock
+    /// that cannot be had), and let go at once.
+    pub fn adding(&self) -> bool {
+        let Some(dir) = self.open_dir() else {
+            return false;
+        };
+        matches!(
+            Flock::lock(dir, FlockArg::LockExclusiveNonblock),
+            Err((_, Errno::EWOULDBLOCK))
+        )
+    }
+
+    /// Whether the run dir's file `name` was made (or last written) less
+    /// than a moment ago: an add, ip's too, makes a file and then mounts
+    /// the namespace onto it, so such a file with no namespace on it yet is
+    /// one being made rather than a stale one.
+    pub fn just_made(&self, name: &Name) -> bool {
+        const MOMENT: std::time::Duration = std::time::Duration::from_secs(1);
+        let Ok(st) = stat(&self.file(name)) else {
+            return false;
+        };
+        let nanos = u32::try_from(st.st_mtime_nsec).unwrap_or(0);
+        let made = std::time::Duration::new(u64::try_from(st.st_mtime).unwrap_or(0), nanos);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(true, |now| now.saturating_sub(made) < MOMENT)
     }
 
     /// One file of the run dir (`dir` is the run dir open): `None` when it

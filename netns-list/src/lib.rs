@@ -20,7 +20,9 @@ Usage: netns-list [OPTIONS]
 Print the named network namespaces of the run dir, sorted, one a line, as
 `ip netns list` does: the name, then \" (id: N)\" when the current namespace
 has an nsid for it. Files that hold no namespace (stale files left by a
-crashed add) are not listed; a line on stderr names each.
+crashed add) are not listed; a line on stderr names each, but for one an
+add may still be making: younger than a moment, or any while an add of
+ours is making names (it holds the run dir's lock).
 
 A name with a control character (C0, DEL or C1), a byte that is not
 UTF-8 or a backslash, that starts with a double quote or that ends as an
@@ -117,8 +119,17 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         return print_ids(args, ui, &dump, &entries, &nsids);
     }
     let mut array = JsonArray::default();
+    // Asked once, at the first file with no namespace on it.
+    let mut adding = None;
     for (entry, nsid) in entries.iter().zip(nsids) {
         if entry.inode.is_none() {
+            // An add may be about to mount onto it: stale only when none
+            // of ours is under way and it is older than a moment.
+            if *adding.get_or_insert_with(|| here.run_dir.adding())
+                || here.run_dir.just_made(&entry.name)
+            {
+                continue;
+            }
             ui.warn(format_args!(
                 "{} holds no namespace (a stale file, as a crashed add leaves); \
                  remove it with netns-del",

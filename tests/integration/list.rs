@@ -147,3 +147,51 @@ fn dev_lists_the_namespaces_that_hold_a_device() {
         assert_eq!(sb.run("list", bad).code, 2, "{bad:?}");
     }
 }
+
+/// A file that an add has made and not yet mounted onto is not called
+/// stale: not while it is younger than a moment (ip's adds too), nor while
+/// an add of ours holds the run dir's lock, however long it takes.
+#[test]
+fn a_file_an_add_is_making_is_not_called_stale() {
+    let sb = Sandbox::with(&["a"]);
+    std::fs::write(sb.file("young"), "").unwrap();
+    let out = sb.run("list", &[]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "a\n", ""),
+        "{out:?}"
+    );
+    // An add held between its file and its mount (strace delays its
+    // unshare) for longer than a moment.
+    let mut add = std::process::Command::new("timeout")
+        .args(["20", "strace", "-f", "-qq", "-o", "/dev/null"])
+        .args(["-e", "inject=unshare:delay_enter=3000000"])
+        .arg(crate::util::bin("add"))
+        .arg("slow")
+        .env("NETNS_RUN_DIR", &sb.run)
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !sb.file("slow").exists() {
+        assert!(start.elapsed().as_secs() < 10, "the add made no file");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let out = sb.run("list", &[]);
+    let still_adding = add.try_wait().unwrap().is_none();
+    assert!(still_adding, "the add is held until after the list");
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "a\n", ""),
+        "{out:?}"
+    );
+    assert!(add.wait().unwrap().success());
+    // Once no add is under way, an old file with nothing on it is stale.
+    stale_file(&sb.file("young"));
+    let out = sb.run("list", &[]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "a\nslow\n"), "{out:?}");
+    assert!(
+        out.stderr.contains("/young\" holds no namespace"),
+        "{out:?}"
+    );
+}

@@ -232,7 +232,8 @@ fn unmount_all(path: &Path) {
 }
 
 /// A stale file at `path`, as an add killed an hour ago left it: empty,
-/// no namespace on it, and old.
+/// no namespace on it, and old (netns-list keeps quiet about a file
+/// younger than a moment, which an add may be about to mount onto).
 pub fn stale_file(path: &Path) {
     let file = std::fs::File::create(path).expect("stale file");
     let then = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
