@@ -36,6 +36,9 @@ pub(crate) struct Socket {
     buf: Vec<u8>,
     /// Whether anything has been read from it (see `read_any`).
     read_any: bool,
+    /// Whether the buffer grows for a message larger than it (see
+    /// [`Socket::open_growing`]).
+    grows: bool,
 }
 
 /// One message of a reply or an event: its type, flags, and what follows
@@ -80,7 +83,19 @@ impl Socket {
             seq: 0,
             buf: vec![0; buf_len],
             read_any: false,
+            grows: false,
         })
+    }
+
+    /// A socket whose reads are `buf_len` bytes, or as many as the next
+    /// message needs: each read asks for its length first (MSG_PEEK |
+    /// MSG_TRUNC, into no buffer). For replies that have no bound short
+    /// of the kernel's: a device's altnames (127 bytes each, up to 64 KiB
+    /// of them).
+    pub fn open_growing(buf_len: usize) -> Result<Self> {
+        let mut socket = Socket::open(buf_len)?;
+        socket.grows = true;
+        Ok(socket)
     }
 
     /// Joins the multicast group `group` (an RTNLGRP_* number below 33):
@@ -220,15 +235,27 @@ impl Socket {
     }
 
     fn read(&mut self, flags: MsgFlags) -> Result<usize> {
+        let failed = |errno| Error::Sys {
+            action: "read from netlink",
+            errno,
+        };
+        if self.grows {
+            let next = recv(
+                self.fd.as_raw_fd(),
+                &mut [],
+                flags | MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC,
+            )
+            .map_err(failed)?;
+            if next > self.buf.len() {
+                self.buf.resize(next, 0);
+            }
+        }
         let n = recv(
             self.fd.as_raw_fd(),
             &mut self.buf,
             flags | MsgFlags::MSG_TRUNC,
         )
-        .map_err(|errno| Error::Sys {
-            action: "read from netlink",
-            errno,
-        })?;
+        .map_err(failed)?;
         if n > self.buf.len() {
             return Err(Error::Netlink("a message larger than the buffer"));
         }

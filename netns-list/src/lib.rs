@@ -35,7 +35,9 @@ With --dev DEV, print only the namespaces that hold a network device DEV,
 by its name or an altname, as `ip -n NAME link show DEV` would find it
 (the card's `ip netns list dev DEV`); nothing, and exit 0, when none does.
 Each namespace is asked through a netlink socket made in it: no process
-is started, but entering it takes root, as `ip -n` does.
+is started, but entering it takes root, as `ip -n` does. A name longer
+than any device's (127 bytes) is no device. A namespace that cannot be
+entered is reported and the others listed (exit 1).
 
 With --ids, print the current namespace's nsid table instead, as `ip netns
 list-id` does: \"nsid N\" a line, ascending, then \" (iproute2 netns name:
@@ -109,12 +111,19 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         .entries()
         .and_then(|entries| match &args.dev {
             Some(dev) => netns_core::holding(&here.run_dir, entries, dev),
-            None => Ok(entries),
+            None => Ok((entries, Vec::new())),
         })
-        .and_then(|entries| Ok((netns_core::nsids(&here.run_dir, &entries)?, entries)));
-    let Some(((dump, nsids), entries)) = ui.ok(listed) else {
+        .and_then(|(entries, failed)| {
+            Ok((netns_core::nsids(&here.run_dir, &entries)?, entries, failed))
+        });
+    let Some(((dump, nsids), entries, failed)) = ui.ok(listed) else {
         return Ok(());
     };
+    // A namespace that could not be asked (one it cannot enter): said,
+    // and the others listed; exit 1.
+    for err in failed {
+        ui.error(err);
+    }
     if args.ids {
         return print_ids(args, ui, &dump, &entries, &nsids);
     }

@@ -195,3 +195,77 @@ fn a_file_an_add_is_making_is_not_called_stale() {
         "{out:?}"
     );
 }
+
+/// A name longer than any device's (an altname holds 127 bytes) is no
+/// device; a reply larger than a page's worth of altnames is read whole.
+#[test]
+fn dev_with_a_name_past_the_limit_and_a_device_of_many_altnames() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let long = "x".repeat(128);
+    let out = sb.run("list", &["--dev", &long]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", ""),
+        "{out:?}"
+    );
+    // 200 altnames of 120 bytes on a's lo: a reply of 26 KB.
+    let batch: String = (0..200)
+        .map(|i| format!("link property add dev lo altname {i:0120}\n"))
+        .collect();
+    let mut exec = sb.cmd("exec");
+    exec.args(["a", "ip", "-batch", "-"]);
+    let out = crate::util::output(&mut exec, batch);
+    assert_eq!(out.code, 0, "{out:?}");
+    for (dev, names) in [(format!("{:0120}", 7), "a\n"), ("lo".into(), "a\nb\n")] {
+        let out = sb.run("list", &["--dev", &dev]);
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr.as_str()),
+            (0, names, ""),
+            "--dev {dev}"
+        );
+    }
+    let out = sb.run("inspect", &["--json", "a"]);
+    assert_eq!(json(&out.stdout)[0]["devices"], json("[\"lo\"]"), "{out:?}");
+}
+
+/// One namespace it cannot enter (root of a user namespace, which owns
+/// the others) is reported, the others are listed, exit 1; uid 0 is not
+/// told to run it as root.
+#[test]
+fn dev_reports_a_namespace_it_cannot_enter_and_lists_the_others() {
+    let sb = Sandbox::with(&["b"]);
+    let mut procs = Procs::default();
+    let sleeper = "echo ready; exec sleep 600";
+    let owner = procs.start(std::process::Command::new("unshare").args([
+        "--user",
+        "--map-root-user",
+        "--net",
+        "sh",
+        "-c",
+        sleeper,
+    ]));
+    let other = procs.start(
+        std::process::Command::new("nsenter")
+            .args(["-t", &owner.to_string(), "-U", "--", "unshare", "--net"])
+            .args(["sh", "-c", sleeper]),
+    );
+    for (name, pid) in [("a", owner), ("c", other)] {
+        let out = sb.run("attach", &[name, &format!("/proc/{pid}/ns/net")]);
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    let mut list = std::process::Command::new("timeout");
+    list.args(["10", "nsenter", "-t", &owner.to_string(), "-U", "-n", "--"])
+        .arg(crate::util::bin("list"))
+        .args(["--dev", "lo"])
+        .env("NETNS_RUN_DIR", &sb.run);
+    let out = crate::util::output(&mut list, "");
+    assert_eq!((out.code, out.stdout.as_str()), (1, "a\nc\n"), "{out:?}");
+    let expected = format!(
+        "netns-list: cannot enter \"{}\": Operation not permitted",
+        sb.file("b").display()
+    );
+    assert!(out.stderr.starts_with(&expected), "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(!out.stderr.contains("run it as root"), "{out:?}");
+    assert!(out.stderr.contains("root in a user namespace"), "{out:?}");
+}
