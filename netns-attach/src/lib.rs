@@ -106,8 +106,9 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     match ui.ok(attached) {
         Some((path, name)) if args.json => {
             let name = netns_cli::json_name(ui, &name);
-            let made = json!({"name": name, "path": path.to_string_lossy()});
-            writeln!(ui.out(), "{made}")
+            let path = json!(path.to_string_lossy());
+            netns_cli::write_object(ui.out(), &[("name", name), ("path", path)])?;
+            writeln!(ui.out())
         }
         _ => Ok(()),
     }

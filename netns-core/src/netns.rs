@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg, OFlag, open};
+use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::stat::{Mode, fstat, lstat};
@@ -71,9 +71,6 @@ fn stranded(errno: Errno) -> Error {
 pub struct Creator<'a> {
     run_dir: &'a RunDir,
     home: Home,
-    /// The run dir, open, to lock while a file is made and holds no
-    /// namespace yet (see [`RunDir::adding`]).
-    dir: Option<OwnedFd>,
 }
 
 impl<'a> Creator<'a> {
@@ -85,7 +82,6 @@ impl<'a> Creator<'a> {
         Ok(Creator {
             run_dir,
             home: Home::open()?,
-            dir: run_dir.open_dir(),
         })
     }
 
@@ -112,16 +108,7 @@ impl<'a> Creator<'a> {
         self.home.check()?;
         // A lock each file, not one a batch: a batch can last (names
         // from a pipe), and the run dir's set-up waits for the lock.
-        let lock = self
-            .dir
-            .take()
-            .and_then(|dir| Flock::lock(dir, FlockArg::LockShared).ok());
-        let made = self.make(name);
-        self.dir = lock.and_then(|lock| lock.unlock().ok());
-        made
-    }
-
-    fn make(&mut self, name: &Name) -> Result<PathBuf> {
+        let _adding = self.run_dir.lock_adding();
         let file = NewFile::create(self.run_dir, name)?;
         if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
             let path = file.path.clone();
@@ -315,8 +302,7 @@ pub fn attach(run_dir: &RunDir, name: &Name, ns: &Netns) -> Result<PathBuf> {
     }
     run_dir.check_owner()?;
     run_dir.prepare()?;
-    let dir = run_dir.open_dir();
-    let _adding = dir.and_then(|dir| Flock::lock(dir, FlockArg::LockShared).ok());
+    let _adding = run_dir.lock_adding();
     let file = NewFile::create(run_dir, name)?;
     let source = format!("/proc/thread-self/fd/{}", ns.fd.as_raw_fd());
     if let Err(e) = file.mount(&source) {

@@ -264,28 +264,29 @@ impl RunDir {
         Ok(entries)
     }
 
-    /// The run dir, open, for the lock that says a name is being made:
-    /// shared among the verbs that make names (`Creator`, `attach`), each
-    /// holding it from the making of a file to the mount onto it, while
-    /// the file holds no namespace yet and is no stale one (see
-    /// [`RunDir::adding`]). None when it cannot be opened: the lock
-    /// informs, it guards nothing.
-    pub(crate) fn open_dir(&self) -> Option<OwnedFd> {
-        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        open(&self.path, flags, Mode::empty()).ok()
+    /// The lock that says a name is being made: shared among the verbs
+    /// that make names (`Creator`, `attach`), each holding it from the
+    /// making of a file to the mount onto it, while the file holds no
+    /// namespace yet and is no stale one (see [`RunDir::adding`]). None
+    /// when it cannot be had: it informs, it guards nothing.
+    pub(crate) fn lock_adding(&self) -> Option<Flock<OwnedFd>> {
+        self.lock(FlockArg::LockShared).ok()
     }
 
     /// Whether a verb of ours is making a name here now: it holds the lock
-    /// of [`RunDir::open_dir`]. Asked without waiting (an exclusive lock
-    /// that cannot be had), and let go at once.
+    /// of [`RunDir::lock_adding`]. Asked without waiting (an exclusive
+    /// lock that cannot be had), and let go at once.
     pub fn adding(&self) -> bool {
-        let Some(dir) = self.open_dir() else {
-            return false;
-        };
         matches!(
-            Flock::lock(dir, FlockArg::LockExclusiveNonblock),
-            Err((_, Errno::EWOULDBLOCK))
+            self.lock(FlockArg::LockExclusiveNonblock),
+            Err(Errno::EWOULDBLOCK)
         )
+    }
+
+    fn lock(&self, arg: FlockArg) -> nix::Result<Flock<OwnedFd>> {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let dir = open(&self.path, flags, Mode::empty())?;
+        Flock::lock(dir, arg).map_err(|(_, errno)| errno)
     }
 
     /// Whether the run dir's file `name` was made (or last written) less
@@ -293,14 +294,13 @@ impl RunDir {
     /// the namespace onto it, so such a file with no namespace on it yet is
     /// one being made rather than a stale one.
     pub fn just_made(&self, name: &Name) -> bool {
-        const MOMENT: std::time::Duration = std::time::Duration::from_secs(1);
         let Ok(st) = stat(&self.file(name)) else {
             return false;
         };
-        let nanos = u32::try_from(st.st_mtime_nsec).unwrap_or(0);
-        let made = std::time::Duration::new(u64::try_from(st.st_mtime).unwrap_or(0), nanos);
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-        now.map_or(true, |now| now.saturating_sub(made) < MOMENT)
+        // A moment: a second, and the rest of the second it was made in.
+        let moment = u64::try_from(st.st_mtime).map_or(0, |made| made + 2);
+        std::time::SystemTime::now()
+            < std::time::UNIX_EPOCH + std::time::Duration::from_secs(moment)
     }
 
     /// One file of the run dir (`dir` is the run dir open): `None` when it

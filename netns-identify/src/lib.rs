@@ -82,7 +82,8 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             .iter()
             .map(|name| netns_cli::json_name(ui, name))
             .collect();
-        return writeln!(ui.out(), "{}", json!(names));
+        netns_cli::write_json(ui.out(), &json!(names))?;
+        return writeln!(ui.out());
     }
     for name in names {
         writeln!(ui.out(), "{name}")?;
