@@ -205,12 +205,13 @@ fn process(proc: BorrowedFd<'_>, pid: u32, me: u32) -> Process {
         fds: (pid, Vec::new()),
     };
     p.look_at(proc, pid, pid);
-    // The other threads too when there are any (the task dir's link count
-    // is 2 and one a thread: one stat, no readdir for the many processes
-    // of one thread) or the main one has exited (its links with it).
+    // The other threads' too when there are others (the task dir's link
+    // count is 2 and one a thread: one stat, no readdir for the many
+    // processes of one thread) or the main one has exited (its links went
+    // with it).
     let task = format!("{pid}/task");
-    let threads = fstatat(proc, task.as_str(), AtFlags::empty()).map_or(0, |st| st.st_nlink);
-    if p.nets.is_empty() || threads > 3 {
+    let links = fstatat(proc, task.as_str(), AtFlags::empty()).map_or(0, |st| st.st_nlink);
+    if p.nets.is_empty() || links > 2 + 1 {
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
         if let Ok(mut dir) = Dir::openat(proc, task.as_str(), flags, Mode::empty()) {
             for entry in dir.iter().flatten() {
