@@ -18,16 +18,18 @@ Usage: netns-add [OPTIONS] NAME...
 
 Make a network namespace for each NAME and name it: a file in the run dir
 with the namespace mounted on it, as `ip netns add NAME` does. With `-`,
-names are read from stdin, one a line; a line in double quotes is
-decoded as netns-list quotes names (C escapes, as git quotes paths), and
-a space at either end of a name is warned of. Goes on past a failing
-name and exits 1 if any failed. Silent on success.
+names are read from stdin, one a line, as netns-list prints them: a line
+in double quotes is decoded as netns-list quotes names (C escapes, as
+git quotes paths), a trailing \" (id: N)\" is an nsid and left out, and a
+space at either end of a name is warned of. Goes on past a failing name
+and exits 1 if any failed. Silent on success.
 
 A name is what `ip netns add` takes (not empty, not . or .., no /, at
-most 255 bytes), but without control characters and only in UTF-8: ip
-takes those, and a name with a newline is two lines in every listing, a
-\\r from a file with CRLF line ends cannot be typed back, and an escape
-sequence reaches the terminal. Such names made by others still work.
+most 255 bytes), but without control characters (bytes 0x01 to 0x1f and
+0x7f, and U+0080 to U+009F) and only in UTF-8: ip takes those, and a
+name with a newline is two lines in every listing, a \\r from a file with
+CRLF line ends cannot be typed back, and an escape sequence reaches the
+terminal. Such names made by others still work.
 
 Options:
       --lo-up        bring up each new namespace's loopback device (lo),

@@ -19,7 +19,8 @@ Give the network namespace of process PID the name NAME, as `ip netns
 attach NAME PID` does: a new file in the run dir with the namespace
 mounted on it, which keeps the namespace alive after the process exits.
 Instead of a PID, a PATH (with a `/` in it) names any network namespace
-file: /proc/PID/ns/net, or another tool's (/var/run/docker/netns/...).
+file: /proc/PID/ns/net, or another tool's (/var/run/docker/netns/...); a
+PATH that is not a file of nsfs (a FIFO, a device) is refused unopened.
 NAME must be new; on any failure nothing is left behind. Silent on success.
 
 Options:
@@ -105,8 +106,9 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     match ui.ok(attached) {
         Some((path, name)) if args.json => {
             let name = netns_cli::json_name(ui, &name);
-            let made = json!({"name": name, "path": path.to_string_lossy()});
-            writeln!(ui.out(), "{made}")
+            let path = json!(path.to_string_lossy());
+            netns_cli::write_object(ui.out(), &[("name", name), ("path", path)])?;
+            writeln!(ui.out())
         }
         _ => Ok(()),
     }

@@ -47,7 +47,7 @@ impl Ui {
     /// Reports a failure that has an exit status of its own (netns-exec's
     /// 126 and 127).
     pub fn error_with_status(&mut self, err: impl Display, status: u8) {
-        eprintln!("{}: {err}", self.verb);
+        say(format_args!("{}: {err}", self.verb));
         self.status = self.status.max(status);
     }
 
@@ -59,8 +59,16 @@ impl Ui {
 
     /// Reports something done that the user should know of (exit stays 0).
     pub fn warn(&mut self, msg: impl Display) {
-        eprintln!("{}: warning: {msg}", self.verb);
+        say(format_args!("{}: warning: {msg}", self.verb));
     }
+}
+
+/// Writes a line to stderr. A stderr that cannot be written to (its
+/// reader gone: `netns-list 2>&1 | head -1`) drops the line: the exit
+/// status says what happened all the same (eprintln! would panic, and a
+/// panic aborts).
+pub fn say(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr(), "{line}");
 }
 
 /// Runs one verb: parses `args` (args[0] is the name it was run as), then
@@ -80,7 +88,9 @@ pub fn run<T>(
     let written = match parse(args) {
         Err(err) => {
             let err = usage_error(&err);
-            eprintln!("{verb}: {err}\nTry '{verb} --help' for more information.");
+            say(format_args!(
+                "{verb}: {err}\nTry '{verb} --help' for more information."
+            ));
             return ExitCode::from(2);
         }
         Ok(Parsed::Help) => ui.out.write_all(usage.as_bytes()),
@@ -90,7 +100,7 @@ pub fn run<T>(
     match written.and_then(|()| ui.out.flush()) {
         // The reader went away (`netns-list | head -1`): not our failure.
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {}
-        Err(err) => ui.error(format_args!("cannot write output: {err}")),
+        Err(err) => ui.error(netns_core::Error::io_sys("write output", &err)),
         Ok(()) => {}
     }
     ExitCode::from(ui.status)
@@ -195,11 +205,13 @@ pub struct Given {
 
 /// Calls `each` with every name the command line gives, in order, where
 /// `-` stands for the lines of stdin: one name a line, empty lines
-/// skipped, a line in double quotes decoded as the text output quoted it
-/// (see netns_core::quote), so that `netns-list | netns-del -` takes
-/// back every name. A quoted line that is not well formed is reported
-/// and skipped. Names are read as they come, so a long batch starts at
-/// once; `each` stops it early with `Break`.
+/// skipped, read as netns-list prints them: a trailing ` (id: N)` is the
+/// nsid, not the name, and a line in double quotes is decoded as the text
+/// output quoted it (see netns_core::quote), so that `netns-list |
+/// netns-del -` takes back every name. A quoted line that is not well
+/// formed is reported and skipped; stdin that cannot be read is reported
+/// and ends the names. Names are read as they come, so a long batch
+/// starts at once; `each` stops it early with `Break`.
 pub fn for_each_name(
     ui: &mut Ui,
     names: &[OsString],
@@ -217,11 +229,17 @@ pub fn for_each_name(
             continue;
         }
         for (at, line) in io::stdin().lock().split(b'\n').enumerate() {
-            let line = line?;
+            let line = match line {
+                Ok(line) => line,
+                Err(err) => {
+                    ui.error(netns_core::Error::io_sys("read stdin", &err));
+                    return Ok(());
+                }
+            };
             if line.is_empty() {
                 continue;
             }
-            let name = match quote::unquote(&line) {
+            let name = match quote::unquote(quote::without_nsid(&line)) {
                 Ok(name) => OsString::from_vec(name.into_owned()),
                 Err(why) => {
                     let line = quote::InQuotes(&line);

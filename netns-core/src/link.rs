@@ -29,8 +29,12 @@ const IFINFOMSG: [u8; 16] = [0; 16];
 /// A device name up to this long (less the NUL) goes in IFLA_IFNAME, a
 /// longer one (an altname) in IFLA_ALT_IFNAME, as ip does.
 const IFNAMSIZ: usize = 16;
-/// A reply without counters fits in this.
+/// A reply without counters fits in this, but for a device with many
+/// altnames: the socket grows its buffer then.
 const REPLY: usize = 16 * 1024;
+/// The longest altname a device can have, with its NUL (ALTIFNAMSIZ): a
+/// longer name is no device's.
+const ALTIFNAMSIZ: usize = 128;
 
 /// Asks namespaces about their devices.
 pub(crate) struct Devices;
@@ -44,9 +48,12 @@ impl Devices {
     /// its name or an altname (`ip link property add dev X altname Y`):
     /// RTM_GETLINK by name, asked through a socket made in `ns`.
     fn holds(&mut self, ns: &Netns, dev: &OsStr) -> Result<bool> {
-        let mut socket = self.socket_in(ns)?;
         let mut name = dev.as_bytes().to_vec();
         name.push(0);
+        if name.len() > ALTIFNAMSIZ {
+            return Ok(false);
+        }
+        let mut socket = self.socket_in(ns)?;
         let by = match name.len() <= IFNAMSIZ {
             true => IFLA_IFNAME,
             false => IFLA_ALT_IFNAME,
@@ -59,8 +66,12 @@ impl Devices {
         match answered {
             Ok(_) => Ok(found),
             // No such device (ENODEV), or a name the kernel cannot hold
-            // (too long, EINVAL): not there.
-            Err(refusal) if matches!(refusal.errno, Errno::ENODEV | Errno::EINVAL) => Ok(false),
+            // (EINVAL, ERANGE): not there.
+            Err(refusal)
+                if matches!(refusal.errno, Errno::ENODEV | Errno::EINVAL | Errno::ERANGE) =>
+            {
+                Ok(false)
+            }
             Err(refusal) => Err(Error::path(
                 "look for a device in",
                 ns.path(),
@@ -89,7 +100,7 @@ impl Devices {
     }
 
     fn socket_in(&mut self, ns: &Netns) -> Result<netlink::Socket> {
-        netlink::Socket::open_in(ns, REPLY)
+        netlink::Socket::open_in(ns, REPLY).map(netlink::Socket::growing)
     }
 }
 
@@ -112,25 +123,37 @@ pub(crate) fn loopback_up(ns: &Netns) -> Result<()> {
 }
 
 /// The entries of `run_dir` whose namespace holds a device named `dev`,
-/// in their order; each namespace is asked once, however many names it
-/// has. A name deleted meanwhile, or a stale file, holds nothing.
-pub fn holding(run_dir: &RunDir, entries: Vec<Entry>, dev: &OsStr) -> Result<Vec<Entry>> {
+/// in their order, and why each namespace that could not be asked could
+/// not (it cannot be entered, say): the others are asked all the same.
+/// Each namespace is asked once, however many names it has. A name
+/// deleted meanwhile, or a stale file, holds nothing.
+pub fn holding(
+    run_dir: &RunDir,
+    entries: Vec<Entry>,
+    dev: &OsStr,
+) -> Result<(Vec<Entry>, Vec<Error>)> {
     let mut devices = Devices::new()?;
     let mut answers: HashMap<u64, bool> = HashMap::new();
     let mut kept = Vec::new();
+    let mut failed = Vec::new();
     for entry in entries {
         let Some(inode) = entry.inode else { continue };
         let holds = match answers.get(&inode) {
             Some(&holds) => holds,
             None => {
-                let holds = match Netns::open(run_dir, &entry.name) {
-                    Ok(ns) => devices.holds(&ns, dev)?,
+                let asked =
+                    Netns::open(run_dir, &entry.name).and_then(|ns| devices.holds(&ns, dev));
+                let holds = match asked {
+                    Ok(holds) => holds,
                     Err(Error::NotANamespace { .. })
                     | Err(Error::Path {
                         errno: Errno::ENOENT,
                         ..
                     }) => false,
-                    Err(err) => return Err(err),
+                    Err(err) => {
+                        failed.push(err);
+                        false
+                    }
                 };
                 answers.insert(inode, holds);
                 holds
@@ -140,5 +163,5 @@ pub fn holding(run_dir: &RunDir, entries: Vec<Entry>, dev: &OsStr) -> Result<Vec
             kept.push(entry);
         }
     }
-    Ok(kept)
+    Ok((kept, failed))
 }

@@ -43,10 +43,12 @@ impl Name {
     }
 
     /// A name for a namespace about to be made (add, attach): [`Name::new`]'s
-    /// rules, and no control character (bytes 0x01 to 0x1f and 0x7f) and
-    /// valid UTF-8, so that every name this makes is one line of text that
-    /// a terminal shows as it is and a pipe carries back to `-`. ip takes
-    /// such names; names already in a run dir are still taken as they are.
+    /// rules, and valid UTF-8 with no control character (bytes 0x01 to
+    /// 0x1f and 0x7f, and the C1 characters U+0080 to U+009F, which
+    /// terminals act on too), so that every name this makes is one line of
+    /// text that a terminal shows as it is and a pipe carries back to `-`.
+    /// ip takes such names; names already in a run dir are still taken as
+    /// they are.
     pub fn for_new(name: impl Into<OsString>) -> Result<Self> {
         let name = Name::new(name)?;
         let bytes = name.0.as_bytes();
@@ -61,6 +63,13 @@ impl Name {
         } else if let Err(e) = std::str::from_utf8(bytes) {
             let at = e.valid_up_to();
             format!("it is not UTF-8 (byte 0x{:02x} at byte {at})", bytes[at])
+        } else if let Some((at, c)) = name.0.to_str().and_then(|text| {
+            text.char_indices()
+                .find(|(_, c)| ('\u{80}'..='\u{9f}').contains(c))
+        }) {
+            // C1 characters are U+0080 to U+009F: two hex digits say which.
+            let low = c as u32 as u8;
+            format!("it contains the control character U+00{low:02X} at byte {at}")
         } else {
             return Ok(name);
         };
@@ -112,7 +121,14 @@ mod tests {
         for ok in ["blue", "a b", "héllo", "x\"y", "back\\slash"] {
             assert!(Name::for_new(ok).is_ok(), "{ok:?}");
         }
-        for bad in [&b"a\nb"[..], b"c\r", b"\x1b[m", b"\x7f", b"\xff"] {
+        for bad in [
+            &b"a\nb"[..],
+            b"c\r",
+            b"\x1b[m",
+            b"\x7f",
+            b"\xff",
+            b"\xc2\x9b1m",
+        ] {
             assert!(Name::for_new(OsStr::from_bytes(bad)).is_err(), "{bad:?}");
         }
     }

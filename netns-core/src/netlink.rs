@@ -36,6 +36,9 @@ pub(crate) struct Socket {
     buf: Vec<u8>,
     /// Whether anything has been read from it (see `read_any`).
     read_any: bool,
+    /// Whether the buffer grows for a message larger than it (see
+    /// [`Socket::open_growing`]).
+    grows: bool,
 }
 
 /// One message of a reply or an event: its type, flags, and what follows
@@ -86,7 +89,7 @@ impl Socket {
             libc::SOCK_RAW,
             libc::NETLINK_ROUTE,
         )
-        .map_err(|errno| Error::path("open a netlink socket in", ns.path(), errno))?;
+        .map_err(|(step, errno)| Error::path(step, ns.path(), errno))?;
         Ok(Socket::with(fd, buf_len))
     }
 
@@ -98,7 +101,18 @@ impl Socket {
             seq: 0,
             buf: vec![0; buf_len],
             read_any: false,
+            grows: false,
         }
+    }
+
+    /// This socket, reading as many bytes as the next message needs (at
+    /// least its `buf_len`): each read asks for its length first
+    /// (MSG_PEEK | MSG_TRUNC, into no buffer). For replies that have no
+    /// bound short of the kernel's: a device's altnames (127 bytes each,
+    /// up to 64 KiB of them).
+    pub fn growing(mut self) -> Self {
+        self.grows = true;
+        self
     }
 
     /// Joins the multicast group `group` (an RTNLGRP_* number below 33):
@@ -267,15 +281,27 @@ impl Socket {
     }
 
     fn read(&mut self, flags: MsgFlags) -> Result<usize> {
+        let failed = |errno| Error::Sys {
+            action: "read from netlink",
+            errno,
+        };
+        if self.grows {
+            let next = recv(
+                self.fd.as_raw_fd(),
+                &mut [],
+                flags | MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC,
+            )
+            .map_err(failed)?;
+            if next > self.buf.len() {
+                self.buf.resize(next, 0);
+            }
+        }
         let n = recv(
             self.fd.as_raw_fd(),
             &mut self.buf,
             flags | MsgFlags::MSG_TRUNC,
         )
-        .map_err(|errno| Error::Sys {
-            action: "read from netlink",
-            errno,
-        })?;
+        .map_err(failed)?;
         if n > self.buf.len() {
             return Err(Error::Netlink("a message larger than the buffer"));
         }

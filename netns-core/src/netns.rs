@@ -1,6 +1,6 @@
 //! Making, naming and removing named namespaces, and telling them apart.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsString};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -8,12 +8,13 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::{FileStat, Mode, fstat, lstat, stat};
+use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
 use nix::unistd::unlink;
 
 use crate::error::{Error, Result};
 use crate::name::Name;
 use crate::run_dir::RunDir;
-use crate::sys;
+use crate::{scan, sys};
 
 /// Makes named namespaces in one run dir. Build one per batch: the run dir
 /// is prepared once.
@@ -54,6 +55,9 @@ impl<'a> Creator<'a> {
     ///
     /// On any failure the file is removed again: nothing half-made stays.
     pub fn create(&mut self, name: &Name) -> Result<PathBuf> {
+        // A lock each file, not one a batch: a batch can last (names
+        // from a pipe), and the run dir's set-up waits for the lock.
+        let _adding = self.run_dir.lock_adding();
         let file = NewFile::create(self.run_dir, name)?;
         let target = CString::new(format!("/proc/thread-self/fd/{}", file.fd.as_raw_fd()))
             .map_err(|_| Error::path("create", &file.path, Errno::EINVAL))?;
@@ -163,23 +167,53 @@ impl Netns {
         }
     }
 
-    /// Opens the network namespace process `pid` is in.
+    /// Opens the network namespace process `pid` is in: its main
+    /// thread's, or once that has exited (its links go with it), that of
+    /// the first of its threads still running.
     pub fn of_process(pid: u32) -> Result<Self> {
         let path = PathBuf::from(format!("/proc/{pid}/ns/net"));
         match Netns::open_path(&path) {
             Err(Error::Path {
                 errno: Errno::ENOENT | Errno::ESRCH,
                 ..
-            }) => Err(Error::NoProcess { pid }),
-            opened => opened,
+            }) => {}
+            opened => return opened,
         }
+        let task = format!("/proc/{pid}/task");
+        for tid in scan::names(Path::new(&task))
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+        {
+            let mut path = OsString::from(&task);
+            path.extend(["/".as_ref(), tid.as_os_str(), "/ns/net".as_ref()]);
+            if let Ok(ns) = Netns::open_path(Path::new(&path)) {
+                return Ok(ns);
+            }
+        }
+        Err(Error::NoProcess { pid })
     }
 
     /// Opens a network namespace file anywhere: a run-dir entry, another
     /// tool's (`/var/run/docker/netns/...`), or `/proc/PID/ns/net`.
+    ///
+    /// The path is looked at before it is opened for reading: an O_PATH
+    /// descriptor opens nothing, and only a file of nsfs is opened through
+    /// it. A FIFO's open would wait for a writer, a device's would act (a
+    /// watchdog arms, a tty can become the controlling terminal).
     pub fn open_path(path: &Path) -> Result<Self> {
-        let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        let at = open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| Error::path("open", path, e))?;
+        let fs = fstatfs(&at).map_err(|e| Error::path("inspect", path, e))?;
+        if fs.filesystem_type() != NSFS_MAGIC {
+            return Err(Error::NotANetns { path: path.into() });
+        }
+        let fd = open(
+            format!("/proc/self/fd/{}", at.as_raw_fd()).as_str(),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::path("open", path, e))?;
         match sys::namespace_type(fd.as_fd()) {
             Ok(kind) if kind == libc::CLONE_NEWNET => {}
             // Another namespace type, or no namespace at all (ENOTTY).
@@ -230,6 +264,7 @@ pub fn attach(run_dir: &RunDir, name: &Name, ns: &Netns) -> Result<PathBuf> {
     }
     run_dir.check_owner()?;
     run_dir.prepare()?;
+    let _adding = run_dir.lock_adding();
     let file = NewFile::create(run_dir, name)?;
     let source = format!("/proc/thread-self/fd/{}", ns.fd.as_raw_fd());
     if let Err(e) = file.mount(&source) {

@@ -5,8 +5,12 @@
 //! The form is git's "C-quoted" path: bytes that need nothing are printed
 //! as they are; otherwise the whole is put in double quotes, with `\"`,
 //! `\\`, `\a \b \t \n \v \f \r`, and three octal digits for any other
-//! control byte and every byte that is not UTF-8. Printable non-ASCII
-//! UTF-8 stays as it is, as git's `core.quotePath=false` leaves it.
+//! control byte, each byte of a C1 control character (U+0080 to U+009F,
+//! which terminals act on too: U+009B is the 8-bit CSI) and every byte
+//! that is not UTF-8. Other non-ASCII UTF-8 stays as it is, as git's
+//! `core.quotePath=false` leaves it. A name that ends as netns-list's
+//! nsid does (` (id: N)`) is quoted too, so that a line of the list is
+//! read back as the name it shows (see [`without_nsid`]).
 
 use std::borrow::Cow;
 use std::ffi::OsStr;
@@ -14,15 +18,22 @@ use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 
 /// `bytes` as one line of text: borrowed as they are when they hold no
-/// control byte, no backslash, no byte that is not UTF-8 and do not start
-/// with a double quote; else C-quoted (see the module).
+/// control character, no backslash, no byte that is not UTF-8, do not
+/// start with a double quote and do not end as an nsid; else C-quoted
+/// (see the module).
 pub fn quote(bytes: &[u8]) -> Cow<'_, str> {
     if let Ok(text) = std::str::from_utf8(bytes)
         && !text.starts_with('"')
-        && !text.bytes().any(|b| b == b'\\' || is_control(b))
+        && !text.chars().any(|c| c == '\\' || is_control(c))
+        && without_nsid(bytes).len() == bytes.len()
     {
         return Cow::Borrowed(text);
     }
+    Cow::Owned(quoted(bytes))
+}
+
+/// `bytes` always C-quoted, in double quotes with what needs it escaped.
+fn quoted(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() + 2);
     out.push('"');
     for chunk in bytes.utf8_chunks() {
@@ -30,7 +41,12 @@ pub fn quote(bytes: &[u8]) -> Cow<'_, str> {
             match c {
                 '"' => out.push_str("\\\""),
                 '\\' => out.push_str("\\\\"),
-                c if c.is_ascii() && is_control(c as u8) => push_escape(&mut out, c as u8),
+                c if is_control(c) => {
+                    let mut utf8 = [0; 4];
+                    for &b in c.encode_utf8(&mut utf8).as_bytes() {
+                        push_escape(&mut out, b);
+                    }
+                }
                 c => out.push(c),
             }
         }
@@ -39,7 +55,21 @@ pub fn quote(bytes: &[u8]) -> Cow<'_, str> {
         }
     }
     out.push('"');
-    Cow::Owned(out)
+    out
+}
+
+/// A line of netns-list without the ` (id: N)` it ends in when the name
+/// has an nsid: what stands for the name. A name that itself ends so is
+/// printed quoted (see [`quote`]), and so is never cut.
+pub fn without_nsid(line: &[u8]) -> &[u8] {
+    let Some(rest) = line.strip_suffix(b")") else {
+        return line;
+    };
+    let digits = rest.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    match rest[..rest.len() - digits].strip_suffix(b" (id: ") {
+        Some(name) if digits > 0 => name,
+        _ => line,
+    }
 }
 
 /// The bytes a line of text stands for: a line that starts and ends with a
@@ -104,9 +134,10 @@ pub fn unquote(line: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     Ok(Cow::Owned(out))
 }
 
-/// `bytes` for a message: quoted as [`quote`] does, and in double quotes
-/// even when they need none, so that where a path or name starts and ends
-/// is plain (`cannot create "/run/netns/blue": File exists`).
+/// `bytes` for a message: C-quoted always, in double quotes even when
+/// they need none, so that where a path or name starts and ends is plain
+/// (`cannot create "/run/netns/blue": File exists`), and a double quote
+/// inside is escaped: the message can be decoded as any quoted line.
 pub struct InQuotes<'a>(pub &'a [u8]);
 
 impl<'a> InQuotes<'a> {
@@ -118,15 +149,13 @@ impl<'a> InQuotes<'a> {
 
 impl fmt::Display for InQuotes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match quote(self.0) {
-            Cow::Borrowed(text) => write!(f, "\"{text}\""),
-            Cow::Owned(quoted) => f.write_str(&quoted),
-        }
+        f.write_str(&quoted(self.0))
     }
 }
 
-fn is_control(b: u8) -> bool {
-    b < 0x20 || b == 0x7f
+/// A C0 control character, DEL, or a C1 one.
+fn is_control(c: char) -> bool {
+    c < ' ' || ('\u{7f}'..='\u{9f}').contains(&c)
 }
 
 fn push_escape(out: &mut String, b: u8) {
@@ -151,7 +180,7 @@ fn push_escape(out: &mut String, b: u8) {
 mod tests {
     use super::*;
 
-    const CASES: [(&[u8], &str); 9] = [
+    const CASES: [(&[u8], &str); 12] = [
         (b"plain", "plain"),
         ("h\u{e9}llo".as_bytes(), "h\u{e9}llo"),
         (b"x\"y", "x\"y"),
@@ -161,6 +190,9 @@ mod tests {
         (b"\xff\tz", "\"\\377\\tz\""),
         (b"\x1b[0m", "\"\\033[0m\""),
         (b"\x7f\xc3", "\"\\177\\303\""),
+        ("a\u{9b}1m".as_bytes(), "\"a\\302\\2331m\""),
+        (b"x (id: 3)", "\"x (id: 3)\""),
+        (b"x (id: 3x)", "x (id: 3x)"),
     ];
 
     #[test]
@@ -192,8 +224,26 @@ mod tests {
     }
 
     #[test]
-    fn messages_always_have_quotes() {
+    fn messages_always_have_quotes_and_escape_them() {
         assert_eq!(InQuotes(b"/run/netns/x").to_string(), "\"/run/netns/x\"");
         assert_eq!(InQuotes(b"a\nb").to_string(), "\"a\\nb\"");
+        let odd = InQuotes(b"nope\"x y").to_string();
+        assert_eq!(odd, "\"nope\\\"x y\"");
+        assert_eq!(unquote(odd.as_bytes()).unwrap(), &b"nope\"x y"[..]);
+    }
+
+    #[test]
+    fn an_nsid_is_cut_from_a_line_of_the_list() {
+        assert_eq!(without_nsid(b"blue (id: 3)"), b"blue");
+        assert_eq!(without_nsid(b"\"x (id: 5)\" (id: 12)"), b"\"x (id: 5)\"");
+        for kept in [
+            &b"blue"[..],
+            b"x (id: )",
+            b"x (id: 3",
+            b"x(id: 3)",
+            b"(id: 3)",
+        ] {
+            assert_eq!(without_nsid(kept), kept);
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! file with the namespace bind-mounted onto it.
 
 use std::ffi::{CString, OsStr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -293,6 +293,45 @@ impl RunDir {
             .collect::<Result<Vec<Entry>>>()?;
         entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         Ok(entries)
+    }
+
+    /// The lock that says a name is being made: shared among the verbs
+    /// that make names (`Creator`, `attach`), each holding it from the
+    /// making of a file to the mount onto it, while the file holds no
+    /// namespace yet and is no stale one (see [`RunDir::adding`]). None
+    /// when it cannot be had: it informs, it guards nothing.
+    pub(crate) fn lock_adding(&self) -> Option<Flock<OwnedFd>> {
+        self.lock(FlockArg::LockShared).ok()
+    }
+
+    /// Whether a verb of ours is making a name here now: it holds the lock
+    /// of [`RunDir::lock_adding`]. Asked without waiting (an exclusive
+    /// lock that cannot be had), and let go at once.
+    pub fn adding(&self) -> bool {
+        matches!(
+            self.lock(FlockArg::LockExclusiveNonblock),
+            Err(Errno::EWOULDBLOCK)
+        )
+    }
+
+    fn lock(&self, arg: FlockArg) -> nix::Result<Flock<OwnedFd>> {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let dir = open(&self.path, flags, Mode::empty())?;
+        Flock::lock(dir, arg).map_err(|(_, errno)| errno)
+    }
+
+    /// Whether the run dir's file `name` was made (or last written) less
+    /// than a moment ago: an add, ip's too, makes a file and then mounts
+    /// the namespace onto it, so such a file with no namespace on it yet is
+    /// one being made rather than a stale one.
+    pub fn just_made(&self, name: &Name) -> bool {
+        let Ok(st) = stat(&self.file(name)) else {
+            return false;
+        };
+        // A moment: a second, and the rest of the second it was made in.
+        let moment = u64::try_from(st.st_mtime).map_or(0, |made| made + 2);
+        std::time::SystemTime::now()
+            < std::time::UNIX_EPOCH + std::time::Duration::from_secs(moment)
     }
 
     /// One file of the run dir (`dir` is the run dir open): `None` when it

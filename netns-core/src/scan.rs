@@ -67,7 +67,9 @@ fn read(path: &Path) -> Result<Option<(Dir, Vec<OsString>)>> {
 /// `f` of every item, keeping the `Some`s, shared out evenly to a thread
 /// a core. (Handing batches to the threads while the directory was still
 /// read was slower for /proc, whose reads contend with the questions, and
-/// no faster for a run dir: measured.)
+/// no faster for a run dir: measured.) A thread that cannot be started
+/// (EAGAIN: the user's process limit, a cgroup's pids.max, which is when
+/// one reaches for netns-pids) leaves its share to the calling thread.
 #[cfg(feature = "threads")]
 fn filter_map<T: Sync, R: Send>(all: &[T], f: impl Fn(&T) -> Option<R> + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
@@ -79,13 +81,20 @@ fn filter_map<T: Sync, R: Send>(all: &[T], f: impl Fn(&T) -> Option<R> + Sync) -
     let share = all.len().div_ceil(threads);
     std::thread::scope(|s| {
         let f = &f;
+        let work = move |part: &[T]| part.iter().filter_map(f).collect::<Vec<R>>();
         let workers: Vec<_> = all
             .chunks(share)
-            .map(|part| s.spawn(move || part.iter().filter_map(f).collect::<Vec<R>>()))
+            .map(|part| {
+                let started = std::thread::Builder::new().spawn_scoped(s, move || work(part));
+                started.map_err(|_| part)
+            })
             .collect();
         workers
             .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .flat_map(|w| match w {
+                Ok(w) => w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                Err(part) => work(part),
+            })
             .collect()
     })
 }

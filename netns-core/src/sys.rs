@@ -218,19 +218,23 @@ fn in_task(work: &mut dyn FnMut() -> Result<i32, Errno>) -> Result<i32, Errno> {
 /// A socket (socket(2): `domain`, `kind`, `protocol`, close-on-exec) made
 /// in the network namespace `ns` by a thrown-away task ([`in_task`]): it
 /// belongs to that namespace for good, and is this process's to use from
-/// any thread.
+/// any thread. The error names the step that failed ("enter", or "open a
+/// socket in"), as "cannot ..." completes it.
 pub fn socket_in(
     ns: BorrowedFd<'_>,
     domain: libc::c_int,
     kind: libc::c_int,
     protocol: libc::c_int,
-) -> Result<OwnedFd, Errno> {
+) -> Result<OwnedFd, (&'static str, Errno)> {
     let fd = ns.as_raw_fd();
+    let mut step = "start a task to enter";
     let made = in_task(&mut || {
+        step = "enter";
         // SAFETY: setns and socket take numbers and touch no memory.
         if unsafe { libc::setns(fd, libc::CLONE_NEWNET) } < 0 {
             return Err(Errno::last());
         }
+        step = "open a socket in";
         // SAFETY: as above.
         let socket = unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, protocol) };
         if socket < 0 {
@@ -238,7 +242,8 @@ pub fn socket_in(
         } else {
             Ok(socket)
         }
-    })?;
+    })
+    .map_err(|errno| (step, errno))?;
     // SAFETY: the task opened it in our descriptor table (CLONE_FILES),
     // and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(made) })

@@ -6,7 +6,9 @@
 //! held back until it is a namespace. Mounts have no inotify event: poll(2)
 //! on /proc/self/mountinfo reports POLLPRI when the mount table changes,
 //! and then each held-back file is stat'ed again (the table itself is
-//! never read: with many namespaces it is large).
+//! never read: with many namespaces it is large). Nothing is held open on
+//! the run dir (an inotify watch pins no mount): its mount can be taken
+//! off while a watch runs, and once the dir is removed the watch hears it.
 //!
 //! nsids come and go as the kernel says on rtnetlink's RTNLGRP_NSID; each
 //! is matched to a name in the run dir when it comes, and remembered, so
@@ -17,7 +19,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, open};
+use nix::fcntl::{AT_FDCWD, OFlag, open};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use nix::sys::stat::Mode;
@@ -71,12 +73,12 @@ pub struct Watch {
 /// The names part: the run dir's files and mounts.
 struct Names {
     run_dir: RunDir,
-    dir: OwnedFd,
     inotify: Inotify,
     mountinfo: OwnedFd,
     nsfs: u64,
-    /// Names that are namespaces, as far as the events tell.
-    known: HashSet<OsString>,
+    /// Names that are namespaces, as far as the events tell, with the
+    /// inode of each one's namespace.
+    known: HashMap<OsString, u64>,
     /// Files that are not namespaces (yet), oldest first: adds under way,
     /// or stale files.
     pending: Vec<OsString>,
@@ -196,28 +198,21 @@ impl Names {
         inotify
             .add_watch(path, watched())
             .map_err(|e| Error::path("watch", path, e))?;
-        let dir = open(
-            path,
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| Error::path("open", path, e))?;
         let mountinfo = open(MOUNTINFO, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| Error::path("open", MOUNTINFO, e))?;
         let mut names = Names {
             run_dir: run_dir.clone(),
-            dir,
             inotify,
             mountinfo,
             nsfs: nsfs_device()?,
-            known: HashSet::new(),
+            known: HashMap::new(),
             pending: Vec::new(),
         };
         for entry in run_dir.entries()? {
             let name = entry.name.as_os_str().to_owned();
             match entry.inode {
-                Some(_) => {
-                    names.known.insert(name);
+                Some(inode) => {
+                    names.known.insert(name, inode);
                     existing.push(Event::Add(entry.name));
                 }
                 None => names.pending.push(name),
@@ -251,14 +246,23 @@ impl Names {
             // events go out in the order the files were made.
             self.check_pending(events)?;
             if mask.intersects(AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO) {
-                // Made after the watch began and before the snapshot: the
-                // snapshot has it already.
-                if !self.known.contains(&name) && !self.pending.contains(&name) {
-                    self.look_at(name, events)?;
+                match self.known.get(&name) {
+                    // Made after the watch began and before the snapshot:
+                    // the snapshot has it already, the same namespace.
+                    Some(&inode) if self.namespace_of(&name)? == Some(Some(inode)) => {}
+                    // Renamed over (`mv x b`, which takes b's mount off):
+                    // the name's namespace is gone, and what came is new.
+                    Some(_) => {
+                        self.known.remove(&name);
+                        events.push(Event::Delete(Name::new(name.clone())?));
+                        self.look_at(name, events)?;
+                    }
+                    None if !self.pending.contains(&name) => self.look_at(name, events)?,
+                    None => {}
                 }
             } else if mask.intersects(AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVED_FROM) {
                 self.pending.retain(|p| *p != name);
-                if self.known.remove(&name) {
+                if self.known.remove(&name).is_some() {
                     events.push(Event::Delete(Name::new(name)?));
                 }
             }
@@ -269,12 +273,12 @@ impl Names {
     /// A new file: an add when a namespace is on it already, held back
     /// when not, and nothing when it is gone again.
     fn look_at(&mut self, name: OsString, events: &mut Vec<Event>) -> Result<()> {
-        match self.is_namespace(&name)? {
-            Some(true) => {
+        match self.namespace_of(&name)? {
+            Some(Some(inode)) => {
                 events.push(Event::Add(Name::new(name.clone())?));
-                self.known.insert(name);
+                self.known.insert(name, inode);
             }
-            Some(false) => self.pending.push(name),
+            Some(None) => self.pending.push(name),
             None => {}
         }
         Ok(())
@@ -288,15 +292,19 @@ impl Names {
     }
 
     /// After an inotify overflow (events were lost): the run dir as it is
-    /// now against what the events had told.
+    /// now against what the events had told. A name now of another
+    /// namespace (renamed over meanwhile) is a delete, then an add.
     fn resync(&mut self, events: &mut Vec<Event>) -> Result<()> {
         let now = self.run_dir.entries()?;
-        let present: HashSet<&OsStr> = now.iter().map(|e| e.name.as_os_str()).collect();
+        let same = |name: &OsStr, inode: u64| {
+            let at = now.binary_search_by(|e| e.name.as_os_str().cmp(name));
+            at.is_ok_and(|at| now[at].inode == Some(inode))
+        };
         let mut gone: Vec<OsString> = self
             .known
             .iter()
-            .filter(|name| !present.contains(name.as_os_str()))
-            .cloned()
+            .filter(|&(name, &inode)| !same(name, inode))
+            .map(|(name, _)| name.clone())
             .collect();
         gone.sort_unstable();
         for name in gone {
@@ -306,18 +314,18 @@ impl Names {
         self.pending.clear();
         for entry in now {
             let name = entry.name.as_os_str().to_owned();
-            if !self.known.contains(&name) {
+            if !self.known.contains_key(&name) {
                 self.look_at(name, events)?;
             }
         }
         Ok(())
     }
 
-    /// Whether `name` has a namespace mounted on it; `None` when it is
-    /// gone.
-    fn is_namespace(&self, name: &OsStr) -> Result<Option<bool>> {
-        let inode = self.run_dir.look_at(self.dir.as_fd(), name, self.nsfs)?;
-        Ok(inode.map(|inode| inode.is_some()))
+    /// The inode of the namespace mounted on `name`, if one is; `None`
+    /// when it is gone. By path: no descriptor is held on the run dir.
+    fn namespace_of(&self, name: &OsStr) -> Result<Option<Option<u64>>> {
+        let path = self.run_dir.path().join(name);
+        self.run_dir.look_at(AT_FDCWD, path.as_os_str(), self.nsfs)
     }
 }
 

@@ -24,10 +24,11 @@ crashed add leaves) is removed with a warning. A symlink is removed as a
 symlink: what it points to is not unmounted. Anything else (a file with
 data, a directory, another kind of mount) is refused and left as it is,
 and with --all a symlink too unless it leads to a namespace. With `-`,
-names are read from stdin,
-one a line; a line in double quotes is decoded as netns-list quotes names
-(C escapes, as git quotes paths), so `netns-list | netns-del -` takes
-every name. Goes on past a failing name and exits 1 if any failed.
+names are read from stdin, one a line, as netns-list prints them: a line
+in double quotes is decoded as netns-list quotes names (C escapes, as git
+quotes paths), and a trailing \" (id: N)\" is an nsid and left out, so
+`netns-list | netns-del -` takes every name. Goes on past a failing name
+and exits 1 if any failed.
 
 Options:
   -a, --all          remove every name in the run dir

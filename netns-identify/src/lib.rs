@@ -15,7 +15,8 @@ pub const USAGE: &str = concat!(
 Usage: netns-identify [OPTIONS] [PID]
 
 Print the names in the run dir that refer to the network namespace of
-process PID (default: this process, so the caller's namespace), one a line,
+process PID (default: this process, so the caller's namespace; for a
+process whose main thread has exited, its first thread's), one a line,
 sorted, as `ip netns identify PID` does; where several names refer to the
 namespace, ip prints one of them, this prints all. Nothing is printed, and
 the exit status is 0, when no name refers to it.
@@ -81,7 +82,8 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             .iter()
             .map(|name| netns_cli::json_name(ui, name))
             .collect();
-        return writeln!(ui.out(), "{}", json!(names));
+        netns_cli::write_json(ui.out(), &json!(names))?;
+        return writeln!(ui.out());
     }
     for name in names {
         writeln!(ui.out(), "{name}")?;

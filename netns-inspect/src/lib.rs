@@ -34,8 +34,12 @@ One line a namespace, ascending by inode, fields left out when empty:
   net:[INODE] [current] [nsid=N] [names=A,B] [processes=PID:COMM,...]
       [mounts=PATH,PATH@PID,...] [fds=PID:FD,...] [devices=DEV,...]
 `current` marks the caller's own namespace; PATH@PID is a mount seen only
-in the mount namespace of process PID. An item with a space or a comma,
-or that needs quoting, is quoted as git quotes paths.
+in the mount namespace of process PID. A process is in a namespace when
+any of its threads is; for one whose main thread is not (another thread
+joined it, or the main one has exited), PID is the id of the first
+thread that is. Only nsfs mounts of network namespaces count. An item
+with a space or a comma, or that needs quoting, is quoted as git quotes
+paths.
 
 Options:
 ",

@@ -20,19 +20,24 @@ Usage: netns-list [OPTIONS]
 Print the named network namespaces of the run dir, sorted, one a line, as
 `ip netns list` does: the name, then \" (id: N)\" when the current namespace
 has an nsid for it. Files that hold no namespace (stale files left by a
-crashed add) are not listed; a line on stderr names each.
+crashed add) are not listed; a line on stderr names each, but for one an
+add may still be making: younger than a moment, or any while an add of
+ours is making names (it holds the run dir's lock).
 
-A name with a control character, a byte that is not UTF-8 or a backslash,
-or that starts with a double quote, is printed in double quotes with C
-escapes, as git quotes paths (\"a\\nb\", \"bad\\377\"), so that each stays
-one line and `netns-list | netns-del -` takes each back. JSON has the
-name itself (U+FFFD for bytes that are not UTF-8, with a warning).
+A name with a control character (C0, DEL or C1), a byte that is not
+UTF-8 or a backslash, that starts with a double quote or that ends as an
+nsid does (\" (id: N)\"), is printed in double quotes with C escapes, as
+git quotes paths (\"a\\nb\", \"bad\\377\"), so that each stays one line
+and `netns-list | netns-del -` takes each back. JSON has the name itself
+(U+FFFD for bytes that are not UTF-8, with a warning).
 
 With --dev DEV, print only the namespaces that hold a network device DEV,
 by its name or an altname, as `ip -n NAME link show DEV` would find it
 (the card's `ip netns list dev DEV`); nothing, and exit 0, when none does.
 Each namespace is asked through a netlink socket made in it: no process
-is started, but entering it takes root, as `ip -n` does.
+is started, but entering it takes root, as `ip -n` does. A name longer
+than any device's (127 bytes) is no device. A namespace that cannot be
+entered is reported and the others listed (exit 1).
 
 With --ids, print the current namespace's nsid table instead, as `ip netns
 list-id` does: \"nsid N\" a line, ascending, then \" (iproute2 netns name:
@@ -106,16 +111,25 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         .entries()
         .and_then(|entries| match &args.dev {
             Some(dev) => netns_core::holding(&here.run_dir, entries, dev),
-            None => Ok(entries),
+            None => Ok((entries, Vec::new())),
         })
-        .and_then(|entries| Ok((netns_core::nsids(&here.run_dir, &entries)?, entries)));
-    let Some(((dump, nsids), entries)) = ui.ok(listed) else {
+        .and_then(|(entries, failed)| {
+            Ok((netns_core::nsids(&here.run_dir, &entries)?, entries, failed))
+        });
+    let Some(((dump, nsids), entries, failed)) = ui.ok(listed) else {
         return Ok(());
     };
+    // A namespace that could not be asked (one it cannot enter): said,
+    // and the others listed; exit 1.
+    for err in failed {
+        ui.error(err);
+    }
     if args.ids {
         return print_ids(args, ui, &dump, &entries, &nsids);
     }
     let mut array = JsonArray::default();
+    // Asked once, at the first file with no namespace on it.
+    let mut adding = None;
     for (entry, nsid) in entries.iter().zip(nsids) {
         if entry.symlink {
             ui.warn(format_args!(
@@ -126,6 +140,13 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             continue;
         }
         if entry.inode.is_none() {
+            // An add may be about to mount onto it: stale only when none
+            // of ours is under way and it is older than a moment.
+            if *adding.get_or_insert_with(|| here.run_dir.adding())
+                || here.run_dir.just_made(&entry.name)
+            {
+                continue;
+            }
             ui.warn(format_args!(
                 "{} holds no namespace (a stale file, as a crashed add leaves); \
                  remove it with netns-del",

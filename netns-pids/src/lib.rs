@@ -75,7 +75,8 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         return Ok(());
     };
     if args.json {
-        return writeln!(ui.out(), "{}", json!(pids));
+        netns_cli::write_json(ui.out(), &json!(pids))?;
+        return writeln!(ui.out());
     }
     for pid in pids {
         writeln!(ui.out(), "{pid}")?;

@@ -103,8 +103,9 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     });
     match ui.ok(set) {
         Some((nsid, name)) if args.json => {
-            let set = json!({"name": netns_cli::json_name(ui, &name), "nsid": nsid});
-            writeln!(ui.out(), "{set}")
+            let name = netns_cli::json_name(ui, &name);
+            netns_cli::write_object(ui.out(), &[("name", name), ("nsid", json!(nsid))])?;
+            writeln!(ui.out())
         }
         _ => Ok(()),
     }

@@ -28,9 +28,11 @@ then). Each line is written out as it happens, into a pipe too. An add is
 reported once the namespace is usable (mounted on its file), so
 `netns-exec NAME` works as soon as the line is read; a file that never
 gets a namespace on it (an add that crashed) is reported neither when it
-appears nor when it goes. A missing run dir is made, as netns-add makes
-it. Runs until interrupted, or until the reader of its output goes away
-(exit 0).
+appears nor when it goes; a name renamed over by another file is a
+delete. A missing run dir is made, as netns-add makes it; nothing is held
+open on it (it can be unmounted meanwhile), and once it is removed the
+watch says so and exits 1. Runs until interrupted, or until the reader
+of its output goes away (exit 0).
 
 Options:
       --names        name events only: exactly what `ip netns monitor`

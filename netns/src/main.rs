@@ -5,7 +5,7 @@
 //! that it can stand in for `ip netns` in scripts. The verbs are the same
 //! library functions the single binaries call.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -68,8 +68,11 @@ Named network namespaces, as `ip netns` keeps them. Verbs (each has --help):
 
 With no verb it lists, as `ip netns` does. ip's words (add, delete, list,
 show, list-id, monitor, ...) work too, shortened as ip allows (`s` is show,
-`d` is delete). Before the verb, `-j`/`-json` asks for JSON and `-all`
-applies delete or exec to every namespace, as ip's global options do.
+`d` is delete), and so do links named after them (netns-delete); a link
+of any other name is refused. Before the verb, `-j`/`-json` asks for JSON
+and `-all` applies delete or exec to every namespace (the other verbs
+ignore it), as ip's global options do, spelled as ip takes them: with one
+dash or two, shortened (`-js`, `--json`, `-a`).
 
 Options:
       --verbs        print the verbs, one a line (to make the links)
@@ -78,39 +81,82 @@ Options:
 ";
 
 fn main() -> ExitCode {
-    let mut args: Vec<OsString> = std::env::args_os().collect();
+    let mut args = std::env::args_os();
     let called = args
-        .first()
-        .and_then(|a| Path::new(a).file_name())
-        .map(OsStr::to_owned)
+        .next()
+        .and_then(|a| Some(Path::new(&a).file_name()?.to_owned()))
         .unwrap_or_default();
-    if let Some(run) = called
+    let args: Vec<OsString> = args.collect();
+    if called == "netns" {
+        return dispatch(args);
+    }
+    // A link names its verb as the first argument would: `netns-delete`
+    // is del. Any other name is refused: run as plain `netns`, a link
+    // named after one of ip's words took its arguments for a verb
+    // (`netns-delete a b` made b).
+    match called
         .to_str()
         .and_then(|name| name.strip_prefix("netns-"))
-        .and_then(verb)
+        .and_then(resolve)
     {
-        return run(args);
+        Some((name, implied)) => start(name, implied, Vec::new(), args),
+        None => {
+            let name = netns_core::quote::InQuotes::new(&called);
+            netns_cli::say(format_args!(
+                "netns: unknown link name {name}: run it as netns, or through a link named \
+                 netns-VERB\nTry 'netns --help' for the verbs."
+            ));
+            ExitCode::from(2)
+        }
     }
-    args.remove(0);
-    dispatch(args)
 }
 
 fn verb(name: &str) -> Option<Run> {
     VERBS.iter().find(|(n, _)| *n == name).map(|(_, run)| *run)
 }
 
+/// Our verb for `word`, and the options that make it mean what ip's word
+/// means: a verb of ours as it is, else one of ip's words or a prefix of
+/// one (the first in ip's order).
+fn resolve(word: &str) -> Option<(&str, &'static [&'static str])> {
+    if verb(word).is_some() {
+        return Some((word, &[]));
+    }
+    IP_WORDS
+        .iter()
+        .find(|(ip, _, _)| !word.is_empty() && ip.starts_with(word))
+        .map(|(_, ours, with)| (*ours, *with))
+}
+
 /// `netns [-j] [-all] VERB ARGS...`: ip's global options first, then a verb
 /// of ours or of ip's; nothing at all lists.
 fn dispatch(mut args: Vec<OsString>) -> ExitCode {
-    let mut extra: Vec<OsString> = Vec::new();
+    let (mut json, mut all) = (false, false);
     while let Some(first) = args.first().and_then(|a| a.to_str()) {
         match first {
-            "-j" | "-json" => extra.push("--json".into()),
-            "-all" => extra.push("--all".into()),
             "-h" | "--help" => return say(USAGE.to_owned()),
             "--verbs" => return say(VERBS.iter().map(|(verb, _)| format!("{verb}\n")).collect()),
             "-V" | "--version" => return say(format!("netns {}\n", env!("CARGO_PKG_VERSION"))),
-            _ => break,
+            "--" => {
+                args.remove(0);
+                break;
+            }
+            _ => {}
+        }
+        // As ip reads its options: two dashes as one, and any prefix of
+        // the option's name (none of ip's before -json and -all in its
+        // order starts with j or a).
+        let option = match first.starts_with("--") {
+            true => &first[1..],
+            false => first,
+        };
+        let is = |name: &str| option.len() > 1 && name.starts_with(option);
+        if is("-json") {
+            json = true;
+        } else if is("-all") {
+            all = true;
+        } else {
+            break;
         }
         args.remove(0);
     }
@@ -118,20 +164,30 @@ fn dispatch(mut args: Vec<OsString>) -> ExitCode {
         true => "list".to_owned(),
         false => args.remove(0).to_string_lossy().into_owned(),
     };
-    let (name, implied): (&str, &[&str]) = match verb(&word) {
-        Some(_) => (&word, &[]),
-        None => IP_WORDS
-            .iter()
-            .find(|(ip, _, _)| !word.is_empty() && ip.starts_with(word.as_str()))
-            .map_or((word.as_str(), &[]), |(_, ours, with)| (*ours, *with)),
-    };
-    if name == "help" {
-        return say(USAGE.to_owned());
-    }
-    let Some(run) = verb(name) else {
+    let Some((name, implied)) = resolve(&word) else {
         let word = netns_core::quote::InQuotes(word.as_bytes());
-        eprintln!("netns: unknown verb {word}\nTry 'netns --help' for the verbs.");
+        netns_cli::say(format_args!(
+            "netns: unknown verb {word}\nTry 'netns --help' for the verbs."
+        ));
         return ExitCode::from(2);
+    };
+    let mut extra: Vec<OsString> = Vec::new();
+    if json {
+        extra.push("--json".into());
+    }
+    // ip's -all means something to delete and exec only; the others
+    // ignore it (`ip -all netns` lists).
+    if all && matches!(name, "del" | "exec") {
+        extra.push("--all".into());
+    }
+    start(name, implied, extra, args)
+}
+
+/// Runs the verb `name` (or the help) with `implied` and `extra` options
+/// before `args`, the card's words among them read as our options.
+fn start(name: &str, implied: &[&str], extra: Vec<OsString>, mut args: Vec<OsString>) -> ExitCode {
+    let Some(run) = verb(name) else {
+        return say(USAGE.to_owned());
     };
     card_words(name, &mut args);
     let mut argv: Vec<OsString> = vec![format!("netns-{name}").into()];

@@ -81,3 +81,46 @@ fn attach_refuses_a_taken_name_and_what_is_no_network_namespace() {
     }
     assert_eq!(sb.entries(), ["a"]);
 }
+
+/// A PATH is looked at before it is opened for reading: a FIFO does not
+/// hang attach or inspect, and a device is not opened (a watchdog's open
+/// arms it, a tty's can make it the controlling terminal).
+#[test]
+fn a_fifo_or_a_device_is_refused_before_it_is_opened() {
+    let sb = Sandbox::new();
+    let fifo = sb.run.with_file_name("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let fifo = fifo.to_str().unwrap();
+    for args in [&["attach", "x", fifo][..], &["inspect", fifo]] {
+        let out = crate::util::output(
+            std::process::Command::new("timeout")
+                .arg("10")
+                .arg(crate::util::bin(args[0]))
+                .args(&args[1..])
+                .env("NETNS_RUN_DIR", &sb.run),
+            "",
+        );
+        assert_eq!(out.code, 1, "{args:?}: {out:?}");
+        let expected = format!("\"{fifo}\" is not a network namespace\n");
+        assert!(out.stderr.ends_with(&expected), "{args:?}: {out:?}");
+    }
+    let log = sb.run.with_file_name("strace.log");
+    let out = crate::util::output(
+        std::process::Command::new("timeout")
+            .args(["10", "strace", "-f", "-qq", "-e", "trace=open,openat", "-o"])
+            .arg(&log)
+            .arg(crate::util::bin("attach"))
+            .args(["x", "/dev/null"])
+            .env("NETNS_RUN_DIR", &sb.run),
+        "",
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    for call in calls.lines().filter(|l| l.contains("\"/dev/null\"")) {
+        assert!(
+            call.contains("O_PATH"),
+            "opened for more than a look: {call}"
+        );
+    }
+    assert!(sb.entries().is_empty(), "nothing made");
+}

@@ -224,3 +224,21 @@ fn a_failed_put_back_is_told_with_both_errors() {
     );
     assert!(sb.mounted().is_empty());
 }
+
+/// `netns-list | netns-del -` removes every name when names have nsids
+/// too: a line's ` (id: N)` is list's, not the name's. A name that itself
+/// ends so is printed quoted, and taken back whole.
+#[test]
+fn list_piped_into_del_removes_names_with_nsids() {
+    let sb = Sandbox::with(&["a", "b", "x (id: 5)"]);
+    let out = crate::util::in_new_netns(
+        &sb,
+        "netns-set a 3; netns-set 'x (id: 5)' 4; netns-list; \
+         netns-list | netns-del -; echo ---; ls -A \"$NETNS_RUN_DIR\"",
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "a (id: 3)\nb\n\"x (id: 5)\" (id: 4)\n---\n", ""),
+        "{out:?}"
+    );
+}

@@ -238,3 +238,150 @@ fn processes_exiting_during_the_scan_are_no_failure() {
         assert!(json(&out.stdout).as_array().is_some_and(|a| !a.is_empty()));
     }
 }
+
+/// nsfs mounts of other kinds of namespace (a uts and a mount namespace
+/// bound to files) are not network namespaces.
+#[test]
+fn other_kinds_of_namespace_are_not_listed() {
+    let sb = Sandbox::with(&["a"]);
+    let mut pins = Vec::new();
+    for kind in ["uts", "mount"] {
+        let pin = Pin(sb.run.with_file_name(format!("{kind}file")));
+        std::fs::write(&pin.0, "").unwrap();
+        let made = Command::new("unshare")
+            .arg(format!("--{kind}={}", pin.0.display()))
+            .arg("true")
+            .status()
+            .unwrap();
+        assert!(made.success(), "{kind}");
+        pins.push(pin);
+    }
+    let out = sb.run("inspect", &["--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    for pin in &pins {
+        let inode = ns_inode(&pin.0);
+        let path = pin.0.to_str().unwrap();
+        for o in json(&out.stdout).as_array().unwrap() {
+            assert_ne!(o["ns"], inode, "{path}: {o}");
+            let mounts = o["mounts"].as_array().unwrap();
+            assert!(mounts.iter().all(|m| m["path"] != path), "{path}: {o}");
+        }
+    }
+}
+
+/// The x86_64 (or aarch64) numbers of setns(2) and of exit(2), the one
+/// that ends the calling thread only, for perl's `syscall`.
+fn setns_and_thread_exit() -> (u32, u32) {
+    match std::env::consts::ARCH {
+        "aarch64" => (268, 93),
+        _ => (308, 60),
+    }
+}
+
+/// Waits until `cond` holds, at most ten seconds.
+fn until(what: &str, cond: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed().as_secs() < 10, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// A namespace held by a thread other than a process's main one is found:
+/// one that a second thread joined, one whose process's main thread has
+/// exited. netns-identify answers for such a process.
+#[test]
+fn namespaces_held_by_a_thread_only_are_found() {
+    let sb = Sandbox::with(&["t1", "t2"]);
+    let (t1, t2) = (ns_inode(sb.file("t1")), ns_inode(sb.file("t2")));
+    let (setns, exit) = setns_and_thread_exit();
+    let mut procs = Procs::default();
+    // Its second thread joins t1; its main thread stays here.
+    let joins = format!(
+        "$| = 1; open(my $f, '<', $ARGV[0]) or die; threads->create(sub {{ \
+         syscall({setns}, fileno($f), 0x40000000) == 0 or die \"setns: $!\"; \
+         print \"ready\\n\"; sleep 600 }}); sleep 600"
+    );
+    let joiner = procs.start(
+        Command::new("perl")
+            .args(["-Mthreads", "-e", &joins])
+            .arg(sb.file("t1")),
+    );
+    // In t2, its main thread gone, its second thread living on.
+    let leaves = format!(
+        "$| = 1; threads->create(sub {{ sleep 600 }}); print \"ready\\n\"; syscall({exit}, 0)"
+    );
+    let orphan = procs.start(
+        sb.cmd("exec")
+            .args(["t2", "perl", "-Mthreads", "-e", &leaves]),
+    );
+    until("the main thread exits", || {
+        std::fs::read_link(format!("/proc/{orphan}/ns/net")).is_err()
+    });
+    let out = sb.run("identify", &[&orphan.to_string()]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "t2\n"), "{out:?}");
+    assert_eq!(sb.run("del", &["t1", "t2"]).code, 0);
+    let out = sb.run("inspect", &["--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let all = json(&out.stdout);
+    for (inode, process) in [(t1, joiner), (t2, orphan)] {
+        let o = of(&all, inode);
+        let holders = o["processes"].as_array().unwrap();
+        assert_eq!(holders.len(), 1, "{o}");
+        let tid = holders[0]["pid"].as_u64().unwrap();
+        assert_ne!(tid, u64::from(process), "a thread, not the main one: {o}");
+        assert!(
+            Path::new(&format!("/proc/{process}/task/{tid}")).exists(),
+            "a thread of {process}: {o}"
+        );
+        assert_eq!(holders[0]["comm"], "perl", "{o}");
+        assert_eq!(o["devices"], j!(["lo"]), "entered through the thread: {o}");
+    }
+}
+
+/// A mount namespace is read through its next process when its first
+/// one's mountinfo cannot be read (that process exits meanwhile: strace
+/// fails the open as if it had).
+#[test]
+fn a_mount_namespace_is_read_through_its_next_process() {
+    let sb = Sandbox::new();
+    let mut procs = Procs::default();
+    let hidden = sb.run.with_file_name("hidden");
+    std::fs::write(&hidden, "").unwrap();
+    let script = format!(
+        "exec unshare -m --propagation private sh -c \
+         'unshare --net={0} true; sleep 600 & echo ready; exec sleep 600'",
+        hidden.display()
+    );
+    let first = procs.start(&mut shell(&script));
+    let children = std::fs::read_to_string(format!("/proc/{first}/task/{first}/children")).unwrap();
+    let second: u32 = children.trim().parse().unwrap();
+    let inode = ns_inode(format!("/proc/{first}/root{}", hidden.display()));
+    let _hidden_file = Pin(hidden.clone());
+    let (lowest, next) = (first.min(second), first.max(second));
+    let mountinfo = format!("/proc/{lowest}/mountinfo");
+    let out = crate::util::output(
+        Command::new("timeout")
+            .args([
+                "20",
+                "strace",
+                "-f",
+                "-qq",
+                "-o",
+                "/dev/null",
+                "-P",
+                &mountinfo,
+            ])
+            .args(["-e", "trace=openat", "-e", "inject=openat:error=ESRCH"])
+            .arg(crate::util::bin("inspect"))
+            .arg("--json")
+            .env("NETNS_RUN_DIR", &sb.run),
+        "",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let o = of(&json(&out.stdout), inode);
+    assert_eq!(
+        o["mounts"],
+        j!([{"path": hidden.to_str().unwrap(), "pid": next}])
+    );
+}

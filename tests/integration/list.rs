@@ -1,6 +1,6 @@
 //! netns-list: text and JSON as `ip netns list` prints them, sorted.
 
-use crate::util::{Procs, Sandbox, json};
+use crate::util::{Procs, Sandbox, json, stale_file};
 
 #[test]
 fn lists_sorted_names_one_a_line() {
@@ -29,7 +29,7 @@ fn json_is_an_array_of_names() {
 fn a_stale_file_is_not_listed_but_named_on_stderr() {
     let sb = Sandbox::new();
     assert_eq!(sb.run("add", &["a"]).code, 0);
-    crate::util::stale_file(&sb.file("stale"));
+    stale_file(&sb.file("stale"));
     let out = sb.run("list", &[]);
     assert_eq!((out.code, out.stdout.as_str()), (0, "a\n"), "{out:?}");
     assert!(
@@ -146,4 +146,126 @@ fn dev_lists_the_namespaces_that_hold_a_device() {
     for bad in [&["--dev"][..], &["--dev", ""], &["--dev", "lo", "--ids"]] {
         assert_eq!(sb.run("list", bad).code, 2, "{bad:?}");
     }
+}
+
+/// A file that an add has made and not yet mounted onto is not called
+/// stale: not while it is younger than a moment (ip's adds too), nor while
+/// an add of ours holds the run dir's lock, however long it takes.
+#[test]
+fn a_file_an_add_is_making_is_not_called_stale() {
+    let sb = Sandbox::with(&["a"]);
+    std::fs::write(sb.file("young"), "").unwrap();
+    let out = sb.run("list", &[]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "a\n", ""),
+        "{out:?}"
+    );
+    // An add held between its file and its mount (strace delays its
+    // unshare) for longer than a moment.
+    let mut add = std::process::Command::new("timeout")
+        .args(["20", "strace", "-f", "-qq", "-o", "/dev/null"])
+        .args(["-e", "inject=unshare:delay_enter=3000000"])
+        .arg(crate::util::bin("add"))
+        .arg("slow")
+        .env("NETNS_RUN_DIR", &sb.run)
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !sb.file("slow").exists() {
+        assert!(start.elapsed().as_secs() < 10, "the add made no file");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let out = sb.run("list", &[]);
+    let still_adding = add.try_wait().unwrap().is_none();
+    assert!(still_adding, "the add is held until after the list");
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "a\n", ""),
+        "{out:?}"
+    );
+    assert!(add.wait().unwrap().success());
+    // Once no add is under way, an old file with nothing on it is stale.
+    stale_file(&sb.file("young"));
+    let out = sb.run("list", &[]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "a\nslow\n"), "{out:?}");
+    assert!(
+        out.stderr.contains("/young\" holds no namespace"),
+        "{out:?}"
+    );
+}
+
+/// A name longer than any device's (an altname holds 127 bytes) is no
+/// device; a reply larger than a page's worth of altnames is read whole.
+#[test]
+fn dev_with_a_name_past_the_limit_and_a_device_of_many_altnames() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let long = "x".repeat(128);
+    let out = sb.run("list", &["--dev", &long]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", ""),
+        "{out:?}"
+    );
+    // 200 altnames of 120 bytes on a's lo: a reply of 26 KB.
+    let batch: String = (0..200)
+        .map(|i| format!("link property add dev lo altname {i:0120}\n"))
+        .collect();
+    let mut exec = sb.cmd("exec");
+    exec.args(["a", "ip", "-batch", "-"]);
+    let out = crate::util::output(&mut exec, batch);
+    assert_eq!(out.code, 0, "{out:?}");
+    for (dev, names) in [(format!("{:0120}", 7), "a\n"), ("lo".into(), "a\nb\n")] {
+        let out = sb.run("list", &["--dev", &dev]);
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr.as_str()),
+            (0, names, ""),
+            "--dev {dev}"
+        );
+    }
+    let out = sb.run("inspect", &["--json", "a"]);
+    assert_eq!(json(&out.stdout)[0]["devices"], json("[\"lo\"]"), "{out:?}");
+}
+
+/// One namespace it cannot enter (root of a user namespace, which owns
+/// the others) is reported, the others are listed, exit 1; uid 0 is not
+/// told to run it as root.
+#[test]
+fn dev_reports_a_namespace_it_cannot_enter_and_lists_the_others() {
+    let sb = Sandbox::with(&["b"]);
+    let mut procs = Procs::default();
+    let sleeper = "echo ready; exec sleep 600";
+    let owner = procs.start(std::process::Command::new("unshare").args([
+        "--user",
+        "--map-root-user",
+        "--net",
+        "sh",
+        "-c",
+        sleeper,
+    ]));
+    let other = procs.start(
+        std::process::Command::new("nsenter")
+            .args(["-t", &owner.to_string(), "-U", "--", "unshare", "--net"])
+            .args(["sh", "-c", sleeper]),
+    );
+    for (name, pid) in [("a", owner), ("c", other)] {
+        let out = sb.run("attach", &[name, &format!("/proc/{pid}/ns/net")]);
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    let mut list = std::process::Command::new("timeout");
+    list.args(["10", "nsenter", "-t", &owner.to_string(), "-U", "-n", "--"])
+        .arg(crate::util::bin("list"))
+        .args(["--dev", "lo"])
+        .env("NETNS_RUN_DIR", &sb.run);
+    let out = crate::util::output(&mut list, "");
+    assert_eq!((out.code, out.stdout.as_str()), (1, "a\nc\n"), "{out:?}");
+    let expected = format!(
+        "netns-list: cannot enter \"{}\": Operation not permitted",
+        sb.file("b").display()
+    );
+    assert!(out.stderr.starts_with(&expected), "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(!out.stderr.contains("run it as root"), "{out:?}");
+    assert!(out.stderr.contains("root in a user namespace"), "{out:?}");
 }

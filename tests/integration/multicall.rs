@@ -164,3 +164,77 @@ fn help_and_verbs_list_every_verb() {
         (0, verbs.map(|v| format!("{v}\n")).concat())
     );
 }
+
+/// ip's global options in every spelling ip takes (any prefix, one or two
+/// dashes; `-all` ignored but by delete and exec), with ip's exit status.
+#[test]
+fn ip_global_options_in_every_spelling_ip_takes() {
+    let sb = Sandbox::with(&["a"]);
+    let options: [&[&str]; 10] = [
+        &["--json"],
+        &["-js"],
+        &["-jso"],
+        &["--j"],
+        &["-a"],
+        &["-al"],
+        &["-all"],
+        &["--all"],
+        &["-j", "-a"],
+        &["-a", "-json"],
+    ];
+    for opts in options {
+        for verb in [&[][..], &["list"], &["show"]] {
+            let args = [opts, verb].concat();
+            let ip = Command::new("ip")
+                .args(opts)
+                .arg("netns")
+                .args(verb)
+                .output()
+                .unwrap();
+            let ours = netns(&sb, &args);
+            assert_eq!(
+                (ours.code, ip.status.code()),
+                (0, Some(0)),
+                "{args:?}: {ours:?}"
+            );
+            let json = opts.iter().any(|o| o.contains('j'));
+            assert_eq!(ours.stdout.starts_with('['), json, "{args:?}: {ours:?}");
+        }
+    }
+    assert_eq!(netns(&sb, &["-a", "delete"]).code, 0);
+    assert!(sb.entries().is_empty());
+}
+
+/// A link named with one of ip's words runs that verb; a link with a name
+/// that is no verb (nor not UTF-8) is refused, with nothing done.
+#[test]
+fn links_named_with_ip_words_run_their_verb_and_others_are_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::with(&["a", "b"]);
+    let link = |name: &[u8]| {
+        let path = sb.run.with_file_name(std::ffi::OsStr::from_bytes(name));
+        std::os::unix::fs::symlink(multicall(), &path).unwrap();
+        let mut cmd = Command::new(path);
+        cmd.env("NETNS_RUN_DIR", &sb.run);
+        cmd
+    };
+    let out = output(&mut link(b"netns-show"), "");
+    assert_eq!((out.code, out.stdout.as_str()), (0, "a\nb\n"), "{out:?}");
+    let out = output(
+        link(b"netns-monitor").args(["--names", "--existing", "--count", "0"]),
+        "",
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "add a\nadd b\n"),
+        "{out:?}"
+    );
+    for name in [&b"netns-bogus"[..], b"ip", b"netns-\xff"] {
+        let out = output(link(name).args(["x", "y"]), "");
+        assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:?}");
+        assert!(out.stderr.contains("unknown link name"), "{out:?}");
+    }
+    let out = output(link(b"netns-delete").args(["a", "b"]), "");
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert!(sb.entries().is_empty(), "deleted, nothing made");
+}

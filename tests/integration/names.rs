@@ -220,3 +220,34 @@ fn usage_errors_quote_what_was_given() {
     assert_eq!(out.code, 1, "{out:?}");
     assert_no_control_bytes("stderr", out.stderr.as_bytes());
 }
+
+/// C1 control characters (U+0080 to U+009F; U+009B is the 8-bit CSI) are
+/// refused in new names and quoted in output as the C0 ones are.
+#[test]
+fn c1_controls_are_refused_in_new_names_and_quoted_in_output() {
+    let sb = Sandbox::with(&["keep"]);
+    let out = sb.run("add", &["a\u{9b}31mb"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("it contains the control character U+009B at byte 1"),
+        "{out:?}"
+    );
+    assert_eq!(sb.entries(), ["keep"]);
+    let script = r#"
+        mount -t tmpfs -o mode=0755 netns-test /run; mkdir /run/netns
+        export NETNS_RUN_DIR=/run/netns
+        ip netns add "$(printf 'a\302\23331mb')"
+        netns-list; netns-list | netns-del -; ls -A /run/netns
+    "#;
+    let out = in_new_namespaces(&sb, &["--mount"], script);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "\"a\\302\\23331mb\"\n"),
+        "{out:?}"
+    );
+    assert!(
+        !out.stdout_bytes.windows(2).any(|w| w == b"\xc2\x9b"),
+        "{out:?}"
+    );
+}

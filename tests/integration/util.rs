@@ -231,6 +231,17 @@ fn unmount_all(path: &Path) {
     }
 }
 
+/// A stale file at `path`, as an add killed an hour ago left it: empty,
+/// no namespace on it, and old (netns-list keeps quiet about a file
+/// younger than a moment, which an add may be about to mount onto).
+pub fn stale_file(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let file = std::fs::File::create(path).expect("a stale file");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o000)).expect("mode 0000");
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    file.set_modified(then).expect("backdate");
+}
+
 /// One mountinfo line: where, and what.
 pub struct Mount {
     pub point: PathBuf,
@@ -358,15 +369,4 @@ impl Drop for Procs {
             let _ = child.wait();
         }
     }
-}
-
-/// Makes the file a crashed add leaves: empty, mode 0000.
-pub fn stale_file(path: &Path) {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o000)
-        .open(path)
-        .expect("a stale file");
 }

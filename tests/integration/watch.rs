@@ -340,3 +340,72 @@ fn nsid_events_come_with_the_names_they_refer_to() {
     ];
     assert_eq!(json_lines, want.map(json));
 }
+
+/// A watch holds nothing open on its run dir: the run dir's mount can be
+/// taken off while it runs (as with `ip netns monitor`), and once the dir
+/// itself is gone, the watch says so and exits 1 rather than stay deaf.
+#[test]
+fn a_watch_does_not_hold_its_run_dir_and_ends_when_it_goes() {
+    let sb = Sandbox::new();
+    let errors = sb.run.with_file_name("watch.err");
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "exec \"$0\" --names --existing 2>\"$1\""])
+        .arg(crate::util::bin("watch"))
+        .arg(&errors)
+        .env("NETNS_RUN_DIR", &sb.run);
+    assert_eq!(sb.run("add", &["ready"]).code, 0);
+    let mut w = Watcher::start(cmd);
+    assert_eq!(w.line(), "add ready");
+    assert_eq!(sb.run("del", &["ready"]).code, 0);
+    assert_eq!(w.line(), "delete ready");
+    nix::mount::umount2(&sb.run, nix::mount::MntFlags::empty())
+        .expect("the run dir's mount comes off while a watch runs");
+    std::fs::remove_dir(&sb.run).unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = w.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < PATIENCE, "the watch lives on");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(1), "{status}");
+    let said = std::fs::read_to_string(&errors).unwrap();
+    assert_eq!(
+        said,
+        format!(
+            "netns-watch: cannot watch \"{}\": No such file or directory\n",
+            sb.run.display()
+        )
+    );
+}
+
+/// A name renamed over (`mv x b`, in a mount namespace where b is not
+/// mounted on: the rename takes b's mount off everywhere) is a delete;
+/// one renamed over by another name of a namespace is a delete and an
+/// add.
+#[test]
+fn a_name_renamed_over_is_reported() {
+    let sb = Sandbox::new();
+    let w = ready_watcher(&sb, &[]);
+    assert_eq!(sb.run("add", &["a", "b", "c"]).code, 0);
+    assert_eq!([w.line(), w.line(), w.line()], ["add a", "add b", "add c"]);
+    std::fs::write(sb.file("x"), "").unwrap();
+    let run = sb.run.display();
+    let renames: [(String, &[&str]); 2] = [
+        (format!("umount {run}/b; mv {run}/x {run}/b"), &["delete b"]),
+        (
+            format!("umount {run}/a {run}/c; mv {run}/a {run}/c"),
+            &["delete a", "delete c", "add c"],
+        ),
+    ];
+    for (script, lines) in renames {
+        let mut unshare = Command::new("unshare");
+        unshare.args(["-m", "--propagation", "private", "sh", "-ec", &script]);
+        let out = crate::util::output(&mut unshare, "");
+        assert_eq!(out.code, 0, "{out:?}");
+        let seen: Vec<String> = lines.iter().map(|_| w.line()).collect();
+        assert_eq!(seen, lines, "{script}");
+    }
+    w.assert_quiet();
+}
