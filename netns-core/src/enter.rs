@@ -226,7 +226,7 @@ impl Enter {
                 true => sys::clone_tree(target),
                 false => nix::fcntl::open(
                     target.as_c_str(),
-                    OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                    OFlag::O_PATH | OFlag::O_CLOEXEC,
                     Mode::empty(),
                 ),
             };

@@ -64,6 +64,9 @@ pub enum Error {
     NoGroup { uid: u32 },
     /// Rootless mode with no run dir given and no XDG_RUNTIME_DIR.
     NoRootlessRunDir,
+    /// A file at the rootless keeper file's path that is no keeper file (a
+    /// file of the user's that happens to be named so): left as it is.
+    NotAKeeperFile { path: PathBuf },
     /// A rootless run dir that `is` no real directory (a symlink, a file):
     /// nothing in it was looked at.
     NotARunDir { path: PathBuf, is: &'static str },
@@ -317,9 +320,16 @@ impl fmt::Display for Error {
             ),
             Error::KeeperUnrecorded { run_dir, path } => write!(
                 f,
-                "the rootless keeper of {} is running, but its record {} is gone: end it (it is \
-                 the process named netns-keeper) and its names go with it",
+                "the rootless keeper of {} holds its lock on it, but its record {} is gone, \
+                 so it cannot be joined (if another user can open the run dir and holds a lock \
+                 on it, make the run dir mode 0700)",
                 InQuotes::new(run_dir),
+                InQuotes::new(path)
+            ),
+            Error::NotAKeeperFile { path } => write!(
+                f,
+                "refusing {}: it is no rootless keeper file (it has data or links of its own), \
+                 and would be written over; left as it is",
                 InQuotes::new(path)
             ),
             Error::KeeperUnreachable { pid, why } => write!(

@@ -358,6 +358,10 @@ impl<'a> Deleter<'a> {
     /// the bench's scale section has ours against `ip -batch`).
     pub fn delete(&mut self, name: &Name) -> Result<Removed> {
         let path = self.run_dir.file(name);
+        // Alone, for this name: a delete racing this one, or a delete and
+        // an add of the same name between this unmount and this unlink,
+        // would have this one remove the name made anew.
+        let _alone = self.run_dir.lock_removing();
         let (held, st) = self.look(&path)?;
         let kind = st.st_mode & libc::S_IFMT;
         if kind == libc::S_IFLNK {
@@ -372,14 +376,13 @@ impl<'a> Deleter<'a> {
             return Ok(Removed::Symlink);
         }
         if st.st_dev != self.nsfs {
+            if self.is_stale(&st) {
+                unlink(&path).map_err(|e| Error::path("remove", &path, e))?;
+                return Ok(Removed::StaleFile);
+            }
             let what = match kind {
                 libc::S_IFREG if st.st_dev != self.dev => {
                     "something other than a namespace mounted on it"
-                }
-                // An add makes the file empty and with mode 0000, as ip's.
-                libc::S_IFREG if st.st_size == 0 && st.st_mode & 0o7777 == 0 => {
-                    unlink(&path).map_err(|e| Error::path("remove", &path, e))?;
-                    return Ok(Removed::StaleFile);
                 }
                 libc::S_IFREG if st.st_size > 0 => "a file with data in it",
                 libc::S_IFREG => "a file with a mode other than 0000",
@@ -392,39 +395,41 @@ impl<'a> Deleter<'a> {
         loop {
             let flags = MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW;
             if let Err(e) = umount2(&path, flags) {
-                return Err(put_back(
-                    &held,
-                    &path,
-                    unmounted,
-                    Error::path("unmount", &path, e),
-                ));
+                let err = Error::path("unmount", &path, e);
+                return Err(put_back(&held, &path, unmounted, err));
             }
             unmounted += 1;
-            match unlink(&path) {
-                Ok(()) => break,
-                // Still a mount point: a second mount was stacked on the
-                // file; it goes too if it is a namespace. When nothing
-                // more comes off, the file is mounted on at another path
-                // (a bind of the run dir): busy.
-                Err(Errno::EBUSY) if unmounted < MAX_STACKED => {
-                    let (_, next) = self.look(&path)?;
-                    let err = match next.st_dev {
-                        dev if dev == self.nsfs => continue,
-                        dev if dev == self.dev => Error::path("remove", &path, Errno::EBUSY),
-                        _ => Error::NotAName {
-                            path: path.clone(),
-                            what: "something other than a namespace mounted on it",
-                        },
-                    };
-                    return Err(put_back(&held, &path, unmounted, err));
-                }
+            // What is there now: another namespace stacked on the file,
+            // which goes too; or the file an add made, which goes; or a
+            // file of someone else's under the namespace, which stays.
+            let under = match lstat(&path) {
+                Ok(st) => st,
                 Err(e) => {
                     return Err(put_back(
                         &held,
                         &path,
                         unmounted,
-                        Error::path("remove", &path, e),
+                        Error::path("stat", &path, e),
                     ));
+                }
+            };
+            if under.st_dev == self.nsfs && unmounted < MAX_STACKED {
+                continue;
+            }
+            if !self.is_stale(&under) {
+                let err = Error::NotAName {
+                    path: path.clone(),
+                    what: "a namespace mounted on a file that no add made",
+                };
+                return Err(put_back(&held, &path, unmounted, err));
+            }
+            match unlink(&path) {
+                Ok(()) => break,
+                // The file is mounted on at another path too (a bind of
+                // the run dir): busy.
+                Err(e) => {
+                    let err = Error::path("remove", &path, e);
+                    return Err(put_back(&held, &path, unmounted, err));
                 }
             }
         }
@@ -433,6 +438,16 @@ impl<'a> Deleter<'a> {
         }
         self.removed.push(held);
         Ok(Removed::Namespace)
+    }
+
+    /// Whether a file is one that an add makes, with nothing mounted on
+    /// it: regular, empty, mode 0000 (as ip's too), on the run dir's
+    /// filesystem.
+    fn is_stale(&self, st: &FileStat) -> bool {
+        st.st_mode & libc::S_IFMT == libc::S_IFREG
+            && st.st_size == 0
+            && st.st_mode & 0o7777 == 0
+            && st.st_dev == self.dev
     }
 
     /// The entry at `path` (not followed if a symlink; the topmost mount

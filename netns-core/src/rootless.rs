@@ -72,7 +72,8 @@ pub enum Keeper {
 /// (shared), and for the verb that started the keeper the pipe whose end
 /// tells the keeper that verb is done.
 pub struct Session {
-    _lock: Flock<OwnedFd>,
+    /// None where there was nothing to lock: no run dir, no keeper file.
+    _lock: Option<Flock<OwnedFd>>,
     _hold: Option<OwnedFd>,
     /// The keeper found dead, if it was.
     pub gone: Option<Gone>,
@@ -122,10 +123,22 @@ pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
     let path = keeper_file(run_dir);
     let mut exclusive = false;
     let began = std::time::Instant::now();
+    // A verb with nothing to make finds nothing where there is no run
+    // dir, and leaves no keeper file behind there.
+    let create = keeper == Keeper::Start || run_dir.path().exists();
     loop {
         let lock = match exclusive {
             true => lock_alone(&path, run_dir)?,
-            false => lock_file(&path, FlockArg::LockShared)?,
+            false => match lock_file(&path, FlockArg::LockShared, create)? {
+                Some(lock) => lock,
+                None => {
+                    return Ok(Session {
+                        _lock: None,
+                        _hold: None,
+                        gone: None,
+                    });
+                }
+            },
         };
         let record = read_record(&lock);
         if let Some(record) = alive(run_dir, &path, record)? {
@@ -147,7 +160,7 @@ pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
             };
             enter(&ns, record.inodes[0])?;
             return Ok(Session {
-                _lock: lock,
+                _lock: Some(lock),
                 _hold: None,
                 gone: None,
             });
@@ -155,7 +168,7 @@ pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
         let stale = record.is_some() || !is_empty(run_dir.path())?;
         if keeper == Keeper::IfRunning && !stale {
             return Ok(Session {
-                _lock: lock,
+                _lock: Some(lock),
                 _hold: None,
                 gone: None,
             });
@@ -166,10 +179,20 @@ pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
             continue;
         }
         let gone = match stale {
-            true => Some(Gone {
-                pid: record.map(|r| r.pid),
-                names: remove_stale(run_dir)?,
-            }),
+            true => match remove_stale(run_dir) {
+                Ok(names) => Some(Gone {
+                    pid: record.map(|r| r.pid),
+                    names,
+                }),
+                Err(err) => {
+                    // A directory of other files: no keeper file is left
+                    // beside it for nothing.
+                    if record.is_none() {
+                        let _ = nix::unistd::unlink(&path);
+                    }
+                    return Err(err);
+                }
+            },
             false => None,
         };
         let hold = match keeper {
@@ -181,7 +204,7 @@ pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
             Keeper::Start => Some(start(run_dir, &path, &lock)?),
         };
         return Ok(Session {
-            _lock: lock,
+            _lock: Some(lock),
             _hold: hold,
             gone,
         });
@@ -272,7 +295,7 @@ const ALONE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
 fn lock_alone(path: &Path, run_dir: &RunDir) -> Result<Flock<OwnedFd>> {
     let start = std::time::Instant::now();
     loop {
-        match lock_file(path, FlockArg::LockExclusiveNonblock) {
+        match lock_file(path, FlockArg::LockExclusiveNonblock, true) {
             Err(Error::Path {
                 errno: Errno::EWOULDBLOCK,
                 ..
@@ -288,24 +311,48 @@ fn lock_alone(path: &Path, run_dir: &RunDir) -> Result<Flock<OwnedFd>> {
                     path: path.to_owned(),
                 });
             }
-            locked => return locked,
+            Ok(Some(lock)) => return Ok(lock),
+            // It makes the file: it is there.
+            Ok(None) => return Err(Error::path("create", path, Errno::ENOENT)),
+            Err(err) => return Err(err),
         }
     }
 }
 
 /// Opens (creating it, 0600) and locks the keeper file, checking that the
 /// file locked is the one at the path: a keeper that ends removes it
-/// while it holds the lock. Refuses a file that is not the caller's.
-fn lock_file(path: &Path, arg: FlockArg) -> Result<Flock<OwnedFd>> {
-    let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+/// while it holds the lock. Refuses a file that is not the caller's, and
+/// one that is no keeper file (a file of the user's with that name: it
+/// would be written over, then removed): one with more than one link, or
+/// with anything in it but a record. `None` for a missing one that
+/// `create` says not to make (a verb with nothing to do there).
+fn lock_file(path: &Path, arg: FlockArg, create: bool) -> Result<Option<Flock<OwnedFd>>> {
+    let flags = OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     loop {
-        let fd = open(path, flags, Mode::from_bits_truncate(0o600))
-            .map_err(|e| Error::path("open", path, e))?;
+        let fd = match open(path, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) if !create => return Ok(None),
+            Err(Errno::ENOENT) => {
+                let mode = Mode::from_bits_truncate(0o600);
+                match open(path, flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
+                    Ok(fd) => fd,
+                    // Made by another verb meanwhile: open that one.
+                    Err(Errno::EEXIST) => continue,
+                    Err(e) => return Err(Error::path("create", path, e)),
+                }
+            }
+            Err(e) => return Err(Error::path("open", path, e)),
+        };
         let st = fstat(&fd).map_err(|e| Error::path("stat", path, e))?;
         Error::unless_own("keeper file", path, &st)?;
         let lock = Flock::lock(fd, arg).map_err(|(_, e)| Error::path("lock", path, e))?;
+        if st.st_nlink > 1 || (st.st_size > 0 && read_record(&lock).is_none()) {
+            return Err(Error::NotAKeeperFile {
+                path: path.to_owned(),
+            });
+        }
         match stat(path) {
-            Ok(now) if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino) => return Ok(lock),
+            Ok(now) if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino) => return Ok(Some(lock)),
             Ok(_) | Err(Errno::ENOENT) => {}
             Err(e) => return Err(Error::path("stat", path, e)),
         }
@@ -484,12 +531,13 @@ enum Step {
     Lock,
 }
 
-/// Starts a keeper for `run_dir` (creating the run dir, 0755, if it is
+/// Starts a keeper for `run_dir` (creating the run dir, 0700, if it is
 /// missing), records it in the locked keeper file and joins it. Returns
 /// the hold pipe's write end. On failure nothing is left: not the run dir
 /// if this made it, not the keeper file.
 fn start(run_dir: &RunDir, path: &Path, lock: &Flock<OwnedFd>) -> Result<OwnedFd> {
-    let created = match mkdir(run_dir.path(), Mode::from_bits_truncate(0o755)) {
+    // 0700: no one else may open it, and so hold a lock on it.
+    let created = match mkdir(run_dir.path(), Mode::from_bits_truncate(0o700)) {
         Ok(()) => true,
         Err(Errno::EEXIST) => false,
         Err(e) => return Err(Error::path("create", run_dir.path(), e)),

@@ -93,13 +93,22 @@ impl RunDir {
             .or(set(RUN_DIR_ENV).map(PathBuf::from))
             .or(set("XDG_RUNTIME_DIR").map(|dir| Path::new(&dir).join("netns")))
             .ok_or(Error::NoRootlessRunDir)?;
-        if path.is_absolute() {
-            return Ok(RunDir { path });
+        let path = match path.is_absolute() {
+            true => path,
+            false => nix::unistd::getcwd()
+                .map_err(|e| Error::path("resolve", &path, e))?
+                .join(path),
+        };
+        // The keeper file goes beside the run dir's last name: `d/`, `d/.`
+        // and `d` are one run dir. `..` or `/` at the end leave no name.
+        let clean: PathBuf = path.components().collect();
+        match clean.file_name() {
+            Some(_) => Ok(RunDir { path: clean }),
+            None => Err(Error::NotARunDir {
+                path: clean,
+                is: "no directory's own name (it ends in .. or is /)",
+            }),
         }
-        let cwd = nix::unistd::getcwd().map_err(|e| Error::path("resolve", &path, e))?;
-        Ok(RunDir {
-            path: cwd.join(path),
-        })
     }
 
     pub fn path(&self) -> &Path {
@@ -302,6 +311,13 @@ impl RunDir {
     /// when it cannot be had: it informs, it guards nothing.
     pub(crate) fn lock_adding(&self) -> Option<Flock<OwnedFd>> {
         self.lock(FlockArg::LockShared).ok()
+    }
+
+    /// The run dir's lock exclusive, for one delete: no add of ours is
+    /// between its file and its mount meanwhile, and no other delete at
+    /// work. None when it cannot be had.
+    pub(crate) fn lock_removing(&self) -> Option<Flock<OwnedFd>> {
+        self.lock(FlockArg::LockExclusive).ok()
     }
 
     /// Whether a verb of ours is making a name here now: it holds the lock

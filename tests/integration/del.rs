@@ -242,3 +242,60 @@ fn list_piped_into_del_removes_names_with_nsids() {
         "{out:?}"
     );
 }
+
+/// A file of someone else's with a namespace bound onto it is no name an
+/// add made: the delete puts the namespace back and leaves the file.
+#[test]
+fn a_namespace_bound_onto_a_file_with_data_is_left_with_it() {
+    let sb = Sandbox::with(&["a"]);
+    let data = sb.file("data1");
+    std::fs::write(&data, "important\n").unwrap();
+    let bound = Command::new("mount")
+        .arg("--bind")
+        .arg(sb.file("a"))
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(bound.success());
+    let out = sb.run("del", &["data1"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("a namespace mounted on a file that no add made"),
+        "{out:?}"
+    );
+    assert_eq!(sb.mounted(), ["a", "data1"], "the namespace is back on it");
+    nix::mount::umount2(&data, nix::mount::MntFlags::MNT_DETACH).unwrap();
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), "important\n");
+}
+
+/// A delete held between its unmount and its unlink (strace delays the
+/// unmount's return) while another delete of the name and then an add of
+/// it come: the second delete waits, then finds no name; the add's new
+/// namespace is left alone.
+#[test]
+fn racing_deletes_and_an_add_of_one_name_leave_the_new_one() {
+    let sb = Sandbox::with(&["x"]);
+    let first = Command::new("timeout")
+        .args(["20", "strace", "-f", "-qq", "-o", "/dev/null"])
+        .args(["-e", "inject=umount2:delay_exit=800000:when=1"])
+        .arg(bin("del"))
+        .arg("x")
+        .env("NETNS_RUN_DIR", &sb.run)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = sb.run("del", &["x"]);
+    assert_eq!(second.code, 1, "{second:?}");
+    assert!(
+        second.stderr.ends_with(": No such file or directory\n"),
+        "{second:?}"
+    );
+    assert!(!second.stderr.contains("stale"), "{second:?}");
+    assert_eq!(sb.run("add", &["x"]).code, 0);
+    let first = crate::util::Output::from(first.wait_with_output().unwrap());
+    assert_eq!((first.code, first.stderr.as_str()), (0, ""), "{first:?}");
+    assert_eq!(sb.mounted(), ["x"], "the new x is there");
+}

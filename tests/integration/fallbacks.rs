@@ -143,3 +143,28 @@ fn the_run_dir_is_set_up_the_same_whichever_calls_it_may_make() {
         assert_eq!(sb.run("del", &["--all"]).code, 0);
     }
 }
+
+/// A file bound over a file below /sys (as LXCFS or a runtime's masking
+/// make) is carried over by every way too.
+#[test]
+fn a_file_bound_below_sys_is_carried_over_by_every_way() {
+    let sb = Sandbox::with(&["a"]);
+    let script = format!(
+        "mount --bind /dev/null /sys/kernel/mm/transparent_hugepage/enabled
+         for spec in {ways}; do
+             {deny} $spec {exec} a grep -c ' /sys/kernel/mm/transparent_hugepage/enabled ' \
+                 /proc/self/mountinfo || echo failed $spec
+         done",
+        ways = "statx=EPERM open_tree=EPERM move_mount=ENOSYS",
+        deny = env!("CARGO_BIN_EXE_netns-test-deny"),
+        exec = bin("exec").display(),
+    );
+    let out = output(
+        Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &script])
+            .env("NETNS_RUN_DIR", &sb.run),
+        "",
+    );
+    // The older way keeps the old /sys below the new one: two lines.
+    assert_eq!((out.code, out.stdout.as_str()), (0, "1\n2\n2\n"), "{out:?}");
+}

@@ -579,3 +579,29 @@ fn a_watch_that_lost_events_resyncs_and_goes_on() {
     assert_eq!(table.len(), 1, "only probe's nsid is left: {told:?}");
     assert!(nobody.keepers_end());
 }
+
+/// The attacks that found holes, as nobody: a file of the user's where
+/// the keeper file goes is never written over or removed; `d/`, `d/.` and
+/// `d` are one run dir, with the keeper file beside it; a verb with
+/// nothing to do in a run dir that is not there leaves no file behind.
+#[test]
+fn the_keeper_file_and_the_run_dirs_name_are_taken_with_care() {
+    let nobody = Nobody::new();
+    let out = nobody.script(
+        "set +e; cd $XDG_RUNTIME_DIR
+         mkdir proj; echo 'my notes' > proj/build.keeper; chmod 600 proj/build.keeper
+         netns-add --rootless --run-dir proj/build x; echo add $?
+         cat proj/build.keeper
+         mkdir slash
+         netns-add --rootless --run-dir slash/ s1; echo slash $?
+         netns-list --rootless --run-dir slash/.; netns-del --rootless --run-dir slash s1
+         ls -a slash; ls slash.keeper 2>&1 | grep -c 'No such'
+         netns-list --rootless --run-dir typo; echo typo $?; ls | grep -c typo",
+    );
+    assert_eq!(
+        out.stdout, "add 1\nmy notes\nslash 0\ns1\n.\n..\n1\ntypo 0\n0\n",
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("is no rootless keeper file"), "{out:?}");
+    assert!(nobody.keepers_end());
+}
