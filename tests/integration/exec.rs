@@ -1,10 +1,9 @@
 //! netns-exec: inside the namespace, the mounts it makes (and keeps to
 //! itself), /etc/netns, exit statuses, and --all.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::util::{Output, Sandbox, bin, host_mounts, json, output};
+use crate::util::{EtcNetns, Output, Sandbox, bin, host_mounts, json, output};
 
 #[test]
 fn inside_only_the_namespace_devices_show() {
@@ -87,35 +86,6 @@ fn a_veth_pair_between_two_namespaces_carries_a_ping() {
         assert_eq!(out.code, 0, "{args:?}: {out:?}");
     }
     assert!(outs[8].stdout.contains("1 received"), "{:?}", outs[8]);
-}
-
-/// /etc/netns/NAME is global: the test's name is unique to this process,
-/// and the directory goes on drop.
-struct EtcNetns {
-    dir: PathBuf,
-    made_parent: bool,
-}
-
-impl EtcNetns {
-    fn new(name: &str, files: &[(&str, &str)]) -> Self {
-        let parent = Path::new("/etc/netns");
-        let made_parent = !parent.exists();
-        let dir = parent.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        for (file, text) in files {
-            std::fs::write(dir.join(file), text).unwrap();
-        }
-        EtcNetns { dir, made_parent }
-    }
-}
-
-impl Drop for EtcNetns {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        if self.made_parent {
-            let _ = std::fs::remove_dir("/etc/netns");
-        }
-    }
 }
 
 #[test]

@@ -352,3 +352,32 @@ impl Drop for Procs {
         }
     }
 }
+
+/// /etc/netns/NAME is global: the test's name is unique to this process,
+/// and the directory goes on drop.
+pub struct EtcNetns {
+    dir: PathBuf,
+    made_parent: bool,
+}
+
+impl EtcNetns {
+    pub fn new(name: &str, files: &[(&str, &str)]) -> Self {
+        let parent = Path::new("/etc/netns");
+        let made_parent = !parent.exists();
+        let dir = parent.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, text) in files {
+            std::fs::write(dir.join(file), text).unwrap();
+        }
+        EtcNetns { dir, made_parent }
+    }
+}
+
+impl Drop for EtcNetns {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.made_parent {
+            let _ = std::fs::remove_dir("/etc/netns");
+        }
+    }
+}
