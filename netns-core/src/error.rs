@@ -93,6 +93,18 @@ impl Error {
         }
     }
 
+    /// Whether the path it names is not there (ENOENT): a name removed
+    /// since the run dir was read, for one.
+    pub fn is_missing(&self) -> bool {
+        matches!(
+            self,
+            Error::Path {
+                errno: Errno::ENOENT,
+                ..
+            }
+        )
+    }
+
     pub(crate) fn path(action: &'static str, path: impl Into<PathBuf>, errno: Errno) -> Self {
         Error::Path {
             action,

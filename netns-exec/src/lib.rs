@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use netns_cli::{Parsed, Place, Ui};
 use netns_core::quote::InQuotes;
 use netns_core::rootless::Keeper;
-use netns_core::{Enter, Exit, Name, RunDir, Sysfs, User};
+use netns_core::{Enter, Error, Exit, Name, RunDir, Sysfs, User};
 
 pub const USAGE: &str = concat!(
     "\
@@ -24,7 +24,9 @@ process: its pid, exit status and signals are its own. Everything after
 NAME belongs to CMD, options included.
 
 With --all, CMD runs in each namespace of the run dir in turn, after a
-`netns: NAME` line; the exit status is 1 if it failed in any.
+blank line and a `netns: NAME` line, as ip prints them; the exit status is
+1 if it failed in any. A name with no namespace when its turn comes (a
+stale file, or removed meanwhile) is skipped with a warning.
 
 With --user, CMD runs as USER once inside, as `runuser -u USER -- CMD`
 would run it: USER's uid, its primary group (or GROUP), and the groups
@@ -144,7 +146,11 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `--all`: CMD in each namespace in turn, each in a child that enters it.
+/// `--all`: CMD in each namespace in turn, each in a child that enters it,
+/// after a blank line and a `netns: NAME` line, as ip prints them. One
+/// rule for a name that holds no namespace when its turn comes, whether a
+/// stale file from the start or removed while CMD ran in another: it is
+/// skipped with a warning, and the exit status stays as it is.
 fn run_in_all(
     args: &Args,
     run_dir: &RunDir,
@@ -152,37 +158,47 @@ fn run_in_all(
     prepare: impl Fn(&mut Enter),
 ) -> std::io::Result<()> {
     // The host's /sys is the same for every namespace: read it once.
-    let read = run_dir.entries().and_then(|e| Ok((e, Sysfs::read()?)));
-    let Some((entries, sysfs)) = ui.ok(read) else {
+    let read = run_dir
+        .names()
+        .and_then(|names| Ok((names, Sysfs::read()?)));
+    let Some((names, sysfs)) = ui.ok(read) else {
         return Ok(());
     };
-    for entry in &entries {
-        if entry.inode.is_none() {
-            ui.warn(format_args!(
-                "skipped {}: it holds no namespace (a stale file)",
-                InQuotes::new(&run_dir.file(&entry.name))
-            ));
-            continue;
-        }
-        writeln!(ui.out(), "netns: {}", entry.name)?;
-        // The command writes to the same stdout: ours must be out first.
-        ui.out().flush()?;
-        let Some(mut enter) = ui.ok(Enter::new(run_dir, &entry.name, sysfs.clone())) else {
-            continue;
+    for name in &names {
+        let ready = match Enter::new(run_dir, name, sysfs.clone()) {
+            Err(Error::NotANamespace { .. }) => Err("it holds no namespace (a stale file)"),
+            Err(err) if err.is_missing() => Err("it is gone (removed since the run dir was read)"),
+            opened => Ok(opened.map(|mut enter| {
+                prepare(&mut enter);
+                enter
+            })),
         };
-        prepare(&mut enter);
-        match enter.run(&args.command) {
+        let ran = match ready {
+            Err(why) => {
+                let file = run_dir.file(name);
+                ui.warn(format_args!("skipped {}: {why}", InQuotes::new(&file)));
+                continue;
+            }
+            Ok(Ok(enter)) => {
+                writeln!(ui.out(), "\nnetns: {name}")?;
+                // The command writes to the same stdout: ours must be out
+                // first.
+                ui.out().flush()?;
+                enter.run(&args.command)
+            }
+            Ok(Err(err)) => Err(err),
+        };
+        match ran {
             Ok(Exit::Code(0)) => {}
             Ok(exit) => ui.error(format_args!(
-                "{} failed in {}: {}",
+                "{} failed in {name}: {}",
                 InQuotes::new(&args.command[0]),
-                entry.name,
                 match exit {
                     Exit::Signal(signal) => format!("killed by signal {signal}"),
                     Exit::Code(code) => format!("exit status {code}"),
                 }
             )),
-            Err(err) => ui.error(format_args!("in {}: {err}", entry.name)),
+            Err(err) => ui.error(format_args!("in {name}: {err}")),
         }
     }
     Ok(())

@@ -155,7 +155,7 @@ fn as_nobody_named_namespaces_of_ones_own_work_with_every_verb() {
     assert_eq!(out.code, 0, "{out:?}");
     let expected = "ping ok\n--- list\nlab1\nlab2\n--- json\n[{\"name\":\"lab1\"},{\"name\":\"lab2\"}]\n\
          --- pids\nthe sleeper\n--- identify\nlab2\n--- watch\nadd lab1\nadd lab2\nadd lab3\ndelete lab3\n\
-         --- exec --all\nnetns: lab1\n1\nnetns: lab2\n1\n\
+         --- exec --all\n\nnetns: lab1\n1\n\nnetns: lab2\n1\n\
          --- inside\n0\nlab1\nlab2 (id: 0)\nlab1\nlab2 (id: 0)\n\
          --- ids\nnsid 7 (iproute2 netns name: lab1)\n--- del --all\n";
     assert_eq!(out.stdout, expected, "{out:?}");
@@ -353,7 +353,7 @@ fn exec_user_runs_the_command_as_that_user() {
         "{out:?}"
     );
     let out = sb.run("exec", &["--all", "--user", "nobody", "id", "-u"]);
-    assert_eq!((out.code, out.stdout.as_str()), (0, "netns: x\n65534\n"));
+    assert_eq!((out.code, out.stdout.as_str()), (0, "\nnetns: x\n65534\n"));
     let out = sb.run("exec", &["--rootless", "--user", "nobody", "x", "true"]);
     assert_eq!(out.code, 2, "{out:?}");
 }
