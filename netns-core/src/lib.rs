@@ -36,5 +36,4 @@ pub use netns::{Creator, Deleter, Netns, NetnsId, Removed, attach};
 pub use nsid::{NsidDump, NsidSocket, nsids};
 pub use pids::pids;
 pub use run_dir::{DEFAULT_RUN_DIR, Entry, RUN_DIR_ENV, RunDir};
-pub use user::User;
 pub use watch::{Event, Kinds, Watch, Woken};

@@ -1,12 +1,12 @@
 //! Rootless mode, as the user nobody: names of one's own in a user
-//! namespace, held by a keeper process; and `netns-exec --user`.
+//! namespace, held by a keeper process.
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::util::{Output, Sandbox, bin, fresh_dir, output};
+use crate::util::{Output, bin, fresh_dir, output};
 
 const NOBODY: u32 = 65534;
 
@@ -317,45 +317,6 @@ fn rootless_attach_takes_only_namespaces_of_its_own() {
         "{out:?}"
     );
     assert!(nobody.keepers_end());
-}
-
-/// `netns-exec --user`: the command has the user's uid, gid and groups
-/// and no capability (it cannot enter another namespace); an unknown user
-/// is refused before anything is entered.
-#[test]
-fn exec_user_runs_the_command_as_that_user() {
-    let sb = Sandbox::with(&["x"]);
-    let ids = "id -u; id -g; id -G; grep CapEff /proc/self/status";
-    for user in ["nobody", "65534:65534", "nobody:nogroup"] {
-        let out = sb.run("exec", &["--user", user, "x", "sh", "-c", ids]);
-        assert_eq!(out.code, 0, "{user}: {out:?}");
-        assert_eq!(
-            out.stdout, "65534\n65534\n65534\nCapEff:\t0000000000000000\n",
-            "{user}"
-        );
-    }
-    // No way back out: setns needs the capabilities it no longer has.
-    let exec = bin("exec");
-    let inner = format!("{} x true", exec.display());
-    let out = sb.run("exec", &["--user", "nobody", "x", "sh", "-c", &inner]);
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("Operation not permitted"), "{out:?}");
-    let out = sb.run("exec", &["--user", "no-such-user", "not-a-name", "true"]);
-    assert_eq!(out.code, 1, "{out:?}");
-    assert_eq!(
-        out.stderr,
-        "netns-exec: no user \"no-such-user\" in /etc/passwd\n"
-    );
-    let out = sb.run("exec", &["--user", "4242", "x", "true"]);
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stderr.contains("give its group too (4242:GID)"),
-        "{out:?}"
-    );
-    let out = sb.run("exec", &["--all", "--user", "nobody", "id", "-u"]);
-    assert_eq!((out.code, out.stdout.as_str()), (0, "\nnetns: x\n65534\n"));
-    let out = sb.run("exec", &["--rootless", "--user", "nobody", "x", "true"]);
-    assert_eq!(out.code, 2, "{out:?}");
 }
 
 /// A keeper file someone else made (the record and lock of the keeper) is
