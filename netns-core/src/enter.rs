@@ -29,6 +29,7 @@ use crate::error::{Error, Result, errno_of};
 use crate::mountinfo;
 use crate::name::Name;
 use crate::netns::Netns;
+use crate::relay::{self, Relay};
 use crate::run_dir::RunDir;
 use crate::sys::{self, Argv};
 use crate::user::User;
@@ -121,6 +122,7 @@ enum Step {
     SysBack(usize),
     Etc(usize),
     RunDir,
+    Session,
     /// The step of [`sys::become_user`], by its index in
     /// [`sys::USER_STEPS`].
     User(usize),
@@ -143,6 +145,7 @@ impl Failed {
             Step::Exec => (7, 0),
             Step::RunDir => (8, 0),
             Step::User(i) => (9, i),
+            Step::Session => (10, 0),
         };
         (tag << 56) | ((index as u64 & 0xff_ffff) << 32) | u64::from(self.errno as i32 as u32)
     }
@@ -159,6 +162,7 @@ impl Failed {
             6 => Step::Etc(index),
             8 => Step::RunDir,
             9 => Step::User(index),
+            10 => Step::Session,
             _ => Step::Exec,
         };
         Failed {
@@ -190,7 +194,8 @@ impl Enter {
     /// are bound over /etc's), HOME, USER and LOGNAME set as runuser sets
     /// them. Its ids are taken once the namespaces are entered, and with
     /// a uid other than 0 no capability is left (capabilities(7)), so the
-    /// command cannot leave the namespace or undo the mounts.
+    /// command cannot leave the namespace or undo the mounts. It runs in
+    /// a child, in a session of its own: see the relay module.
     pub fn as_user(&mut self, spec: &OsStr) -> Result<()> {
         let file = |etc: &'static str| {
             let bound = self
@@ -236,7 +241,8 @@ impl Enter {
     ///    on top of it (see the module's doc);
     /// 4. bind each /etc/netns/NAME/ENTRY over /etc/ENTRY;
     /// 5. in rootless mode, bind the run dir over /run/netns;
-    /// 6. with `--user`, take the user's ids ([`sys::become_user`]).
+    /// 6. with `--user`, start a session and take the user's ids
+    ///    ([`sys::become_user`]).
     ///
     /// `held` has room for a descriptor per mount below /sys, so that
     /// nothing is allocated here. setns and unshare act on the calling
@@ -313,6 +319,7 @@ impl Enter {
             .map_err(fail(Step::RunDir))?;
         }
         if let Some(user) = &self.user {
+            nix::unistd::setsid().map_err(fail(Step::Session))?;
             sys::become_user(user.uid, user.gid, &user.groups)
                 .map_err(|(i, errno)| fail(Step::User(i))(errno))?;
         }
@@ -321,30 +328,61 @@ impl Enter {
 
     /// Enters the namespace, then replaces this process with `argv` (a
     /// PATH search, as execvp(3)): no fork, so the command keeps this pid
-    /// and its exit status and signals are its own. Returns only on failure.
+    /// and its exit status and signals are its own. With a user, the
+    /// command runs apart, as [`Enter::run`] runs it, and this process
+    /// ends as it ended. Returns only on failure.
     pub fn exec(&self, argv: &[OsString]) -> Error {
+        if self.user.is_some() {
+            return match self.run_apart(argv, false) {
+                Ok(exit) => relay::end_as(exit),
+                Err(err) => err,
+            };
+        }
         let mut held = Vec::with_capacity(self.sysfs.mounts.len());
-        let failed = self.enter_and_exec(&self.argv(argv), self.found(argv), &mut held);
+        // No user here (see above): root's EACCES is a file's.
+        let failed = self.enter_and_exec(&self.argv(argv), true, &mut held);
         self.explain(failed, argv)
     }
 
     /// Runs `argv` in the namespace in a child, which enters it between
     /// fork and exec, and waits for it; the caller stays where it is. A
     /// failure to enter or to exec is the child's, told as [`Enter::exec`]
-    /// tells its own.
+    /// tells its own. With a user, the child runs in a session of its own,
+    /// and the signals this process gets are passed on to it: once it has
+    /// ended, one that would have ended this process does (see the relay
+    /// module).
     pub fn run(&self, argv: &[OsString]) -> Result<Exit> {
+        self.run_apart(argv, true)
+    }
+
+    /// [`Enter::run`]; `pass_on` says whether a signal passed on to the
+    /// command that would have ended this process ends it after the
+    /// command: not where this process ends as the command did anyway.
+    fn run_apart(&self, argv: &[OsString], pass_on: bool) -> Result<Exit> {
         let args = self.argv(argv);
         let found = self.found(argv);
         let mut held = Vec::with_capacity(self.sysfs.mounts.len());
-        let started = sys::fork_exec(|| self.enter_and_exec(&args, found, &mut held).code())
-            .map_err(|errno| Error::Sys {
-                action: "start a process",
-                errno,
-            })?;
-        match started {
-            Ok(child) => wait(child),
-            Err(code) => Err(self.explain(Failed::from_code(code), argv)),
+        let mut relay = self.user.as_ref().map(|_| Relay::block()).transpose()?;
+        let started = sys::fork_exec(|| {
+            if let Some(relay) = &relay {
+                relay.unblock();
+            }
+            self.enter_and_exec(&args, found, &mut held).code()
+        })
+        .map_err(|errno| Error::Sys {
+            action: "start a process",
+            errno,
+        });
+        let ended = match (started, &mut relay) {
+            (Ok(Ok(child)), Some(relay)) => relay.wait(child),
+            (Ok(Ok(child)), None) => wait(child),
+            (Ok(Err(code)), _) => Err(self.explain(Failed::from_code(code), argv)),
+            (Err(err), _) => Err(err),
+        };
+        if let Some(relay) = relay {
+            relay.end(pass_on);
         }
+        ended
     }
 
     /// Whether the command is there to run, for a failed exec (see
@@ -395,6 +433,10 @@ impl Enter {
             Step::SysBack(i) => Error::path("mount back", os(&self.sysfs.mounts[i]), errno),
             Step::Exec => Error::Exec {
                 command: argv.first().cloned().unwrap_or_default(),
+                errno,
+            },
+            Step::Session => Error::Sys {
+                action: "start a session for the command",
                 errno,
             },
             Step::User(i) => Error::AsUser {
@@ -550,6 +592,7 @@ mod tests {
             Step::SysBack(3),
             Step::Etc(0xff_fffe),
             Step::RunDir,
+            Step::Session,
             Step::User(6),
             Step::Exec,
         ];

@@ -20,6 +20,7 @@ mod netns;
 mod nsid;
 mod pids;
 pub mod quote;
+mod relay;
 pub mod rootless;
 mod run_dir;
 mod scan;

@@ -20,8 +20,8 @@ Run CMD in the named network namespace, as `ip netns exec` does: enter the
 namespace, then a private mount namespace in which /sys shows the
 namespace's devices (the mounts below /sys, such as /sys/fs/cgroup, stay)
 and each /etc/netns/NAME/FILE lies over /etc/FILE. CMD replaces this
-process: its pid, exit status and signals are its own. Everything after
-NAME belongs to CMD, options included.
+process (but with --user, below): its pid, exit status and signals are
+its own. Everything after NAME belongs to CMD, options included.
 
 With --all, CMD runs in each namespace of the run dir in turn, after a
 blank line and a `netns: NAME` line, as ip prints them; the exit status is
@@ -33,10 +33,12 @@ would: USER's uid, its group and the groups that list it (GROUP alone
 with :GROUP, as runuser -g), no capability left, so CMD cannot leave
 the namespace. USER and GROUP are names (looked for first) or numbers,
 from /etc/passwd and /etc/group, or the namespace's /etc/netns/NAME/passwd
-and group. HOME, USER and LOGNAME are set as runuser sets them. Not with
---rootless, where CMD runs as root of the user namespace (the caller, as
-`unshare -r` has it), and /run/netns shows the rootless names when
-/run/netns exists.
+and group. HOME, USER and LOGNAME are set as runuser sets them. CMD runs
+in a child, in a session of its own: it has no controlling terminal to
+push input into for root's shell. netns-exec passes signals on to it and
+ends as it ends. Not with --rootless, where CMD runs as root of the user
+namespace (the caller, as `unshare -r` has it), and /run/netns shows the
+rootless names when /run/netns exists.
 
 Exit status: CMD's own; 127 if CMD is not found, 126 if it cannot be run;
 1 if the namespace cannot be entered; 2 for a usage error.

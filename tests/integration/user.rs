@@ -1,12 +1,19 @@
 //! `netns-exec --user`: the command runs as the user, as `runuser -u USER
 //! [-g GROUP]` runs it, with nothing of root's left: no capability, no id
-//! that the kernel reads as "unchanged"; with the user's HOME, USER and
-//! LOGNAME, and the namespace's own /etc/netns/NAME/passwd.
+//! that the kernel reads as "unchanged", no hold on root's terminal; with
+//! the user's HOME, USER and LOGNAME, and the namespace's own
+//! /etc/netns/NAME/passwd.
 
+use std::io::{BufRead, Read};
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use crate::util::{EtcNetns, Sandbox, bin, in_new_namespaces, output};
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use crate::util::{EtcNetns, Output, Sandbox, bin, in_new_namespaces, output};
 
 /// The user's uid, gid and groups, and no capability: the command cannot
 /// enter another namespace. An unknown user is refused before anything
@@ -41,6 +48,7 @@ fn the_command_has_the_users_ids_and_no_capability() {
         out.stderr.contains("give its group too (4242:GID)"),
         "{out:?}"
     );
+    // It runs in a child; netns-exec ends as it ended.
     let out = sb.run("exec", &["--user", "nobody", "x", "sh", "-c", "exit 7"]);
     assert_eq!(out.code, 7, "{out:?}");
     let out = sb.run(
@@ -52,6 +60,97 @@ fn the_command_has_the_users_ids_and_no_capability() {
     assert_eq!((out.code, out.stdout.as_str()), (0, "\nnetns: x\n65534\n"));
     let out = sb.run("exec", &["--rootless", "--user", "nobody", "x", "true"]);
     assert_eq!(out.code, 2, "{out:?}");
+}
+
+/// A program run as a user pushes a command into its terminal with
+/// TIOCSTI (this kernel allows it: dev.tty.legacy_tiocsti=1). Were the
+/// terminal still its controlling terminal, root's shell would read the
+/// command once netns-exec returns, and run it. In a pty of the test's own
+/// (script(1)): from a shell without job control (netns-exec in the
+/// shell's process group), with it (netns-exec leading a group of its
+/// own), and with --all. Root's shell then pushes a line of its own and
+/// runs what it reads up to that line. Nor can the command, in a session
+/// of its own, continue root's stopped jobs (SIGCONT needs no more than
+/// the same session).
+#[test]
+fn a_command_run_as_a_user_cannot_push_input_to_roots_terminal() {
+    let sb = Sandbox::with(&["x"]);
+    let dir = sb.file("..");
+    let pwned = dir.join("pwned");
+    let push = dir.join("push.pl");
+    std::fs::write(
+        &push,
+        "for (split //, \"$ARGV[0]\\n\") { ioctl(STDIN, 0x5412, $_) or die \"TIOCSTI: $!\\n\" }\n",
+    )
+    .unwrap();
+    let stat = dir.join("stat.pl");
+    std::fs::write(
+        &stat,
+        "open F, '/proc/self/stat'; my @f = split / /, <F>; \
+         print 'tty_nr=', $f[6], ' session=', ($f[5] == $$ ? 'own' : 'another'), \"\\n\";\n",
+    )
+    .unwrap();
+    let exec = bin("exec");
+    let (exec, push, stat, pwned) = (
+        exec.display(),
+        push.display(),
+        stat.display(),
+        pwned.display(),
+    );
+    let inner = dir.join("inner.sh");
+    std::fs::write(
+        &inner,
+        format!(
+            "{exec} --user nobody x perl {push} 'echo pushed-1 >> {pwned}'; echo \"exit $?\"\n\
+             {exec} --all --user nobody perl {push} 'echo pushed-2 >> {pwned}'; echo \"exit $?\"\n\
+             set -m\n\
+             {exec} --user nobody x perl {push} 'echo pushed-3 >> {pwned}'; echo \"exit $?\"\n\
+             {exec} --user nobody x perl {stat}\n\
+             set +m\n\
+             sleep 100 & stopped=$!; kill -STOP $stopped\n\
+             {exec} --user nobody x sh -c \"kill -CONT $stopped 2>/dev/null && echo CONT sent || \
+             echo CONT refused\"\n\
+             kill -KILL $stopped\n\
+             perl {push} 'true end'\n\
+             while read -r line; do echo \"root read: $line\"; eval \"$line\"; \
+             [ \"$line\" = 'true end' ] && break; done\n"
+        ),
+    )
+    .unwrap();
+    let out = in_a_pty(&sb, &format!("sh {}", inner.display()));
+    assert!(!sb.file("../pwned").exists(), "root ran it: {out:?}");
+    assert!(out.stdout.contains("root read: true end"), "{out:?}");
+    assert_eq!(
+        out.stdout
+            .matches("TIOCSTI: Operation not permitted")
+            .count(),
+        3,
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("tty_nr=0 session=own"),
+        "no controlling terminal, a session of its own: {out:?}"
+    );
+    // In root's session it could continue root's stopped jobs.
+    assert!(out.stdout.contains("CONT refused"), "{out:?}");
+}
+
+/// `script -qec COMMAND` with the sandbox's run dir, bounded by a timeout;
+/// its stdin stays open (script would pass an end of file on to the pty).
+fn in_a_pty(sb: &Sandbox, command: &str) -> Output {
+    let mut child = Command::new("timeout")
+        .args(["30", "script", "-qec", command, "/dev/null"])
+        .env("SHELL", "/bin/sh")
+        .env("NETNS_RUN_DIR", &sb.run)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script");
+    let stdin = child.stdin.take();
+    let out = child.wait_with_output().expect("wait");
+    drop(stdin);
+    Output::from(out)
 }
 
 /// `setresuid(-1, -1, -1)` means "leave them as they are": a uid or gid
@@ -243,4 +342,133 @@ fn the_user_is_looked_up_in_the_namespaces_own_passwd() {
         out.stderr,
         "netns-exec: in plain: no user \"nt-u\" in \"/etc/passwd\"\n"
     );
+}
+
+/// The command runs in a session of its own, so the terminal's ^C reaches
+/// netns-exec alone (typed here by root's TIOCSTI while the command runs
+/// in the foreground): netns-exec passes it on and ends as the command
+/// ended: with its status when it trapped the signal, and of SIGINT when
+/// it did not, as does then the shell that ran it (shells end so when
+/// their foreground job dies of SIGINT). kill's signals the same way:
+/// SIGTSTP stops the command and then netns-exec, SIGCONT continues both,
+/// SIGTERM reaches the command's trap; and with --all, netns-exec ends of
+/// the SIGTERM once the command has ended.
+#[test]
+fn signals_reach_the_command_through_netns_exec() {
+    let sb = Sandbox::with(&["x"]);
+    let dir = sb.file("..");
+    let inner = dir.join("ctrl-c.sh");
+    let exec = bin("exec");
+    let exec = exec.display();
+    let wait = "for i in $(seq 100); do sleep 0.1; done";
+    std::fs::write(
+        &inner,
+        format!(
+            "set -m\n\
+             type() {{ sleep 0.5; perl -e 'my $c = \"\\003\"; ioctl(STDIN, 0x5412, $c) or die'; }}\n\
+             type &\n\
+             {exec} --user nobody x sh -c 'trap \"echo got INT; exit 1\" INT; {wait}'\n\
+             echo \"exit $?\"\n\
+             type &\n\
+             {exec} --user nobody x sh -c '{wait}'\n\
+             echo \"not ended: $?\"\n"
+        ),
+    )
+    .unwrap();
+    let out = in_a_pty(&sb, &format!("sh {}", inner.display()));
+    assert_eq!(out.code, 130, "{out:?}");
+    assert!(out.stdout.contains("got INT"), "{out:?}");
+    assert!(out.stdout.contains("exit 1"), "{out:?}");
+    assert!(!out.stdout.contains("not ended"), "{out:?}");
+
+    let mut procs = crate::util::Procs::default();
+    let trap = "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.1; done";
+    let mut cmd = sb.cmd("exec");
+    cmd.args(["--user", "nobody", "x", "sh", "-c", trap]);
+    let (pid, mut stdout) = procs.start_reading(&mut cmd);
+    let child = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
+    let child: u32 = child.trim().parse().expect("one child");
+    // In a session of its own, the command is not in the process group
+    // that Procs kills on drop: killed here, should the test fail.
+    let _command = KillOnDrop::new(child);
+    let state = |pid: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit(") ").next().and_then(|s| s.chars().next())
+    };
+    let becomes = |pid: u32, want: &[char]| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !state(pid).is_some_and(|s| want.contains(&s)) {
+            assert!(Instant::now() < deadline, "{pid} stays {:?}", state(pid));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let send = |signal| nix::sys::signal::kill(Pid::from_raw(pid as i32), signal).unwrap();
+    send(Signal::SIGTSTP);
+    becomes(child, &['T']);
+    becomes(pid, &['T']);
+    send(Signal::SIGCONT);
+    becomes(child, &['S', 'R']);
+    becomes(pid, &['S', 'R']);
+    send(Signal::SIGTERM);
+    // Ended: a zombie until reaped.
+    becomes(pid, &['Z']);
+    let status = procs.reap(pid);
+    assert_eq!(status.code(), Some(3), "{status:?}");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "got TERM\n");
+
+    // With --all, a signal passed on that would have ended netns-exec
+    // ends it once the command has: the next namespace is not entered.
+    assert_eq!(sb.run("add", &["y"]).code, 0);
+    let mut cmd = sb.cmd("exec");
+    cmd.args(["--all", "--user", "nobody", "sh", "-c", trap]);
+    let (pid, mut stdout) = procs.start_reading(&mut cmd);
+    let mut line = String::new();
+    while line != "ready\n" {
+        line.clear();
+        assert_ne!(
+            stdout.read_line(&mut line).unwrap(),
+            0,
+            "ended before ready"
+        );
+    }
+    let child = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
+    let _command = KillOnDrop::new(child.trim().parse().expect("one child"));
+    nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGTERM).unwrap();
+    becomes(pid, &['Z']);
+    assert_eq!(procs.reap(pid).signal(), Some(15));
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "got TERM\n");
+}
+
+/// A process killed (by its pid) when this goes out of scope, if it is
+/// still the one it was (the same start time), not another since.
+struct KillOnDrop {
+    pid: u32,
+    started: Option<String>,
+}
+
+impl KillOnDrop {
+    fn new(pid: u32) -> Self {
+        KillOnDrop {
+            pid,
+            started: start_time(pid),
+        }
+    }
+}
+
+fn start_time(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22; the fields after the command's name, which may hold spaces.
+    Some(stat.rsplit(") ").next()?.split(' ').nth(19)?.to_owned())
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.started.is_some() && start_time(self.pid) == self.started {
+            let _ = nix::sys::signal::kill(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
+        }
+    }
 }

@@ -305,6 +305,14 @@ impl Procs {
     /// Starts `cmd` in a process group of its own, and waits for the first
     /// line it prints: the sign that it is in place. Returns its pid.
     pub fn start(&mut self, cmd: &mut Command) -> u32 {
+        self.start_reading(cmd).0
+    }
+
+    /// `start`, keeping the rest of the command's stdout to be read.
+    pub fn start_reading(
+        &mut self,
+        cmd: &mut Command,
+    ) -> (u32, std::io::BufReader<std::process::ChildStdout>) {
         use std::io::BufRead;
         use std::os::unix::process::CommandExt;
         let mut child = cmd
@@ -317,11 +325,17 @@ impl Procs {
         let pid = child.id();
         self.0.push(child);
         let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read");
+        let mut stdout = std::io::BufReader::new(stdout);
+        stdout.read_line(&mut line).expect("read");
         assert!(!line.is_empty(), "{cmd:?} ended before it was ready");
-        pid
+        (pid, stdout)
+    }
+
+    /// The exit status of a process `start` started that has ended (a
+    /// zombie: the wait does not block).
+    pub fn reap(&mut self, pid: u32) -> std::process::ExitStatus {
+        let child = self.0.iter_mut().find(|c| c.id() == pid).expect("ours");
+        child.wait().expect("wait")
     }
 
     /// Starts `sleep` in the namespace `name` with `exec` (a netns-exec
