@@ -276,21 +276,24 @@ pub fn json_name(ui: &mut Ui, name: &Name) -> Value {
     }
 }
 
-/// A PID from the command line: digits only, as `ip netns` takes them
-/// (`self` and other words are not PIDs).
+/// A PID from the command line: decimal digits only, with no leading 0
+/// (`self` and other words are not PIDs). ip reads a PID as strtol(3) with
+/// base 0 does (`010` is 8 to `ip netns attach`, `0x10` 16, and ` 10`
+/// and `+10` 10): a spelling that ip could read as another number than
+/// ours is refused, not taken for another process.
 pub fn parse_pid(value: &OsStr) -> Result<u32, lexopt::Error> {
     let text = value.to_string_lossy();
-    match text.bytes().all(|b| b.is_ascii_digit()) {
-        true => text.parse().ok(),
-        false => None,
-    }
-    .ok_or_else(|| {
-        format!(
-            "invalid PID {}: not a process ID",
-            quote::InQuotes::new(value)
-        )
-        .into()
-    })
+    let why = match text.bytes().all(|b| b.is_ascii_digit()) {
+        true if text.len() > 1 && text.starts_with('0') => {
+            "it has a leading 0, which ip reads as octal (010 is PID 8 to ip)"
+        }
+        true => match text.parse() {
+            Ok(pid) => return Ok(pid),
+            Err(_) => "not a process ID",
+        },
+        false => "not a process ID",
+    };
+    Err(format!("invalid PID {}: {why}", quote::InQuotes::new(value)).into())
 }
 
 /// One JSON value, for output that writes its own objects.
@@ -345,6 +348,31 @@ impl JsonArray {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pids_are_decimal_without_a_leading_zero() {
+        let pid = |s: &str| parse_pid(OsStr::new(s)).ok();
+        assert_eq!(pid("0"), Some(0));
+        assert_eq!(pid("10"), Some(10));
+        for bad in [
+            "010",
+            "00",
+            "0x10",
+            "+10",
+            " 10",
+            "10 ",
+            "",
+            "self",
+            "99999999999",
+        ] {
+            assert_eq!(pid(bad), None, "{bad:?}");
+        }
+        let why = parse_pid(OsStr::new("010")).unwrap_err().to_string();
+        assert!(
+            why.contains("a leading 0, which ip reads as octal"),
+            "{why}"
+        );
+    }
 
     #[test]
     fn json_array_is_compact_like_ip() {

@@ -29,6 +29,7 @@ use crate::error::{Error, Result, errno_of};
 use crate::mountinfo;
 use crate::name::Name;
 use crate::netns::Netns;
+use crate::relay::{self, Relay};
 use crate::run_dir::RunDir;
 use crate::sys::{self, Argv};
 use crate::user::User;
@@ -82,8 +83,19 @@ pub struct Enter {
     /// (run dir, /run/netns) in rootless mode, so that the command finds
     /// the rootless names where `ip netns` and our verbs look.
     run_dir_bind: Option<(CString, CString)>,
-    /// Whom the command runs as (`--user`): uid, gid, groups.
-    user: Option<(u32, u32, Vec<u32>)>,
+    /// Whom the command runs as (`--user`).
+    user: Option<AsUser>,
+}
+
+/// A user's ids, and the environment the command gets as that user: this
+/// process's without the variables `unset`, with those in `set`.
+#[derive(Debug)]
+struct AsUser {
+    uid: u32,
+    gid: u32,
+    groups: Vec<u32>,
+    unset: &'static [&'static [u8]],
+    set: Vec<CString>,
 }
 
 /// How a command run by [`Enter::run`] ended.
@@ -110,7 +122,10 @@ enum Step {
     SysBack(usize),
     Etc(usize),
     RunDir,
-    User,
+    Session,
+    /// The step of [`sys::become_user`], by its index in
+    /// [`sys::USER_STEPS`].
+    User(usize),
     Exec,
 }
 
@@ -129,7 +144,8 @@ impl Failed {
             Step::Etc(i) => (6, i),
             Step::Exec => (7, 0),
             Step::RunDir => (8, 0),
-            Step::User => (9, 0),
+            Step::User(i) => (9, i),
+            Step::Session => (10, 0),
         };
         (tag << 56) | ((index as u64 & 0xff_ffff) << 32) | u64::from(self.errno as i32 as u32)
     }
@@ -145,7 +161,8 @@ impl Failed {
             5 => Step::SysBack(index),
             6 => Step::Etc(index),
             8 => Step::RunDir,
-            9 => Step::User,
+            9 => Step::User(index),
+            10 => Step::Session,
             _ => Step::Exec,
         };
         Failed {
@@ -171,12 +188,32 @@ impl Enter {
         })
     }
 
-    /// Runs the command as `user` (its groups, then gid, then uid), once
-    /// the namespaces are entered: with a uid other than 0 no capability
-    /// is left (capabilities(7)), so the command cannot leave the
-    /// namespace or undo the mounts.
-    pub fn as_user(&mut self, user: &User) {
-        self.user = Some((user.uid, user.gid, user.groups.clone()));
+    /// Runs the command as `spec` (`USER[:GROUP]`), as `runuser -u USER
+    /// [-g GROUP]` would inside: USER and GROUP looked up in the passwd
+    /// and group files the command sees (/etc/netns/NAME's where they
+    /// are bound over /etc's), HOME, USER and LOGNAME set as runuser sets
+    /// them. Its ids are taken once the namespaces are entered, and with
+    /// a uid other than 0 no capability is left (capabilities(7)), so the
+    /// command cannot leave the namespace or undo the mounts. It runs in
+    /// a child, in a session of its own: see the relay module.
+    pub fn as_user(&mut self, spec: &OsStr) -> Result<()> {
+        let file = |etc: &'static str| {
+            let bound = self
+                .etc_binds
+                .iter()
+                .find(|(_, on)| on.as_bytes() == etc.as_bytes());
+            bound.map_or(Path::new(etc), |(from, _)| Path::new(os(from)))
+        };
+        let user = User::lookup(spec, file("/etc/passwd"), file("/etc/group"))?;
+        let (unset, set) = user_env(&user);
+        self.user = Some(AsUser {
+            unset,
+            set,
+            uid: user.uid,
+            gid: user.gid,
+            groups: user.groups,
+        });
+        Ok(())
     }
 
     /// Also binds `run_dir` (with the names mounted in it) over
@@ -204,7 +241,8 @@ impl Enter {
     ///    on top of it (see the module's doc);
     /// 4. bind each /etc/netns/NAME/ENTRY over /etc/ENTRY;
     /// 5. in rootless mode, bind the run dir over /run/netns;
-    /// 6. with `--user`, take the user's groups, gid and uid.
+    /// 6. with `--user`, start a session and take the user's ids
+    ///    ([`sys::become_user`]).
     ///
     /// `held` has room for a descriptor per mount below /sys, so that
     /// nothing is allocated here. setns and unshare act on the calling
@@ -280,51 +318,109 @@ impl Enter {
             )
             .map_err(fail(Step::RunDir))?;
         }
-        if let Some((uid, gid, groups)) = &self.user {
-            sys::become_user(*uid, *gid, groups).map_err(fail(Step::User))?;
+        if let Some(user) = &self.user {
+            nix::unistd::setsid().map_err(fail(Step::Session))?;
+            sys::become_user(user.uid, user.gid, &user.groups)
+                .map_err(|(i, errno)| fail(Step::User(i))(errno))?;
         }
         Ok(())
     }
 
     /// Enters the namespace, then replaces this process with `argv` (a
     /// PATH search, as execvp(3)): no fork, so the command keeps this pid
-    /// and its exit status and signals are its own. Returns only on failure.
+    /// and its exit status and signals are its own. With a user, the
+    /// command runs apart, as [`Enter::run`] runs it, and this process
+    /// ends as it ended. Returns only on failure.
     pub fn exec(&self, argv: &[OsString]) -> Error {
+        if self.user.is_some() {
+            return match self.run_apart(argv, false) {
+                Ok(exit) => relay::end_as(exit),
+                Err(err) => err,
+            };
+        }
         let mut held = Vec::with_capacity(self.sysfs.mounts.len());
-        let failed = self.enter_and_exec(&argv_of(argv), &mut held);
+        // No user here (see above): root's EACCES is a file's.
+        let failed = self.enter_and_exec(&self.argv(argv), true, &mut held);
         self.explain(failed, argv)
     }
 
     /// Runs `argv` in the namespace in a child, which enters it between
     /// fork and exec, and waits for it; the caller stays where it is. A
     /// failure to enter or to exec is the child's, told as [`Enter::exec`]
-    /// tells its own.
+    /// tells its own. With a user, the child runs in a session of its own,
+    /// and the signals this process gets are passed on to it: once it has
+    /// ended, one that would have ended this process does (see the relay
+    /// module).
     pub fn run(&self, argv: &[OsString]) -> Result<Exit> {
-        let args = argv_of(argv);
+        self.run_apart(argv, true)
+    }
+
+    /// [`Enter::run`]; `pass_on` says whether a signal passed on to the
+    /// command that would have ended this process ends it after the
+    /// command: not where this process ends as the command did anyway.
+    fn run_apart(&self, argv: &[OsString], pass_on: bool) -> Result<Exit> {
+        let args = self.argv(argv);
+        let found = self.found(argv);
         let mut held = Vec::with_capacity(self.sysfs.mounts.len());
+        let mut relay = self.user.as_ref().map(|_| Relay::block()).transpose()?;
         // SAFETY: the child only makes system calls on what was made
         // here before the fork (`enter` is written so: `held` has its room,
-        // the paths and argv are ready), as fork_exec requires.
+        // the paths, argv and environment are ready), as fork_exec
+        // requires.
         #[allow(unsafe_code)]
-        let started = unsafe { sys::fork_exec(|| self.enter_and_exec(&args, &mut held).code()) };
+        let started = unsafe {
+            sys::fork_exec(|| {
+                if let Some(relay) = &relay {
+                    relay.unblock();
+                }
+                self.enter_and_exec(&args, found, &mut held).code()
+            })
+        };
         let started = started.map_err(|errno| Error::Sys {
             action: "start a process",
             errno,
-        })?;
-        match started {
-            Ok(child) => wait(child),
-            Err(code) => Err(self.explain(Failed::from_code(code), argv)),
+        });
+        let ended = match (started, &mut relay) {
+            (Ok(Ok(child)), Some(relay)) => relay.wait(child),
+            (Ok(Ok(child)), None) => wait(child),
+            (Ok(Err(code)), _) => Err(self.explain(Failed::from_code(code), argv)),
+            (Err(err), _) => Err(err),
+        };
+        if let Some(relay) = relay {
+            relay.end(pass_on);
+        }
+        ended
+    }
+
+    /// Whether the command is there to run, for a failed exec (see
+    /// [`on_path`]). Root searches every directory: its EACCES is a
+    /// file's.
+    fn found(&self, argv: &[OsString]) -> bool {
+        self.user.is_none() || on_path(argv)
+    }
+
+    fn argv(&self, argv: &[OsString]) -> Argv {
+        let args = Argv::new(argv.iter().map(|a| c_string(a)).collect());
+        match &self.user {
+            Some(user) => args.with_env(user.unset, user.set.clone()),
+            None => args,
         }
     }
 
-    /// Only system calls: see [`sys::fork_exec`].
-    fn enter_and_exec(&self, argv: &Argv, held: &mut Vec<Option<OwnedFd>>) -> Failed {
-        match self.enter(held) {
-            Err(failed) => failed,
-            Ok(()) => Failed {
-                step: Step::Exec,
-                errno: argv.execvp(),
-            },
+    /// Only system calls: see [`sys::fork_exec`]. `found` tells a
+    /// command that is not there from one that cannot be run (see
+    /// [`on_path`]).
+    fn enter_and_exec(&self, argv: &Argv, found: bool, held: &mut Vec<Option<OwnedFd>>) -> Failed {
+        if let Err(failed) = self.enter(held) {
+            return failed;
+        }
+        let errno = match argv.execvp() {
+            Errno::EACCES if !found => Errno::ENOENT,
+            errno => errno,
+        };
+        Failed {
+            step: Step::Exec,
+            errno,
         }
     }
 
@@ -346,8 +442,12 @@ impl Enter {
                 command: argv.first().cloned().unwrap_or_default(),
                 errno,
             },
-            Step::User => Error::Sys {
-                action: "take the user's ids",
+            Step::Session => Error::Sys {
+                action: "start a session for the command",
+                errno,
+            },
+            Step::User(i) => Error::AsUser {
+                step: sys::USER_STEPS[i.min(sys::USER_STEPS.len() - 1)],
                 errno,
             },
             Step::RunDir => {
@@ -440,8 +540,39 @@ fn wait(child: Pid) -> Result<Exit> {
     }
 }
 
-fn argv_of(argv: &[OsString]) -> Argv {
-    Argv::new(argv.iter().map(|a| c_string(a)).collect())
+/// Whether the command is a file there is: a path (with a `/`), or a name
+/// that some directory of PATH holds (glibc's default without one), as
+/// root sees them, looked at before the fork. A user's execvp(3) says
+/// "Permission denied" where PATH has a directory it cannot search
+/// (root's /root/.cargo/bin), also for a command that is nowhere: that
+/// one is not found, 127, as a shell says.
+fn on_path(argv: &[OsString]) -> bool {
+    let name = argv.first().map_or(OsStr::new(""), OsString::as_os_str);
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+    name.as_bytes().contains(&b'/')
+        || std::env::split_paths(&path).any(|dir| dir.join(name).exists())
+}
+
+/// The environment `runuser -u USER` gives, as the variables to drop from
+/// this process's and those to add: HOME the user's (`/` for a uid with
+/// no passwd entry), USER and LOGNAME its name but for root (runuser
+/// leaves them then; none for a uid with no entry), and the rest as it
+/// is, SHELL among it (runuser -u leaves it too).
+fn user_env(user: &User) -> (&'static [&'static [u8]], Vec<CString>) {
+    let var = |name: &[u8], value: &OsStr| {
+        c_string(OsStr::from_bytes(&[name, value.as_bytes()].concat()))
+    };
+    let mut set = vec![var(
+        b"HOME=",
+        user.home.as_deref().unwrap_or(OsStr::new("/")),
+    )];
+    if user.uid == 0 {
+        return (&[b"HOME"], set);
+    }
+    if let Some(name) = &user.name {
+        set.extend([var(b"USER=", name), var(b"LOGNAME=", name)]);
+    }
+    (&[b"HOME", b"USER", b"LOGNAME"], set)
 }
 
 /// Paths and argv from the OS hold no NUL, so this never truncates one.
@@ -468,7 +599,8 @@ mod tests {
             Step::SysBack(3),
             Step::Etc(0xff_fffe),
             Step::RunDir,
-            Step::User,
+            Step::Session,
+            Step::User(6),
             Step::Exec,
         ];
         for step in steps {

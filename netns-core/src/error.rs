@@ -54,14 +54,20 @@ pub enum Error {
     /// execvp(3) failed: the command was not found (ENOENT) or could not
     /// be run.
     Exec { command: OsString, errno: Errno },
-    /// A user or group that /etc/passwd or /etc/group does not know.
+    /// A user or group that the passwd or group file does not know.
     Unknown {
         kind: &'static str,
         name: OsString,
-        file: &'static str,
+        file: PathBuf,
     },
     /// A uid with no /etc/passwd entry, given without a group.
     NoGroup { uid: u32 },
+    /// A uid or gid (`kind`) of 4294967295: to setresuid(2) and its kin
+    /// that is -1, "leave it as it is", which would leave root's.
+    InvalidId { kind: &'static str },
+    /// A step of taking a user's ids failed, or left some of root's
+    /// (`errno` then is 0): `step` completes "cannot ...".
+    AsUser { step: &'static str, errno: Errno },
     /// Rootless mode with no run dir given and no XDG_RUNTIME_DIR.
     NoRootlessRunDir,
     /// A file at the rootless keeper file's path that is no keeper file (a
@@ -120,6 +126,18 @@ impl Error {
             Error::Exec { .. } => 126,
             _ => 1,
         }
+    }
+
+    /// Whether the path it names is not there (ENOENT): a name removed
+    /// since the run dir was read, for one.
+    pub fn is_missing(&self) -> bool {
+        matches!(
+            self,
+            Error::Path {
+                errno: Errno::ENOENT,
+                ..
+            }
+        )
     }
 
     pub(crate) fn path(action: &'static str, path: impl Into<PathBuf>, errno: Errno) -> Self {
@@ -301,8 +319,17 @@ impl fmt::Display for Error {
                 write!(f, "cannot run {}: {}", InQuotes::new(command), errno.desc())
             }
             Error::Unknown { kind, name, file } => {
-                write!(f, "no {kind} {} in {file}", InQuotes::new(name))
+                let (name, file) = (InQuotes::new(name), InQuotes::new(file));
+                write!(f, "no {kind} {name} in {file}")
             }
+            Error::InvalidId { kind } => write!(
+                f,
+                "invalid {kind} 4294967295: the kernel reads it as -1, \"unchanged\""
+            ),
+            Error::AsUser { step, errno } => match errno {
+                Errno::UnknownErrno => write!(f, "cannot {step}"),
+                _ => write!(f, "cannot {step}: {}", errno.desc()),
+            },
             Error::NoGroup { uid } => write!(
                 f,
                 "uid {uid} has no entry in /etc/passwd: give its group too ({uid}:GID)"

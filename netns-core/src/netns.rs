@@ -281,8 +281,7 @@ pub enum Removed {
     /// A namespace was mounted on it.
     Namespace,
     /// Nothing was: a stale file, as a crash between creating the file and
-    /// mounting onto it leaves (empty, mode 0000, on the run dir's
-    /// filesystem).
+    /// mounting onto it leaves (empty, on the run dir's filesystem).
     StaleFile,
     /// It was a symlink, removed as one: what it points to is left as it
     /// is (`ln -s /var/run/docker/netns/X /run/netns/c1` made it).
@@ -338,7 +337,7 @@ impl<'a> Deleter<'a> {
     /// Removes `name` from the run dir: every mount on its file (lazily, as
     /// `ip netns delete` does), then the file. Only what an add makes is
     /// removed: a file with a namespace mounted on it, or a stale file
-    /// (empty, mode 0000, on the run dir's filesystem). A symlink is removed as a
+    /// (empty, on the run dir's filesystem). A symlink is removed as a
     /// symlink: nothing is unmounted through it. Anything else (a file
     /// with data, a directory, another kind of mount) is refused with
     /// [`Error::NotAName`] and left as it is.
@@ -384,8 +383,7 @@ impl<'a> Deleter<'a> {
                 libc::S_IFREG if st.st_dev != self.dev => {
                     "something other than a namespace mounted on it"
                 }
-                libc::S_IFREG if st.st_size > 0 => "a file with data in it",
-                libc::S_IFREG => "a file with a mode other than 0000",
+                libc::S_IFREG => "a file with data in it",
                 libc::S_IFDIR => "a directory",
                 _ => "not a regular file",
             };
@@ -440,14 +438,11 @@ impl<'a> Deleter<'a> {
         Ok(Removed::Namespace)
     }
 
-    /// Whether a file is one that an add makes, with nothing mounted on
-    /// it: regular, empty, mode 0000 (as ip's too), on the run dir's
-    /// filesystem.
+    /// Whether a file is one that an add makes (ours and ip's, or `touch`
+    /// before `unshare --net=FILE`), with nothing mounted on it: regular,
+    /// empty, on the run dir's filesystem.
     fn is_stale(&self, st: &FileStat) -> bool {
-        st.st_mode & libc::S_IFMT == libc::S_IFREG
-            && st.st_size == 0
-            && st.st_mode & 0o7777 == 0
-            && st.st_dev == self.dev
+        st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_size == 0 && st.st_dev == self.dev
     }
 
     /// The entry at `path` (not followed if a symlink; the topmost mount

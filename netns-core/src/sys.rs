@@ -346,52 +346,197 @@ fn close_listed(keep: &[i32]) -> nix::Result<()> {
     Ok(())
 }
 
+/// What [`become_user`] does, in order, as the words that complete
+/// "cannot ...": its error names the step by its index here.
+pub const USER_STEPS: [&str; 7] = [
+    "reset the securebits (locked ones cannot be)",
+    "clear the ambient capabilities",
+    "set the groups",
+    "set the gid",
+    "set the uid",
+    "clear the inheritable capabilities",
+    "drop root's ids and capabilities: some are left",
+];
+
 /// Takes a user's groups, gid and uid, in that order (each needs the
-/// privilege the next gives up), real, effective and saved alike. Raw
-/// system calls for the calling thread only, where glibc's wrappers
-/// signal every thread to do the same (300 bytes of setxid machinery
-/// apiece): for a single-threaded process about to exec.
+/// privilege the next gives up), real, effective and saved alike, and
+/// leaves no capability (but to uid 0, which keeps root's). First the
+/// securebits are reset (SECBIT_NO_SETUID_FIXUP would keep every
+/// capability across setresuid, SECBIT_KEEP_CAPS the permitted ones) and
+/// the ambient capabilities cleared; the inheritable ones, which setresuid
+/// leaves, go after it. Then it checks what the kernel left: the user's
+/// uid and gid three times over, and no capability permitted, effective
+/// or inheritable (ambient ones are a subset of the permitted and
+/// inheritable, capabilities(7)), or fails with the last step and errno 0.
 ///
-/// On 32-bit x86 and ARM the calls of those names take 16-bit ids (a gid
-/// of 65536 would become 0): there the 32-bit calls are made.
-pub fn become_user(uid: u32, gid: u32, groups: &[u32]) -> nix::Result<()> {
-    let check = |rc: libc::c_long| if rc < 0 { Err(Errno::last()) } else { Ok(()) };
+/// Raw system calls for the calling thread only, where glibc's wrappers
+/// signal every thread to do the same (300 bytes of setxid machinery
+/// apiece): for a single-threaded process about to exec. On 32-bit x86
+/// and ARM the calls of those names take 16-bit ids (a gid of 65536 would
+/// become 0): there the 32-bit calls are made.
+pub fn become_user(uid: u32, gid: u32, groups: &[u32]) -> Result<(), (usize, Errno)> {
+    let check = |step: usize, rc: libc::c_long| match rc {
+        ..0 => Err((step, Errno::last())),
+        _ => Ok(rc),
+    };
+    // SAFETY: prctl with these options takes numbers and touches no memory.
+    if check(0, unsafe { libc::prctl(libc::PR_GET_SECUREBITS) }.into())? != 0 {
+        // SAFETY: as above.
+        check(0, unsafe { libc::prctl(libc::PR_SET_SECUREBITS, 0) }.into())?;
+    }
+    let clear = libc::PR_CAP_AMBIENT_CLEAR_ALL;
+    // SAFETY: as above.
+    check(
+        1,
+        unsafe { libc::prctl(libc::PR_CAP_AMBIENT, clear, 0, 0, 0) }.into(),
+    )?;
     // SAFETY: setgroups reads `groups.len()` gid_t values from the slice's
     // pointer, which is valid for that many.
-    check(unsafe { libc::syscall(SYS_SETGROUPS, groups.len(), groups.as_ptr()) })?;
+    check(2, unsafe {
+        libc::syscall(SYS_SETGROUPS, groups.len(), groups.as_ptr())
+    })?;
     // SAFETY: setresgid and setresuid take numbers and touch no memory.
-    check(unsafe { libc::syscall(SYS_SETRESGID, gid, gid, gid) })?;
+    check(3, unsafe { libc::syscall(SYS_SETRESGID, gid, gid, gid) })?;
     // SAFETY: as above.
-    check(unsafe { libc::syscall(SYS_SETRESUID, uid, uid, uid) })
+    check(4, unsafe { libc::syscall(SYS_SETRESUID, uid, uid, uid) })?;
+    let mut caps = Capabilities::default();
+    if uid != 0 {
+        check(5, caps.call(libc::SYS_capset))?;
+    }
+    let mut ids = [u32::MAX; 6];
+    let [ruid, euid, suid, rgid, egid, sgid] = ids.each_mut();
+    // SAFETY: getresuid and getresgid write one id through each pointer,
+    // each to a live u32.
+    check(6, unsafe { libc::syscall(SYS_GETRESUID, ruid, euid, suid) })?;
+    // SAFETY: as above.
+    check(6, unsafe { libc::syscall(SYS_GETRESGID, rgid, egid, sgid) })?;
+    check(
+        6,
+        if uid == 0 {
+            0
+        } else {
+            caps.call(libc::SYS_capget)
+        },
+    )?;
+    match ids == [uid, uid, uid, gid, gid, gid] && caps.data == <[CapabilityData; 2]>::default() {
+        true => Ok(()),
+        false => Err((6, Errno::UnknownErrno)),
+    }
+}
+
+/// capget(2) and capset(2)'s arguments, version 3 (two 32-bit halves of
+/// each set); all zero to begin with.
+#[derive(Default)]
+struct Capabilities {
+    header: CapabilityHeader,
+    data: [CapabilityData; 2],
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct CapabilityHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Default, PartialEq)]
+struct CapabilityData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+impl Capabilities {
+    /// capget or capset (`call`) of the calling thread's sets: capset sets
+    /// them to `data`, capget reads them into it.
+    fn call(&mut self, call: libc::c_long) -> libc::c_long {
+        // _LINUX_CAPABILITY_VERSION_3, linux/capability.h; pid 0 is the
+        // calling thread.
+        self.header = CapabilityHeader {
+            version: 0x2008_0522,
+            pid: 0,
+        };
+        // SAFETY: the header and the two data structs are laid out as the
+        // kernel's (repr(C)) and live for the call; capget writes only
+        // within them.
+        unsafe { libc::syscall(call, &raw mut self.header, self.data.as_mut_ptr()) }
+    }
 }
 
 #[cfg(not(any(target_arch = "x86", target_arch = "arm")))]
 use libc::{
-    SYS_setgroups as SYS_SETGROUPS, SYS_setresgid as SYS_SETRESGID, SYS_setresuid as SYS_SETRESUID,
+    SYS_getresgid as SYS_GETRESGID, SYS_getresuid as SYS_GETRESUID, SYS_setgroups as SYS_SETGROUPS,
+    SYS_setresgid as SYS_SETRESGID, SYS_setresuid as SYS_SETRESUID,
 };
 #[cfg(any(target_arch = "x86", target_arch = "arm"))]
 use libc::{
+    SYS_getresgid32 as SYS_GETRESGID, SYS_getresuid32 as SYS_GETRESUID,
     SYS_setgroups32 as SYS_SETGROUPS, SYS_setresgid32 as SYS_SETRESGID,
     SYS_setresuid32 as SYS_SETRESUID,
 };
 
 /// An argv for execvp(3), its NULL-terminated array of pointers made
-/// beforehand: between fork and exec nothing may allocate.
+/// beforehand: between fork and exec nothing may allocate. With an
+/// environment of its own (`with_env`), execvpe(3).
 pub struct Argv {
     args: Vec<CString>,
     pointers: Vec<*const libc::c_char>,
+    /// The variables added, and the environment's array of pointers:
+    /// into them, and into this process's environment.
+    env: Option<(Vec<CString>, Vec<*const libc::c_char>)>,
+}
+
+unsafe extern "C" {
+    /// This process's environment (environ(7)): NULL-terminated.
+    static environ: *const *const libc::c_char;
+}
+
+/// The NULL-terminated array of pointers to `strings`' heap buffers, which
+/// stay put when `strings` moves.
+fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
+    let mut pointers: Vec<_> = strings.iter().map(|s| s.as_ptr()).collect();
+    pointers.push(std::ptr::null());
+    pointers
 }
 
 impl Argv {
     pub fn new(args: Vec<CString>) -> Self {
-        // The pointers go to the strings' heap buffers, which stay put when
-        // `args` moves.
-        let pointers = args
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
-        Argv { args, pointers }
+        let pointers = pointers(&args);
+        Argv {
+            args,
+            pointers,
+            env: None,
+        }
+    }
+
+    /// The command gets this process's environment without the variables
+    /// named in `unset`, and with `set`'s (`NAME=value` strings). The
+    /// environment is pointed into, not copied: it must not change until
+    /// the exec (nothing here changes it).
+    pub fn with_env(mut self, unset: &[&[u8]], set: Vec<CString>) -> Self {
+        let mut vars = Vec::with_capacity(set.len());
+        // SAFETY: `environ` is the process's NULL-terminated array of
+        // NUL-terminated strings. Nothing in these tools changes the
+        // environment (no setenv), so the array and the strings stay as
+        // they are, here and up to the exec.
+        unsafe {
+            let mut at = environ;
+            while !at.is_null() && !(*at).is_null() {
+                let var = CStr::from_ptr(*at).to_bytes();
+                if !unset
+                    .iter()
+                    .any(|name| var.strip_prefix(*name).is_some_and(|v| v.starts_with(b"=")))
+                {
+                    vars.push(*at);
+                }
+                at = at.add(1);
+            }
+        }
+        vars.extend(set.iter().map(|s| s.as_ptr()));
+        vars.push(std::ptr::null());
+        self.env = Some((set, vars));
+        self
     }
 
     /// execvp(3), with SIGPIPE back to its default first: Rust programs
@@ -405,11 +550,16 @@ impl Argv {
             return Errno::ENOENT;
         };
         // SAFETY: SIG_DFL installs no handler; signal(2) is
-        // async-signal-safe. `pointers` is NULL-terminated and points into
-        // `args`, which outlives the call.
+        // async-signal-safe. `pointers` (and the environment's) are
+        // NULL-terminated and point into strings that outlive the call.
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-            libc::execvp(command.as_ptr(), self.pointers.as_ptr());
+            match &self.env {
+                None => libc::execvp(command.as_ptr(), self.pointers.as_ptr()),
+                Some((_, env)) => {
+                    libc::execvpe(command.as_ptr(), self.pointers.as_ptr(), env.as_ptr())
+                }
+            };
         }
         Errno::last()
     }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use netns_cli::{Parsed, Place, Ui};
 use netns_core::quote::InQuotes;
 use netns_core::rootless::Keeper;
-use netns_core::{Enter, Exit, Name, RunDir, Sysfs, User};
+use netns_core::{Enter, Error, Exit, Name, RunDir, Sysfs};
 
 pub const USAGE: &str = concat!(
     "\
@@ -20,20 +20,25 @@ Run CMD in the named network namespace, as `ip netns exec` does: enter the
 namespace, then a private mount namespace in which /sys shows the
 namespace's devices (the mounts below /sys, such as /sys/fs/cgroup, stay)
 and each /etc/netns/NAME/FILE lies over /etc/FILE. CMD replaces this
-process: its pid, exit status and signals are its own. Everything after
-NAME belongs to CMD, options included.
+process (but with --user, below): its pid, exit status and signals are
+its own. Everything after NAME belongs to CMD, options included.
 
 With --all, CMD runs in each namespace of the run dir in turn, after a
-`netns: NAME` line; the exit status is 1 if it failed in any.
+blank line and a `netns: NAME` line, as ip prints them; the exit status is
+1 if it failed in any. A name with no namespace when its turn comes (a
+stale file, or removed meanwhile) is skipped with a warning.
 
 With --user, CMD runs as USER once inside, as `runuser -u USER -- CMD`
-would run it: USER's uid, its primary group (or GROUP), and the groups
-that list it, with no capability left, so CMD cannot leave the
-namespace. USER and GROUP are names (from /etc/passwd and /etc/group,
-read directly) or numbers. The environment is left as it is: HOME, USER
-and the rest are still the caller's. Not with --rootless, where CMD runs
-as root of the user namespace (the caller, as `unshare -r` has it), and
-/run/netns shows the rootless names when /run/netns exists.
+would: USER's uid, its group and the groups that list it (GROUP alone
+with :GROUP, as runuser -g), no capability left, so CMD cannot leave
+the namespace. USER and GROUP are names (looked for first) or numbers,
+from /etc/passwd and /etc/group, or the namespace's /etc/netns/NAME/passwd
+and group. HOME, USER and LOGNAME are set as runuser sets them. CMD runs
+in a child, in a session of its own: it has no controlling terminal to
+push input into for root's shell. netns-exec passes signals on to it and
+ends as it ends. Not with --rootless, where CMD runs as root of the user
+namespace (the caller, as `unshare -r` has it), and /run/netns shows the
+rootless names when /run/netns exists.
 
 Exit status: CMD's own; 127 if CMD is not found, 126 if it cannot be run;
 1 if the namespace cannot be entered; 2 for a usage error.
@@ -107,31 +112,15 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
-    // An unknown user is refused before anything is entered.
-    let user = args.user.as_deref().map(User::lookup).transpose();
-    let Some(user) = ui.ok(user) else {
-        return Ok(());
-    };
     let Some(here) = args.place.enter(ui, Keeper::IfRunning) else {
         return Ok(());
     };
-    let prepare = |enter: &mut Enter| {
-        if let Some(user) = &user {
-            enter.as_user(user);
-        }
-        if args.place.rootless() {
-            enter.show_run_dir(&here.run_dir);
-        }
-    };
     let Some(name) = &args.name else {
-        return run_in_all(args, &here.run_dir, ui, prepare);
+        return run_in_all(args, &here.run_dir, ui);
     };
     let enter = Name::new(name.clone())
         .and_then(|name| Enter::new(&here.run_dir, &name, Sysfs::read()?))
-        .map(|mut enter| {
-            prepare(&mut enter);
-            enter
-        });
+        .and_then(|enter| prepare(args, &here.run_dir, enter));
     let err = match enter {
         Ok(enter) => {
             ui.out().flush()?;
@@ -144,45 +133,64 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `--all`: CMD in each namespace in turn, each in a child that enters it.
-fn run_in_all(
-    args: &Args,
-    run_dir: &RunDir,
-    ui: &mut Ui,
-    prepare: impl Fn(&mut Enter),
-) -> std::io::Result<()> {
+/// The user, looked up in the files the namespace binds over /etc's,
+/// before anything is entered; in rootless mode, the run dir shown where
+/// the command looks for names.
+fn prepare(args: &Args, run_dir: &RunDir, mut enter: Enter) -> netns_core::Result<Enter> {
+    if let Some(user) = &args.user {
+        enter.as_user(user)?;
+    }
+    if args.place.rootless() {
+        enter.show_run_dir(run_dir);
+    }
+    Ok(enter)
+}
+
+/// `--all`: CMD in each namespace in turn, each in a child that enters it,
+/// after a blank line and a `netns: NAME` line, as ip prints them. One
+/// rule for a name that holds no namespace when its turn comes, whether a
+/// stale file from the start or removed while CMD ran in another: it is
+/// skipped with a warning, and the exit status stays as it is.
+fn run_in_all(args: &Args, run_dir: &RunDir, ui: &mut Ui) -> std::io::Result<()> {
     // The host's /sys is the same for every namespace: read it once.
-    let read = run_dir.entries().and_then(|e| Ok((e, Sysfs::read()?)));
-    let Some((entries, sysfs)) = ui.ok(read) else {
+    let read = run_dir
+        .names()
+        .and_then(|names| Ok((names, Sysfs::read()?)));
+    let Some((names, sysfs)) = ui.ok(read) else {
         return Ok(());
     };
-    for entry in &entries {
-        if entry.inode.is_none() {
-            ui.warn(format_args!(
-                "skipped {}: it holds no namespace (a stale file)",
-                InQuotes::new(&run_dir.file(&entry.name))
-            ));
-            continue;
-        }
-        writeln!(ui.out(), "netns: {}", entry.name)?;
-        // The command writes to the same stdout: ours must be out first.
-        ui.out().flush()?;
-        let Some(mut enter) = ui.ok(Enter::new(run_dir, &entry.name, sysfs.clone())) else {
-            continue;
+    for name in &names {
+        let ready = match Enter::new(run_dir, name, sysfs.clone()) {
+            Err(Error::NotANamespace { .. }) => Err("it holds no namespace (a stale file)"),
+            Err(err) if err.is_missing() => Err("it is gone (removed since the run dir was read)"),
+            opened => Ok(opened.and_then(|enter| prepare(args, run_dir, enter))),
         };
-        prepare(&mut enter);
-        match enter.run(&args.command) {
+        let ran = match ready {
+            Err(why) => {
+                let file = run_dir.file(name);
+                ui.warn(format_args!("skipped {}: {why}", InQuotes::new(&file)));
+                continue;
+            }
+            Ok(Ok(enter)) => {
+                writeln!(ui.out(), "\nnetns: {name}")?;
+                // The command writes to the same stdout: ours must be out
+                // first.
+                ui.out().flush()?;
+                enter.run(&args.command)
+            }
+            Ok(Err(err)) => Err(err),
+        };
+        match ran {
             Ok(Exit::Code(0)) => {}
             Ok(exit) => ui.error(format_args!(
-                "{} failed in {}: {}",
+                "{} failed in {name}: {}",
                 InQuotes::new(&args.command[0]),
-                entry.name,
                 match exit {
                     Exit::Signal(signal) => format!("killed by signal {signal}"),
                     Exit::Code(code) => format!("exit status {code}"),
                 }
             )),
-            Err(err) => ui.error(format_args!("in {}: {err}", entry.name)),
+            Err(err) => ui.error(format_args!("in {name}: {err}")),
         }
     }
     Ok(())

@@ -20,8 +20,9 @@ as `ip netns set` does: the number the current namespace uses for NAME's
 (`netns-list` shows it as \" (id: N)\", `ip link` as link-netnsid). With
 `auto` the kernel picks the lowest free one. An nsid cannot be changed
 once given; the kernel refuses a second one, and an nsid another namespace
-has. NSID is 0 to 2147483647, written as ip takes it: decimal, 0x hex, or
-0 octal. Silent on success.
+has. NSID is 0 to 2147483647, written as ip takes it (strtol with base 0):
+decimal, 0x or 0X hex, 0 octal, with a sign or white space before it.
+Silent on success.
 
 Options:
 ",
@@ -60,6 +61,13 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
             Short('V') | Long("version") => return Ok(Parsed::Version),
             Value(value) if name.is_none() => name = Some(value),
             Value(value) if nsid.is_none() => nsid = Some(parse_nsid(&value)?),
+            // A negative NSID reads as an option (`-1`): taken whole, to be
+            // refused as ip refuses it (and `-0` taken, as ip takes it).
+            Short(digit) if digit.is_ascii_digit() && name.is_some() && nsid.is_none() => {
+                let mut text = OsString::from(format!("-{digit}"));
+                text.push(parser.optional_value().unwrap_or_default());
+                nsid = Some(parse_nsid(&text)?);
+            }
             _ => return Err(arg.unexpected()),
         }
     }
@@ -71,25 +79,49 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     }))
 }
 
-/// `auto`, or an nsid as ip reads it (strtol with base 0): 0x for hex, a
-/// leading 0 for octal, and no more than an s32 holds.
+/// `auto`, or an nsid as ip reads it (iproute2's get_integer: strtol(3)
+/// with base 0, all of it, into an int): white space before it, a sign,
+/// 0x or 0X for hex, a leading 0 for octal. A negative one is refused with
+/// ip's reason.
 fn parse_nsid(value: &OsStr) -> Result<Option<u32>, lexopt::Error> {
-    let text = value.to_string_lossy();
-    if text == "auto" {
+    if value == "auto" {
         return Ok(None);
     }
-    let parsed = match (text.strip_prefix("0x"), text.strip_prefix('0')) {
-        (Some(hex), _) => u32::from_str_radix(hex, 16),
-        (None, Some(octal)) if !octal.is_empty() => u32::from_str_radix(octal, 8),
-        _ => text.parse(),
+    let why = match strtol(value.as_encoded_bytes()) {
+        Some(nsid) if (0..=i64::from(i32::MAX)).contains(&nsid) => return Ok(Some(nsid as u32)),
+        Some(nsid) if nsid >= i64::from(i32::MIN) => "the nsid should be >= 0 (or auto)",
+        _ => "0 to 2147483647, or auto",
     };
-    match parsed {
-        Ok(nsid) if nsid <= i32::MAX as u32 && !text.contains('+') => Ok(Some(nsid)),
-        _ => Err(format!(
-            "invalid NSID {}: 0 to 2147483647, or auto",
-            InQuotes::new(value)
-        )
-        .into()),
+    Err(format!("invalid NSID {}: {why}", InQuotes::new(value)).into())
+}
+
+/// strtol(3) with base 0 over the whole of `text`: `None` for no digits,
+/// anything after them, or more than an i64 holds.
+fn strtol(text: &[u8]) -> Option<i64> {
+    let start = text.iter().position(|b| !b" \t\n\x0b\x0c\r".contains(b))?;
+    let (negative, rest) = match &text[start..] {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        rest => (false, rest),
+    };
+    let (radix, digits) = match rest {
+        [b'0', b'x' | b'X', hex @ ..] if hex.first().is_some_and(u8::is_ascii_hexdigit) => {
+            (16, hex)
+        }
+        [b'0', octal @ ..] if !octal.is_empty() => (8, octal),
+        _ => (10, rest),
+    };
+    let mut n: i64 = 0;
+    for &b in digits {
+        let digit = char::from(b).to_digit(radix)?;
+        n = n
+            .checked_mul(i64::from(radix))?
+            .checked_add(i64::from(digit))?;
+    }
+    match (digits.is_empty(), negative) {
+        (true, _) => None,
+        (false, true) => Some(-n),
+        (false, false) => Some(n),
     }
 }
 
@@ -119,24 +151,44 @@ mod tests {
     fn reads_nsids_as_ip_does() {
         let nsid = |s: &str| parse_nsid(OsStr::new(s)).ok();
         assert_eq!(nsid("auto"), Some(None));
-        assert_eq!(nsid("7"), Some(Some(7)));
-        assert_eq!(nsid("0"), Some(Some(0)));
-        assert_eq!(nsid("0x10"), Some(Some(16)));
-        assert_eq!(nsid("010"), Some(Some(8)));
-        assert_eq!(nsid("2147483647"), Some(Some(2147483647)));
+        for (text, n) in [
+            ("7", 7),
+            ("0", 0),
+            ("00", 0),
+            ("-0", 0),
+            ("0x10", 16),
+            ("0X10", 16),
+            ("010", 8),
+            ("+1", 1),
+            (" 3", 3),
+            ("\t\n3", 3),
+            ("2147483647", 2147483647),
+        ] {
+            assert_eq!(nsid(text), Some(Some(n)), "{text:?}");
+        }
         for bad in [
             "2147483648",
             "-1",
-            "+1",
+            "-2147483649",
             "0x+1",
+            "0+1",
+            "+-1",
+            "--1",
+            "+",
             "",
+            " ",
             "x",
             "0x",
             "08",
             "1.0",
+            "3 ",
             "AUTO",
+            "99999999999999999999",
         ] {
-            assert_eq!(nsid(bad), None, "{bad}");
+            assert_eq!(nsid(bad), None, "{bad:?}");
         }
+        let why = |s: &str| parse_nsid(OsStr::new(s)).unwrap_err().to_string();
+        assert!(why("-1").ends_with("should be >= 0 (or auto)"));
+        assert!(why("-2147483649").ends_with("0 to 2147483647, or auto"));
     }
 }

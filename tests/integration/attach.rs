@@ -124,3 +124,27 @@ fn a_fifo_or_a_device_is_refused_before_it_is_opened() {
     }
     assert!(sb.entries().is_empty(), "nothing made");
 }
+
+/// ip reads a PID as strtol(3) with base 0 does: `ip netns attach q 010`
+/// names PID 8, `0x10` PID 16, `+10` and ` 10` PID 10. Ours takes
+/// decimal digits alone, and refuses a leading 0 rather than read `010` as
+/// another process than ip would: a usage error, nothing made. identify
+/// and inspect take PIDs the same way.
+#[test]
+fn a_pid_that_ip_reads_otherwise_is_a_usage_error() {
+    let sb = Sandbox::new();
+    for pid in ["010", "00", "01", "0x10", "+10", " 10", "10 "] {
+        let out = sb.run("attach", &["q", pid]);
+        assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{pid:?}: {out:?}");
+        assert!(
+            out.stderr
+                .starts_with(&format!("netns-attach: invalid PID \"{pid}\": ")),
+            "{pid:?}: {out:?}"
+        );
+        assert!(!sb.run.exists(), "{pid:?}: nothing made");
+    }
+    for verb in ["identify", "inspect"] {
+        let out = sb.run(verb, &["010"]);
+        assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{verb}: {out:?}");
+    }
+}

@@ -1,10 +1,9 @@
 //! netns-exec: inside the namespace, the mounts it makes (and keeps to
 //! itself), /etc/netns, exit statuses, and --all.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::util::{Output, Sandbox, bin, host_mounts, json, output};
+use crate::util::{EtcNetns, Output, Sandbox, bin, host_mounts, json, output};
 
 #[test]
 fn inside_only_the_namespace_devices_show() {
@@ -87,35 +86,6 @@ fn a_veth_pair_between_two_namespaces_carries_a_ping() {
         assert_eq!(out.code, 0, "{args:?}: {out:?}");
     }
     assert!(outs[8].stdout.contains("1 received"), "{:?}", outs[8]);
-}
-
-/// /etc/netns/NAME is global: the test's name is unique to this process,
-/// and the directory goes on drop.
-struct EtcNetns {
-    dir: PathBuf,
-    made_parent: bool,
-}
-
-impl EtcNetns {
-    fn new(name: &str, files: &[(&str, &str)]) -> Self {
-        let parent = Path::new("/etc/netns");
-        let made_parent = !parent.exists();
-        let dir = parent.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        for (file, text) in files {
-            std::fs::write(dir.join(file), text).unwrap();
-        }
-        EtcNetns { dir, made_parent }
-    }
-}
-
-impl Drop for EtcNetns {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        if self.made_parent {
-            let _ = std::fs::remove_dir("/etc/netns");
-        }
-    }
 }
 
 #[test]
@@ -229,7 +199,7 @@ fn all_runs_in_each_namespace_and_reports_failures() {
     let sb = Sandbox::with(&["a", "b", "c"]);
     let out = sb.run("exec", &["--all", "sh", "-c", "ip -br link | wc -l"]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(out.stdout, "netns: a\n1\nnetns: b\n1\nnetns: c\n1\n");
+    assert_eq!(out.stdout, "\nnetns: a\n1\n\nnetns: b\n1\n\nnetns: c\n1\n");
     let veth = [
         "b", "ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1",
     ];
@@ -241,7 +211,7 @@ fn all_runs_in_each_namespace_and_reports_failures() {
         &["-a", "sh", "-c", "test $(ip -br link | wc -l) = 1"],
     );
     assert_eq!(out.code, 1, "{out:?}");
-    assert_eq!(out.stdout, "netns: a\nnetns: b\nnetns: c\n");
+    assert_eq!(out.stdout, "\nnetns: a\n\nnetns: b\n\nnetns: c\n");
     assert!(out.stderr.contains("failed in b: exit status 1"), "{out:?}");
     assert!(
         !out.stderr.contains("in a") && !out.stderr.contains("in c"),
@@ -276,7 +246,7 @@ fn the_command_gets_sigpipe_at_its_default() {
     let out = sb.run("exec", &[&["--all"][..], &pipeline].concat());
     assert_eq!(
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
-        (0, "netns: a\ny\n", "")
+        (0, "\nnetns: a\ny\n", "")
     );
 }
 
@@ -284,7 +254,10 @@ fn the_command_gets_sigpipe_at_its_default() {
 fn all_says_in_which_namespace_a_command_could_not_run() {
     let sb = Sandbox::with(&["a", "b"]);
     let out = sb.run("exec", &["--all", "no-such-command-here"]);
-    assert_eq!((out.code, out.stdout.as_str()), (1, "netns: a\nnetns: b\n"));
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (1, "\nnetns: a\n\nnetns: b\n")
+    );
     assert_eq!(
         out.stderr,
         "netns-exec: in a: cannot run \"no-such-command-here\": No such file or directory\n\
@@ -295,6 +268,63 @@ fn all_says_in_which_namespace_a_command_could_not_run() {
     assert!(
         out.stderr
             .contains("\"sh\" failed in b: killed by signal 9"),
+        "{out:?}"
+    );
+}
+
+/// `ip -all netns exec` prints a blank line before each `netns: NAME`
+/// header: ours is the same, byte for byte (ip run on the sandbox's
+/// names, bound over /run/netns in a mount namespace of its own; its
+/// order is the directory's).
+#[test]
+fn all_prints_the_headers_as_ip_does() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let ours = sb.run("exec", &["--all", "echo", "hi"]);
+    assert_eq!(
+        (ours.code, ours.stdout.as_str()),
+        (0, "\nnetns: a\nhi\n\nnetns: b\nhi\n"),
+        "{ours:?}"
+    );
+    let script = format!(
+        "mkdir -p /run/netns; mount --rbind {} /run/netns; ip -all netns exec echo hi",
+        sb.run.display()
+    );
+    let ip = crate::util::in_new_namespaces(&sb, &["--mount"], &script);
+    assert_eq!(ip.code, 0, "{ip:?}");
+    let swapped = "\nnetns: b\nhi\n\nnetns: a\nhi\n";
+    assert!(ip.stdout == ours.stdout || ip.stdout == swapped, "{ip:?}");
+}
+
+/// One rule for a name that holds no namespace when its turn comes,
+/// whether it was a stale file from the start or was removed while the
+/// command ran in another: skipped with a warning, no header, and the
+/// exit status stays 0.
+#[test]
+fn all_skips_a_name_that_holds_no_namespace_when_its_turn_comes() {
+    let sb = Sandbox::with(&["a", "b", "c"]);
+    std::fs::write(sb.file("s"), "").unwrap();
+    // In a, c is removed from the test's own mount namespace (the one the
+    // run dir's mounts are in).
+    let del = format!(
+        "nsenter --mount=/proc/{}/ns/mnt {} c 2>/dev/null; echo ran",
+        std::process::id(),
+        bin("del").display()
+    );
+    let out = sb.run("exec", &["--all", "sh", "-c", &del]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "\nnetns: a\nran\n\nnetns: b\nran\n"),
+        "{out:?}"
+    );
+    let file = |name| format!("\"{}\"", sb.file(name).display());
+    assert_eq!(
+        out.stderr,
+        format!(
+            "netns-exec: warning: skipped {}: it is gone (removed since the run dir was read)\n\
+             netns-exec: warning: skipped {}: it holds no namespace (a stale file)\n",
+            file("c"),
+            file("s")
+        ),
         "{out:?}"
     );
 }

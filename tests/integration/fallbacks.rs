@@ -80,7 +80,7 @@ fn exec_keeps_the_mounts_below_sys_whichever_calls_it_may_make() {
     );
     assert_eq!(
         (out.code, out.stdout.as_str()),
-        (0, "netns: a\n/sys/class/net/lo\n"),
+        (0, "\nnetns: a\n/sys/class/net/lo\n"),
         "{out:?}"
     );
     assert_eq!(

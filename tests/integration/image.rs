@@ -80,8 +80,10 @@ exit 0
 blue
 exit 0
 == exec all
+
 netns: blue
 blue
+
 netns: green
 green
 exit 0

@@ -23,5 +23,6 @@ mod pids;
 mod rootless;
 mod scale;
 mod systemd;
+mod user;
 mod util;
 mod watch;

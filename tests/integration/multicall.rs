@@ -113,7 +113,7 @@ fn ip_words_and_global_options_work() {
     let out = netns(&sb, &["-all", "exec", "true"]);
     assert_eq!(
         (out.code, out.stdout.as_str()),
-        (0, "netns: a\nnetns: b\n"),
+        (0, "\nnetns: a\n\nnetns: b\n"),
         "{out:?}"
     );
     let out = netns(&sb, &["delete", "a"]);

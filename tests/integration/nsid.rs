@@ -100,6 +100,49 @@ fn set_usage_errors_touch_nothing() {
     );
 }
 
+/// NSIDs as `ip netns set` reads them (strtol(3) with base 0 into an int):
+/// a sign, leading white space, 0x or 0X, a leading 0 for octal; a
+/// negative one is refused with ip's reason, a usage error.
+#[test]
+fn set_takes_the_nsid_spellings_ip_takes() {
+    let sb = Sandbox::with(&["a", "b", "c", "d", "e"]);
+    let out = in_new_netns(
+        &sb,
+        "netns-set a +1; netns-set b ' 3'; netns-set c 0X10; netns-set d -0; \
+         netns-set e '\t010'; netns-list",
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (
+            0,
+            "a (id: 1)\nb (id: 3)\nc (id: 16)\nd (id: 0)\ne (id: 8)\n",
+            ""
+        ),
+        "{out:?}"
+    );
+    for (nsid, why) in [
+        ("-1", "the nsid should be >= 0 (or auto)"),
+        ("-0x10", "the nsid should be >= 0 (or auto)"),
+        ("-2147483649", "0 to 2147483647, or auto"),
+        ("3 ", "0 to 2147483647, or auto"),
+        ("08", "0 to 2147483647, or auto"),
+    ] {
+        let out = sb.run("set", &["a", nsid]);
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (
+                2,
+                format!(
+                    "netns-set: invalid NSID \"{nsid}\": {why}\n\
+                     Try 'netns-set --help' for more information.\n"
+                )
+                .as_str()
+            ),
+            "{nsid}"
+        );
+    }
+}
+
 /// More ids than the kernel puts in one dump part: every one is listed.
 #[test]
 fn three_hundred_ids_are_all_listed() {

@@ -29,6 +29,9 @@ struct Installed {
 
 impl Installed {
     fn new() -> Self {
+        // One install at a time: each writes the manual pages in target/.
+        static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
         let prefix = fresh_dir("-prefix");
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let cargo = std::env::var_os("CARGO").unwrap_or("cargo".into());

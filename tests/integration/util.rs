@@ -323,6 +323,14 @@ impl Procs {
     /// Starts `cmd` in a process group of its own, and waits for the first
     /// line it prints: the sign that it is in place. Returns its pid.
     pub fn start(&mut self, cmd: &mut Command) -> u32 {
+        self.start_reading(cmd).0
+    }
+
+    /// `start`, keeping the rest of the command's stdout to be read.
+    pub fn start_reading(
+        &mut self,
+        cmd: &mut Command,
+    ) -> (u32, std::io::BufReader<std::process::ChildStdout>) {
         use std::io::BufRead;
         use std::os::unix::process::CommandExt;
         let mut child = cmd
@@ -335,11 +343,17 @@ impl Procs {
         let pid = child.id();
         self.0.push(child);
         let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read");
+        let mut stdout = std::io::BufReader::new(stdout);
+        stdout.read_line(&mut line).expect("read");
         assert!(!line.is_empty(), "{cmd:?} ended before it was ready");
-        pid
+        (pid, stdout)
+    }
+
+    /// The exit status of a process `start` started that has ended (a
+    /// zombie: the wait does not block).
+    pub fn reap(&mut self, pid: u32) -> std::process::ExitStatus {
+        let child = self.0.iter_mut().find(|c| c.id() == pid).expect("ours");
+        child.wait().expect("wait")
     }
 
     /// Starts `sleep` in the namespace `name` with `exec` (a netns-exec
@@ -367,6 +381,35 @@ impl Drop for Procs {
             let group = nix::unistd::Pid::from_raw(-(child.id() as i32));
             let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
             let _ = child.wait();
+        }
+    }
+}
+
+/// /etc/netns/NAME is global: the test's name is unique to this process,
+/// and the directory goes on drop.
+pub struct EtcNetns {
+    dir: PathBuf,
+    made_parent: bool,
+}
+
+impl EtcNetns {
+    pub fn new(name: &str, files: &[(&str, &str)]) -> Self {
+        let parent = Path::new("/etc/netns");
+        let made_parent = !parent.exists();
+        let dir = parent.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, text) in files {
+            std::fs::write(dir.join(file), text).unwrap();
+        }
+        EtcNetns { dir, made_parent }
+    }
+}
+
+impl Drop for EtcNetns {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.made_parent {
+            let _ = std::fs::remove_dir("/etc/netns");
         }
     }
 }
