@@ -156,6 +156,18 @@ pub struct Here {
     _session: Option<Session>,
 }
 
+impl Here {
+    /// The names a dead keeper left, which entering removed (stale files,
+    /// their namespaces gone with the keeper): a delete of one of them
+    /// is done already.
+    pub fn removed_stale(&self) -> &[netns_core::Name] {
+        match self._session.as_ref().and_then(|s| s.gone.as_ref()) {
+            Some(gone) => &gone.names,
+            None => &[],
+        }
+    }
+}
+
 impl Place {
     /// Whether rootless mode is on: `--rootless`, or NETNS_ROOTLESS=1.
     pub fn rootless(&self) -> bool {

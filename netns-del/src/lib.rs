@@ -124,6 +124,8 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
                 removed.push(ui.out(), &fields);
             }
         }
+        // Removed already, with the dead keeper's other names.
+        Err(err) if err.is_missing() && here.removed_stale().contains(&name) => {}
         Err(err) => ui.error(err),
     };
     if args.all {

@@ -556,6 +556,7 @@ fn the_keeper_file_and_the_run_dirs_name_are_taken_with_care() {
          mkdir slash
          netns-add --rootless --run-dir slash/ s1; echo slash $?
          netns-list --rootless --run-dir slash/.; netns-del --rootless --run-dir slash s1
+         i=0; while [ -e slash.keeper ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
          ls -a slash; ls slash.keeper 2>&1 | grep -c 'No such'
          netns-list --rootless --run-dir typo; echo typo $?; ls | grep -c typo",
     );
@@ -565,4 +566,24 @@ fn the_keeper_file_and_the_run_dirs_name_are_taken_with_care() {
     );
     assert!(out.stderr.contains("is no rootless keeper file"), "{out:?}");
     assert!(nobody.keepers_end());
+}
+
+/// A delete of a name that the verb itself found stale (its keeper was
+/// killed) and removed with the rest is done, not a failure.
+#[test]
+fn deleting_a_dead_keepers_name_succeeds() {
+    let nobody = Nobody::new();
+    let out = nobody.script(
+        "netns-add --rootless x y
+         kill -9 $(cut -d' ' -f1 $XDG_RUNTIME_DIR/netns.keeper)
+         sleep 0.3
+         netns-del --rootless x; echo del $?
+         ls $XDG_RUNTIME_DIR/netns | wc -l",
+    );
+    assert_eq!(out.stdout, "del 0\n0\n", "{out:?}");
+    assert!(
+        out.stderr.contains("removed the stale names x y"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("cannot remove"), "{out:?}");
 }
