@@ -240,14 +240,24 @@ pub fn for_each_name(
             }
             continue;
         }
-        for (at, line) in io::stdin().lock().split(b'\n').enumerate() {
-            let line = match line {
-                Ok(line) => line,
+        let mut stdin = io::stdin().lock();
+        let mut line = Vec::with_capacity(MAX_LINE);
+        for at in 0.. {
+            let len = match read_line(&mut stdin, &mut line) {
+                Ok(Some(len)) => len,
+                Ok(None) => break,
                 Err(err) => {
                     ui.error(netns_core::Error::io_sys("read stdin", &err));
                     return Ok(());
                 }
             };
+            if len > MAX_LINE {
+                ui.error(format_args!(
+                    "line {} of stdin: {len} bytes, longer than a name can be",
+                    at + 1
+                ));
+                continue;
+            }
             if line.is_empty() {
                 continue;
             }
@@ -269,6 +279,44 @@ pub fn for_each_name(
         }
     }
     Ok(())
+}
+
+/// The longest line of `-` that can hold a name: a name of 255 bytes,
+/// each byte quoted as three octal digits after a backslash, in double
+/// quotes, with netns-list's nsid after it. No longer line is kept.
+const MAX_LINE: usize = 255 * 4 + 2 + " (id: 4294967295)".len();
+
+/// Reads the next line of `input` (up to a newline, which is not kept)
+/// into `line`, keeping at most [`MAX_LINE`] bytes of it however long it
+/// is; returns its whole length, or `None` at the end. Memory stays
+/// bounded whatever arrives: a 50 MB line of noise is counted, not kept.
+fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Option<usize>> {
+    line.clear();
+    let mut len = 0;
+    let mut any = false;
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(buf) => buf,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        if buf.is_empty() {
+            return Ok(any.then_some(len));
+        }
+        any = true;
+        let (part, ended) = match buf.iter().position(|&b| b == b'\n') {
+            Some(end) => (&buf[..end], true),
+            None => (buf, false),
+        };
+        let room = (MAX_LINE + 1).saturating_sub(line.len());
+        line.extend_from_slice(&part[..part.len().min(room)]);
+        len += part.len();
+        let used = part.len() + usize::from(ended);
+        input.consume(used);
+        if ended {
+            return Ok(Some(len));
+        }
+    }
 }
 
 /// A name as a JSON string: exactly, when it is UTF-8 (JSON escapes

@@ -39,6 +39,9 @@ pub enum Error {
     NotANamespace { path: PathBuf },
     /// A file given as a network namespace is something else.
     NotANetns { path: PathBuf },
+    /// The kernel's limit on network namespaces (user.max_net_namespaces,
+    /// per user namespace) is reached: no namespace was made for `path`.
+    NamespaceLimit { path: PathBuf },
     /// A run-dir entry that no add made (`what` it is instead), left as it
     /// is by a delete.
     NotAName { path: PathBuf, what: &'static str },
@@ -293,6 +296,12 @@ impl fmt::Display for Error {
             Error::NotANetns { path } => {
                 write!(f, "{} is not a network namespace", InQuotes::new(path))
             }
+            Error::NamespaceLimit { path } => write!(
+                f,
+                "cannot make a network namespace for {}: No space left on device (the limit \
+                 user.max_net_namespaces is reached: /proc/sys/user/max_net_namespaces)",
+                InQuotes::new(path)
+            ),
             Error::NotAName { path, what } => write!(
                 f,
                 "refusing to remove {}: it is no name an add made ({what}); left as it is",

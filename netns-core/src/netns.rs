@@ -64,6 +64,10 @@ impl<'a> Creator<'a> {
         if let Err((action, errno)) = sys::mount_new_netns(&target) {
             let path = file.path.clone();
             file.remove();
+            // unshare's ENOSPC: the kernel's count of network namespaces.
+            if errno == Errno::ENOSPC && action == "make a network namespace for" {
+                return Err(Error::NamespaceLimit { path });
+            }
             return Err(Error::path(action, path, errno));
         }
         if self.loopback_up {

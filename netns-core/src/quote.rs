@@ -147,9 +147,23 @@ impl<'a> InQuotes<'a> {
     }
 }
 
+/// A name or path longer than this is cut in a message: no one reads a
+/// longer one, and a broken pipeline can send megabytes of one. A name is
+/// at most 255 bytes, a path in the run dir a few dozen more.
+const MESSAGE_CAP: usize = 320;
+/// How much of a cut one is shown.
+const MESSAGE_SHOWN: usize = 64;
+
 impl fmt::Display for InQuotes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&quoted(self.0))
+        match self.0.len() {
+            len if len > MESSAGE_CAP => write!(
+                f,
+                "{}... ({len} bytes in all)",
+                quoted(&self.0[..MESSAGE_SHOWN])
+            ),
+            _ => f.write_str(&quoted(self.0)),
+        }
     }
 }
 
@@ -179,6 +193,21 @@ fn push_escape(out: &mut String, b: u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_name_in_a_message_is_cut_and_its_length_told() {
+        let long = vec![b'x'; 5_000_000];
+        let shown = InQuotes(&long).to_string();
+        assert_eq!(
+            shown,
+            format!("\"{}\"... (5000000 bytes in all)", "x".repeat(64))
+        );
+        let name = vec![b'n'; 255];
+        assert_eq!(
+            InQuotes(&name).to_string(),
+            format!("\"{}\"", "n".repeat(255))
+        );
+    }
 
     const CASES: [(&[u8], &str); 12] = [
         (b"plain", "plain"),
