@@ -59,7 +59,7 @@ fn a_line_of_50_mb_is_refused_in_a_few_mb_and_the_next_is_read() {
     let mut rng = Rng(0x5eed_2026_1201);
     let mut input = Vec::with_capacity(50_000_008);
     while input.len() < 50_000_000 {
-        input.extend_from_slice(&rng.next().to_ne_bytes());
+        input.extend_from_slice(&rng.draw().to_ne_bytes());
     }
     input.truncate(50_000_000);
     for b in input.iter_mut().filter(|b| **b == b'\n') {
@@ -122,7 +122,7 @@ fn noise_on_stdin_stays_small_and_leaves_only_what_it_reported() {
             _ => {
                 let start = input.len();
                 for _ in 0..rng.below(25_000) {
-                    input.extend_from_slice(&rng.next().to_ne_bytes());
+                    input.extend_from_slice(&rng.draw().to_ne_bytes());
                 }
                 for b in input[start..].iter_mut().filter(|b| **b == b'\n') {
                     *b = 0;
