@@ -216,6 +216,9 @@ fn cause(errno: Errno) -> String {
              of your own)",
             errno.desc()
         ),
+        // The limit is the process's: say which, as a bulk add or an
+        // exec --all reaches it.
+        Errno::EMFILE => format!("{} (the open-file limit, ulimit -n)", errno.desc()),
         _ => errno.desc().to_owned(),
     }
 }

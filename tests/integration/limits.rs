@@ -216,3 +216,26 @@ fn a_read_only_or_full_run_dir_is_said_and_nothing_is_half_made() {
     let made: Vec<&str> = lines[2].split_whitespace().collect();
     assert!(made.len() < 4, "{out:?}");
 }
+
+/// The open-file limit reached in an exec --all: each namespace it could
+/// not run in is told, naming the limit; exit 1.
+#[test]
+fn the_open_file_limit_is_named() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let out = crate::util::output(
+        std::process::Command::new("prlimit")
+            .arg("--nofile=5")
+            .arg(crate::util::bin("exec"))
+            .args(["--all", "true"])
+            .env("NETNS_RUN_DIR", &sb.run),
+        "",
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 2, "{out:?}");
+    assert!(
+        out.stderr
+            .lines()
+            .all(|l| l.ends_with("Too many open files (the open-file limit, ulimit -n)")),
+        "{out:?}"
+    );
+}
