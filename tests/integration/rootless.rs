@@ -587,3 +587,19 @@ fn deleting_a_dead_keepers_name_succeeds() {
     );
     assert!(!out.stderr.contains("cannot remove"), "{out:?}");
 }
+
+/// The kernel's limit on user namespaces reached (user.max_user_namespaces,
+/// which root of a user namespace may lower there): the message names
+/// it, exit 1, nothing left.
+#[test]
+fn the_user_namespace_limit_is_named() {
+    let nobody = Nobody::new();
+    let out = nobody.script(
+        "set +e
+         unshare -U -r -m sh -c 'echo 0 > /proc/sys/user/max_user_namespaces
+             netns-add --rootless x; echo add $?
+             ls $XDG_RUNTIME_DIR | wc -l'",
+    );
+    assert_eq!(out.stdout, "add 1\n0\n", "{out:?}");
+    assert!(out.stderr.contains("user.max_user_namespaces"), "{out:?}");
+}
