@@ -97,8 +97,12 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let mut creator = None;
     let mut made = JsonArray::default();
     netns_cli::for_each_name(ui, &args.names, |ui, given| {
-        let Some(name) = ui.ok(Name::for_new(given.name)) else {
-            return Continue(());
+        let name = match Name::for_new(given.name) {
+            Ok(name) => name,
+            Err(err) => {
+                netns_cli::refuse(ui, given.line, err);
+                return Continue(());
+            }
         };
         if creator.is_none() {
             let made = Creator::new(&here.run_dir).map(|c| match args.lo_up {

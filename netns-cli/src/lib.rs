@@ -281,6 +281,15 @@ pub fn for_each_name(
     Ok(())
 }
 
+/// Reports a name refused, with the line of stdin it came from, if it
+/// came from one (as a line that is too long or badly quoted is).
+pub fn refuse(ui: &mut Ui, line: Option<usize>, err: impl Display) {
+    match line {
+        Some(line) => ui.error(format_args!("line {line} of stdin: {err}")),
+        None => ui.error(err),
+    }
+}
+
 /// The longest line of `-` that can hold a name: a name of 255 bytes,
 /// each byte quoted as three octal digits after a backslash, in double
 /// quotes, with netns-list's nsid after it. No longer line is kept.

@@ -131,6 +131,17 @@ impl Error {
         }
     }
 
+    /// Whether it is a shortage of this process's own (EMFILE, ENFILE,
+    /// ENOMEM): no answer about what was asked, which must not be taken
+    /// for an empty one.
+    pub fn is_shortage(&self) -> bool {
+        matches!(
+            self,
+            Error::Path { errno, .. } | Error::Sys { errno, .. }
+                if matches!(errno, Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM)
+        )
+    }
+
     /// Whether the path it names is not there (ENOENT): a name removed
     /// since the run dir was read, for one.
     pub fn is_missing(&self) -> bool {

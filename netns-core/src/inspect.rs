@@ -131,9 +131,20 @@ pub fn inspect(run_dir: &RunDir) -> Result<Vec<Found>> {
     let mut nsids = NsidSocket::open()?;
     let mut devices = Devices::new()?;
     for f in &mut found {
-        let Some(ns) = open(run_dir, f) else { continue };
-        f.nsid = nsids.nsid_of(ns.as_fd()).ok().flatten();
-        f.devices = devices.names(&ns).unwrap_or_default();
+        let Some(ns) = open(run_dir, f)? else {
+            continue;
+        };
+        // A namespace that cannot be asked (entered) shows none; a shortage
+        // of this process's own (descriptors, memory) is an error, not an
+        // empty answer.
+        f.nsid = match nsids.nsid_of(ns.as_fd()) {
+            Err(err) if err.is_shortage() => return Err(err),
+            answered => answered.ok().flatten(),
+        };
+        f.devices = match devices.names(&ns) {
+            Err(err) if err.is_shortage() => return Err(err),
+            answered => answered.unwrap_or_default(),
+        };
     }
     Ok(found)
 }
@@ -283,7 +294,7 @@ fn inode_in(kind: &str, link: &[u8]) -> Option<u64> {
 /// The namespace `f`, opened through whatever holds it: a name, a process
 /// in it, a mount in the caller's mount namespace, one in another's
 /// (through that process's root), a descriptor.
-fn open(run_dir: &RunDir, f: &Found) -> Option<Netns> {
+fn open(run_dir: &RunDir, f: &Found) -> Result<Option<Netns>> {
     let paths = f
         .names
         .iter()
@@ -305,11 +316,12 @@ fn open(run_dir: &RunDir, f: &Found) -> Option<Netns> {
                 .map(|(pid, fd)| format!("/proc/{pid}/fd/{fd}").into()),
         );
     for path in paths {
-        if let Ok(ns) = Netns::open_path(&path)
-            && ns.id().inode == f.inode
-        {
-            return Some(ns);
+        match Netns::open_path(&path) {
+            Ok(ns) if ns.id().inode == f.inode => return Ok(Some(ns)),
+            // No descriptor to be had: the next path would fare no better.
+            Err(err) if err.is_shortage() => return Err(err),
+            _ => {}
         }
     }
-    None
+    Ok(None)
 }

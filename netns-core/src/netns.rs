@@ -438,7 +438,10 @@ impl<'a> Deleter<'a> {
         if self.removed.len() >= self.hold {
             self.removed.clear();
         }
-        self.removed.push(held);
+        // With no room to hold it (a file limit of a few), it goes now.
+        if self.hold > 0 {
+            self.removed.push(held);
+        }
         Ok(Removed::Namespace)
     }
 

@@ -151,19 +151,35 @@ impl<'a> InQuotes<'a> {
 /// longer one, and a broken pipeline can send megabytes of one. A name is
 /// at most 255 bytes, a path in the run dir a few dozen more.
 const MESSAGE_CAP: usize = 320;
-/// How much of a cut one is shown.
-const MESSAGE_SHOWN: usize = 64;
+/// How much of each end of a cut one is shown: the start says where, the
+/// end which (a path's name is at its end).
+const MESSAGE_SHOWN: usize = 32;
 
 impl fmt::Display for InQuotes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.len() {
-            len if len > MESSAGE_CAP => write!(
-                f,
-                "{}... ({len} bytes in all)",
-                quoted(&self.0[..MESSAGE_SHOWN])
-            ),
-            _ => f.write_str(&quoted(self.0)),
+        let bytes = self.0;
+        if bytes.len() <= MESSAGE_CAP {
+            return f.write_str(&quoted(bytes));
         }
+        // Cut between characters, not inside one (a UTF-8 continuation
+        // byte is 0b10xxxxxx), so that no byte shows as one that is not
+        // UTF-8.
+        let boundary = |at: usize| bytes.get(at).is_none_or(|b| b & 0xc0 != 0x80);
+        let mut head = MESSAGE_SHOWN;
+        while head > 0 && !boundary(head) {
+            head -= 1;
+        }
+        let mut tail = bytes.len() - MESSAGE_SHOWN;
+        while tail < bytes.len() && !boundary(tail) {
+            tail += 1;
+        }
+        write!(
+            f,
+            "{}...{} ({} bytes in all)",
+            quoted(&bytes[..head]),
+            quoted(&bytes[tail..]),
+            bytes.len()
+        )
     }
 }
 
@@ -198,10 +214,15 @@ mod tests {
     fn a_long_name_in_a_message_is_cut_and_its_length_told() {
         let long = vec![b'x'; 5_000_000];
         let shown = InQuotes(&long).to_string();
+        let end = "x".repeat(32);
         assert_eq!(
             shown,
-            format!("\"{}\"... (5000000 bytes in all)", "x".repeat(64))
+            format!("\"{end}\"...\"{end}\" (5000000 bytes in all)")
         );
+        // Cut between characters, never inside one.
+        let accents = "\u{e9}".repeat(200);
+        let shown = InQuotes(accents.as_bytes()).to_string();
+        assert!(!shown.contains('\\'), "{shown}");
         let name = vec![b'n'; 255];
         assert_eq!(
             InQuotes(&name).to_string(),

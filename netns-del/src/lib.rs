@@ -137,7 +137,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         netns_cli::for_each_name(ui, &args.names, |ui, given| {
             match Name::new(given.name) {
                 Ok(name) => delete(name, ui),
-                Err(err) => ui.error(err),
+                Err(err) => netns_cli::refuse(ui, given.line, err),
             }
             Continue(())
         })?;

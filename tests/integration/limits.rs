@@ -239,3 +239,54 @@ fn the_open_file_limit_is_named() {
         "{out:?}"
     );
 }
+
+/// From an attack: a long path in a message keeps its end (the name) as
+/// well as its start, cut between characters; a name refused from stdin
+/// says its line; inspect short of descriptors says so rather than show
+/// a namespace with no devices; a delete under a file limit of a few
+/// holds no descriptor past each name.
+#[test]
+fn messages_keep_the_name_and_shortages_are_errors() {
+    let sb = Sandbox::new();
+    let long = "x".repeat(254);
+    let (one, two) = (format!("{long}1"), format!("{long}2"));
+    assert_eq!(sb.run("add", &[&one, &two]).code, 0);
+    let out = sb.run_stdin("add", &["-"], &format!("{one}\n{two}\nok\n\u{1}bad\n"));
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{out:?}");
+    // Whole or cut, the message ends with the name's end.
+    assert!(lines[0].contains("xxxx1\""), "{}", lines[0]);
+    assert!(lines[1].contains("xxxx2\""), "{}", lines[1]);
+    assert!(
+        lines[2].starts_with("netns-add: line 4 of stdin: invalid name"),
+        "{}",
+        lines[2]
+    );
+    let out = sb.run("add", &[&"\u{e9}".repeat(200)]);
+    assert!(
+        !out.stderr.contains('\\'),
+        "cut inside a character: {out:?}"
+    );
+    for limit in ["--nofile=5", "--nofile=6"] {
+        let out = crate::util::output(
+            std::process::Command::new("prlimit")
+                .arg(limit)
+                .arg(crate::util::bin("inspect"))
+                .args(["--json", "ok"])
+                .env("NETNS_RUN_DIR", &sb.run),
+            "",
+        );
+        let told = out.code == 1 && out.stderr.contains("Too many open files");
+        let whole = out.code == 0 && out.stdout.contains("\"lo\"");
+        assert!(told || whole, "{limit}: {out:?}");
+    }
+    let out = crate::util::output(
+        std::process::Command::new("prlimit")
+            .arg("--nofile=5")
+            .arg(crate::util::bin("del"))
+            .args([&one, &two, "ok"])
+            .env("NETNS_RUN_DIR", &sb.run),
+        "",
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+}
