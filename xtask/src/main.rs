@@ -11,7 +11,7 @@
 //! - `install [--prefix DIR]`: the same into DIR/bin (default /usr/local),
 //!   and the manual pages into DIR/share/man/man8.
 //! - `man`: the manual pages, from the binaries' help, in target/man/.
-//! - `vm`: the multicall's verbs on Debian 12's Linux 6.1, under QEMU.
+//! - `vm`: the multicall's verbs on Debian 12's Linux 6.1 and Debian 11's 5.10, under QEMU.
 
 mod bench;
 mod dist;

@@ -1,7 +1,8 @@
-//! `cargo xtask vm`: the multicall from `dist` on Debian 12's Linux 6.1,
-//! under QEMU. The suite runs on the host's far newer kernel, so it
-//! reaches the older ways (no statmount or listmount, older mount rules)
-//! only by failing calls on purpose; this boots Debian's kernel package
+//! `cargo xtask vm`: the multicall from `dist` on Debian's older kernels,
+//! under QEMU: Debian 12's Linux 6.1 and Debian 11's Linux 5.10, one after
+//! the other. The suite runs on the host's far newer kernel, so it reaches
+//! the older ways (no statmount or listmount, older mount rules) only by
+//! failing calls on purpose; this boots each of Debian's kernel packages
 //! with an initramfs of busybox, the multicall, ip and setpriv, runs the
 //! verbs there and reads a `VMTEST` line a check from the serial console.
 
@@ -14,20 +15,62 @@ use std::time::{Duration, Instant};
 
 use crate::{project_root, stdout_of};
 
+/// A series of Debian's kernel packages, linux-image-VERSION.0-ABI-amd64-
+/// unsigned: the one of the newest ABI is booted.
+struct Kernel {
+    version: &'static str,
+    /// None: the host's apt has it (the host is a Debian 12). Some: the
+    /// Debian suite that has it, and its -security, which apt is given
+    /// through files of its own in target/vm/apt/SUITE, the host's apt
+    /// config left alone.
+    suite: Option<&'static str>,
+}
+
+/// Newest first; the last is the oldest kernel the verbs are tested on.
+const KERNELS: &[Kernel] = &[
+    Kernel {
+        version: "6.1",
+        suite: None,
+    },
+    Kernel {
+        version: "5.10",
+        suite: Some("bullseye"),
+    },
+];
+
 /// The config symbols and modules the verbs need (veth, for `list --dev`).
 /// A module is loaded, after the ones it needs, only where the package
 /// builds it as one.
 const MODULES: &[(&str, &str)] = &[("CONFIG_VETH", "veth")];
 
 /// QEMU is killed after this: a hung guest is a failure, not a stuck CI.
-/// A run takes about 20 s under TCG.
+/// A kernel takes about 10 s under TCG (20 s on a busy machine).
 const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Debian's keys, bullseye's among them (package debian-archive-keyring).
+const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
 pub fn run() -> Result<(), String> {
     let dist = crate::dist::dist()?;
     let vm = project_root().join("target/vm");
     std::fs::create_dir_all(&vm).map_err(|e| format!("cannot create {}: {e}", vm.display()))?;
-    let (package, tree) = kernel(&vm)?;
+    // Each kernel, even after one has failed: the report is of both.
+    let mut wrong = Vec::new();
+    for k in KERNELS {
+        if let Err(e) = test(k, &vm, &dist) {
+            wrong.push(format!("Linux {}: {e}", k.version));
+        }
+    }
+    match wrong.is_empty() {
+        true => Ok(()),
+        false => Err(wrong.join("; ")),
+    }
+}
+
+/// Boots the kernel with the checks, its console kept in
+/// target/vm/console-VERSION.log.
+fn test(k: &Kernel, vm: &Path, dist: &Path) -> Result<(), String> {
+    let (package, tree) = kernel(k, vm)?;
     let release = ls(&tree.join("boot"))?
         .iter()
         .find_map(|p| {
@@ -40,22 +83,42 @@ pub fn run() -> Result<(), String> {
         })
         .ok_or_else(|| format!("{package} has no boot/vmlinuz-*"))?;
     let modules = modules(&tree, &release)?;
-    let initrd = initramfs(&vm, &dist, &modules)?;
+    let initrd = initramfs(
+        &vm.join(format!("initramfs-{}.cpio", k.version)),
+        dist,
+        &modules,
+    )?;
     let names: Vec<_> = modules
         .iter()
         .filter_map(|m| m.file_name()?.to_str())
         .collect();
     println!("xtask: vm: booting {package} ({release}), modules: {names:?}");
-    boot(&tree.join(format!("boot/vmlinuz-{release}")), &initrd, &vm)
+    let log = vm.join(format!("console-{}.log", k.version));
+    boot(
+        &vmlinux(&tree.join("boot"), &release),
+        &initrd,
+        &log,
+        k.version,
+    )
 }
 
-/// The newest Debian 6.1 kernel package, unpacked in target/vm/NAME_VERSION
-/// unless it is there already (the dir is renamed there whole, so that a
-/// cut download or unpack is done again). Returns "NAME VERSION" and it.
-fn kernel(vm: &Path) -> Result<(String, PathBuf), String> {
+/// The newest package of the kernel's series, unpacked in
+/// target/vm/NAME_VERSION unless it is there already (the dir is renamed
+/// there whole, so that a cut download or unpack is done again). Returns
+/// "NAME VERSION" and it.
+fn kernel(k: &Kernel, vm: &Path) -> Result<(String, PathBuf), String> {
+    let options = apt_options(k, vm)?;
+    let apt = |bin: &str, args: &[&str]| {
+        let options = options.iter().map(String::as_str);
+        stdout_of(
+            Path::new(bin),
+            &options.chain(args.iter().copied()).collect::<Vec<_>>(),
+        )
+    };
+    let series = format!("linux-image-{}.0-", k.version);
     let find = || -> Result<Option<String>, String> {
-        let pattern = r"^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$";
-        let found = stdout_of(Path::new("apt-cache"), &["search", "--names-only", pattern])?;
+        let pattern = format!(r"^{}[0-9]+-amd64-unsigned$", series.replace('.', r"\."));
+        let found = apt("apt-cache", &["search", "--names-only", &pattern])?;
         // By ABI number, not as text: -10 is newer than -9.
         let abi = |n: &&str| n.split('-').nth(3).and_then(|abi| abi.parse::<u32>().ok());
         let names = found.lines().filter_map(|l| l.split(' ').next());
@@ -64,14 +127,14 @@ fn kernel(vm: &Path) -> Result<(String, PathBuf), String> {
     let name = match find()? {
         Some(name) => name,
         None => {
-            // A fresh container has no package lists at all.
-            println!("xtask: vm: apt-cache knows no Debian 6.1 kernel: apt-get update");
-            succeed(Command::new("apt-get").args(["update", "-qq"]))?;
-            find()?
-                .ok_or("apt-cache finds no linux-image-6.1.0-*-amd64-unsigned (not Debian 12?)")?
+            // A fresh container, or fresh files of our own, have no package
+            // lists at all.
+            println!("xtask: vm: apt-cache knows no {series}*: apt-get update");
+            apt("apt-get", &["update", "-qq"])?;
+            find()?.ok_or_else(|| format!("apt-cache finds no {series}*-amd64-unsigned"))?
         }
     };
-    let version = stdout_of(Path::new("apt-cache"), &["policy", &name])?
+    let version = apt("apt-cache", &["policy", &name])?
         .lines()
         .find_map(|l| l.trim().strip_prefix("Candidate: ").map(String::from))
         .ok_or_else(|| format!("apt-cache policy {name} gives no candidate version"))?;
@@ -81,29 +144,144 @@ fn kernel(vm: &Path) -> Result<(String, PathBuf), String> {
         return Ok((package, tree));
     }
     println!("xtask: vm: downloading {package}");
+    let mut download = Command::new("apt-get");
     // As root, apt downloads as _apt, who cannot write to target/.
-    let sandbox = "APT::Sandbox::User=root";
-    let spec = format!("{name}={version}");
-    succeed(
-        Command::new("apt-get")
-            .args(["download", "-qq", "-o", sandbox, &spec])
-            .current_dir(vm),
-    )?;
+    download
+        .args(&options)
+        .args(["download", "-qq", "-o", "APT::Sandbox::User=root"]);
+    succeed(download.arg(format!("{name}={version}")).current_dir(vm))?;
     let deb = vm.join(format!("{name}_{version}_amd64.deb"));
     let partial = vm.join("unpacking");
     let _ = std::fs::remove_dir_all(&partial);
     succeed(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&partial))?;
     std::fs::rename(&partial, &tree)
         .map_err(|e| format!("cannot rename to {}: {e}", tree.display()))?;
-    // The .deb, and an older kernel's 400 MB tree, are of no further use.
+    // The .deb, and an older package's 400 MB tree, are of no further use.
     let _ = std::fs::remove_file(&deb);
     for old in ls(vm)? {
         let name = old.file_name().unwrap_or_default().to_string_lossy();
-        if name.starts_with("linux-image-") && old != tree {
+        if name.starts_with(&series) && old != tree {
             let _ = std::fs::remove_dir_all(old);
         }
     }
     Ok((package, tree))
+}
+
+/// The -o options for apt to find the kernel's package, with its files in
+/// target/vm/apt/SUITE (or host): a pkgcache.bin, which saves parsing
+/// the lists on each run (the host's apt may keep none); for a suite, a
+/// sources list, its lists and its cache too, the sources list written
+/// the first time.
+fn apt_options(k: &Kernel, vm: &Path) -> Result<Vec<String>, String> {
+    let dir = vm.join("apt").join(k.suite.unwrap_or("host"));
+    let (list, parts) = (dir.join("sources.list"), dir.join("sources.list.d"));
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    let mut options = vec![format!(
+        "Dir::Cache::pkgcache={}",
+        path(&dir.join("pkgcache.bin"))
+    )];
+    if let Some(suite) = k.suite {
+        for d in [dir.join("lists/partial"), parts.clone()] {
+            std::fs::create_dir_all(&d)
+                .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+        }
+        if !list.exists() {
+            std::fs::write(&list, sources(suite)?)
+                .map_err(|e| format!("cannot write {}: {e}", list.display()))?;
+        }
+        options.extend([
+            format!("Dir::Etc::SourceList={}", path(&list)),
+            format!("Dir::Etc::SourceParts={}", path(&parts)),
+            format!("Dir::State::Lists={}", path(&dir.join("lists"))),
+            format!("Dir::Cache={}", path(&dir)),
+            // As root, apt fetches as _apt, who cannot write to target/.
+            "APT::Sandbox::User=root".to_owned(),
+        ]);
+    } else {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    Ok(options
+        .into_iter()
+        .flat_map(|o| ["-o".to_owned(), o])
+        .collect())
+}
+
+/// A sources list of the suite and its -security, main only, Packages
+/// only, from the Debian mirrors that the host's apt uses: those of its
+/// CODENAME and CODENAME-security sources.
+fn sources(suite: &str) -> Result<String, String> {
+    let targets = stdout_of(
+        Path::new("apt-get"),
+        &[
+            "indextargets",
+            "--no-release-info",
+            "--format",
+            "$(REPO_URI) $(RELEASE)",
+            "Identifier: Packages",
+        ],
+    )?;
+    let targets: Vec<_> = targets.lines().filter_map(|l| l.split_once(' ')).collect();
+    let none =
+        || format!("no CODENAME and CODENAME-security in the host's apt sources, for {suite}'s");
+    let (security, codename) = targets
+        .iter()
+        .find_map(|&(uri, release)| Some((uri, release.strip_suffix("-security")?)))
+        .ok_or_else(none)?;
+    let (archive, _) = targets
+        .iter()
+        .find(|&&(_, release)| release == codename)
+        .ok_or_else(none)?;
+    Ok(format!(
+        "deb [signed-by={KEYRING} target=Packages] {archive} {suite} main\n\
+         deb [signed-by={KEYRING} target=Packages] {security} {suite}-security main\n"
+    ))
+}
+
+/// The kernel's vmlinux beside its vmlinuz, which QEMU boots by its PVH
+/// entry (Debian's have CONFIG_PVH): the guest need not then decompress
+/// the vmlinuz, some 7 s under TCG. Unpacked once with xz(1) (Debian's
+/// are CONFIG_KERNEL_XZ), from the first XZ magic; the vmlinuz where that
+/// cannot be done.
+fn vmlinux(boot: &Path, release: &str) -> PathBuf {
+    let vmlinuz = boot.join(format!("vmlinuz-{release}"));
+    let vmlinux = boot.join(format!("vmlinux-{release}"));
+    let unpack = || -> Result<(), String> {
+        use std::io::{Seek, SeekFrom};
+        let err = |e: std::io::Error| format!("{}: {e}", vmlinuz.display());
+        let bytes = std::fs::read(&vmlinuz).map_err(err)?;
+        let magic = b"\xfd7zXZ\0";
+        let at = bytes
+            .windows(magic.len())
+            .position(|w| w == magic)
+            .ok_or("no XZ data in it")?;
+        let mut xz = std::fs::File::open(&vmlinuz).map_err(err)?;
+        xz.seek(SeekFrom::Start(at as u64)).map_err(err)?;
+        let partial = boot.join("vmlinux.partial");
+        let out = std::fs::File::create(&partial)
+            .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+        succeed(
+            Command::new("xz")
+                .args(["-dc", "--single-stream"])
+                .stdin(xz)
+                .stdout(out),
+        )?;
+        if !std::fs::read(&partial).is_ok_and(|elf| elf.starts_with(b"\x7fELF")) {
+            return Err("what xz gives is no ELF".to_owned());
+        }
+        std::fs::rename(&partial, &vmlinux)
+            .map_err(|e| format!("cannot rename to {}: {e}", vmlinux.display()))
+    };
+    if vmlinux.exists() {
+        return vmlinux;
+    }
+    match unpack() {
+        Ok(()) => vmlinux,
+        Err(e) => {
+            println!("xtask: vm: booting the vmlinuz, slower: no vmlinux: {e}");
+            vmlinuz
+        }
+    }
 }
 
 /// The .ko files of MODULES that are modules in this kernel, each after the
@@ -186,9 +364,9 @@ fn add_module(
     Ok(())
 }
 
-/// target/vm/initramfs.cpio.gz: the cpio written here (no cpio(1) needed),
-/// gzip'd by gzip(1), which every Debian has.
-fn initramfs(vm: &Path, dist: &Path, modules: &[PathBuf]) -> Result<PathBuf, String> {
+/// RAW.gz: the cpio written to RAW here (no cpio(1) needed), gzip'd by
+/// gzip(1), which every Debian has.
+fn initramfs(raw: &Path, dist: &Path, modules: &[PathBuf]) -> Result<PathBuf, String> {
     let mut cpio = Cpio::default();
     for dir in ["dev", "proc", "sys", "run", "tmp", "root"] {
         cpio.dir(dir);
@@ -245,10 +423,11 @@ fn initramfs(vm: &Path, dist: &Path, modules: &[PathBuf]) -> Result<PathBuf, Str
     cpio.file("etc/group", 0o644, b"root:x:0:\nnogroup:x:65534:\n");
     cpio.file("init", 0o755, INIT.as_bytes());
     cpio.entry("TRAILER!!!", 0, (0, 0), b"");
-    let raw = vm.join("initramfs.cpio");
-    std::fs::write(&raw, &cpio.out).map_err(|e| format!("cannot write {}: {e}", raw.display()))?;
-    succeed(Command::new("gzip").args(["-f", "-n", "-1"]).arg(&raw))?;
-    Ok(vm.join("initramfs.cpio.gz"))
+    std::fs::write(raw, &cpio.out).map_err(|e| format!("cannot write {}: {e}", raw.display()))?;
+    succeed(Command::new("gzip").args(["-f", "-n", "-1"]).arg(raw))?;
+    let mut gz = raw.as_os_str().to_owned();
+    gz.push(".gz");
+    Ok(gz.into())
 }
 
 /// A newc ("070701") cpio archive, which the kernel unpacks: an entry is
@@ -314,9 +493,9 @@ impl Cpio {
 }
 
 /// Boots the kernel under QEMU, prints the guest's VMTEST lines as they
-/// come (the whole console goes to target/vm/console.log), and fails on a
-/// FAIL, on a missing DONE, or when time is up.
-fn boot(kernel: &Path, initrd: &Path, vm: &Path) -> Result<(), String> {
+/// come, each after "[LABEL] " (the whole console goes to LOG), and fails
+/// on a FAIL, on a missing DONE, or when time is up.
+fn boot(kernel: &Path, initrd: &Path, log: &Path, label: &str) -> Result<(), String> {
     let start = Instant::now();
     // TCG, not KVM: KVM here (nested) hangs before the kernel's first line
     // with QEMU's CPU models, and `-cpu host` fails on MSR 0x10a.
@@ -357,7 +536,7 @@ fn boot(kernel: &Path, initrd: &Path, vm: &Path) -> Result<(), String> {
         let Some(at) = line.find("VMTEST ") else {
             continue;
         };
-        println!("{}", &line[at..]);
+        println!("[{label}] {}", &line[at..]);
         let report = &line[at + "VMTEST ".len()..];
         done |= report == "DONE";
         ok += usize::from(report.starts_with("OK "));
@@ -369,11 +548,10 @@ fn boot(kernel: &Path, initrd: &Path, vm: &Path) -> Result<(), String> {
         let _ = qemu.kill();
     }
     let _ = qemu.wait();
-    let log = vm.join("console.log");
-    let _ = std::fs::write(&log, &console);
+    let _ = std::fs::write(log, &console);
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "xtask: vm: {ok} passed, {} failed, in {secs:.1} s (console: {})",
+        "xtask: vm: [{label}] {ok} passed, {} failed, in {secs:.1} s (console: {})",
         failed.len(),
         log.display()
     );
