@@ -319,9 +319,21 @@ impl Enter {
             .map_err(fail(Step::RunDir))?;
         }
         if let Some(user) = &self.user {
+            let parent = nix::unistd::getppid();
             nix::unistd::setsid().map_err(fail(Step::Session))?;
             sys::become_user(user.uid, user.gid, &user.groups)
                 .map_err(|(i, errno)| fail(Step::User(i))(errno))?;
+            // The command (a child, with --user) ends with netns-exec, if
+            // netns-exec is killed (SIGKILL passes nothing on). Set after
+            // the ids: a change of ids clears it. A parent gone already
+            // shows in getppid.
+            let orphaned = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                .map(|()| nix::unistd::getppid() != parent);
+            match orphaned {
+                Ok(false) => {}
+                Ok(true) => return Err(fail(Step::Session)(Errno::ESRCH)),
+                Err(errno) => return Err(fail(Step::Session)(errno)),
+            }
         }
         Ok(())
     }
@@ -359,6 +371,9 @@ impl Enter {
     /// command that would have ended this process ends it after the
     /// command: not where this process ends as the command did anyway.
     fn run_apart(&self, argv: &[OsString], pass_on: bool) -> Result<Exit> {
+        // Started with SIGCHLD ignored, no child of this process could be
+        // waited for: it is reaped at once, and the wait would never end.
+        sys::default_action(libc::SIGCHLD);
         let args = self.argv(argv);
         let found = self.found(argv);
         let mut held = Vec::with_capacity(self.sysfs.mounts.len());

@@ -130,16 +130,20 @@ impl Relay {
 }
 
 /// Ends this process as the command ended: with its exit status, or of
-/// its signal (without a core file: the command wrote its own), or where
-/// that signal does not end this process (one that Rust's runtime
-/// handles, as SIGSEGV), with 128 and its number, as a shell reports it.
+/// its signal (at its default action, without a core file: the command
+/// wrote its own), or where that signal's default is not to end a
+/// process, with 128 and its number, as a shell reports it.
 pub(crate) fn end_as(exit: Exit) -> ! {
     match exit {
         Exit::Code(code) => std::process::exit(code),
         Exit::Signal(number) => {
             // Not dumpable: no core file.
             let _ = set_dumpable(false);
+            // At its default action first: Rust's runtime ignores SIGPIPE,
+            // and one ignored would leave exit 141 where the command died
+            // of it.
             if let Ok(signal) = Signal::try_from(number) {
+                crate::sys::default_action(number);
                 let _ = kill(getpid(), signal);
             }
             std::process::exit(128 + number)

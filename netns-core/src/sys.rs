@@ -280,6 +280,16 @@ pub fn mount_new_netns(target: &CStr) -> Result<(), (&'static str, Errno)> {
     made.map(drop).map_err(|errno| (step, errno))
 }
 
+/// Puts `signal` back to its default action (SIG_DFL), whatever this
+/// process was started with or its runtime set.
+pub fn default_action(signal: libc::c_int) {
+    // SAFETY: SIG_DFL installs no handler; signal(2) touches no memory of
+    // ours.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+    }
+}
+
 /// Closes every descriptor from 3 up but those in `keep`: close_range(2)
 /// (Linux 5.9) around each kept one, or where that call is missing or
 /// filtered, close(2) of each descriptor /proc/self/fd lists. A forked

@@ -36,6 +36,11 @@ impl User {
             Some(at) => (&bytes[..at], Some(&bytes[at + 1..])),
             None => (bytes, None),
         };
+        // No user has an empty name: one would match every empty field
+        // (a group's empty member list among them).
+        if user.is_empty() {
+            return Err(unknown("user", user, passwd));
+        }
         let users = files::read(passwd, 4096)?;
         let entry = entries(&users)
             .find(|fields| fields.first() == Some(&user))

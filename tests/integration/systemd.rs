@@ -196,6 +196,17 @@ fn a_real_systemd_makes_the_name_puts_a_service_in_it_and_removes_it() {
     ok(&["systemctl", "start", "netns@red.service"]);
     ok(&["systemctl", "stop", "netns@red.service"]);
     assert_eq!(ok(&["ip", "netns", "list"]), "");
+    // From an attack: an instance that looks like an option is a name;
+    // a name removed by hand before the stop is no failure.
+    ok(&["systemctl", "start", "netns@\\x2d\\x2dhelp.service"]);
+    assert_eq!(ok(&["ip", "netns", "list"]), "--help\n");
+    ok(&["systemctl", "stop", "netns@\\x2d\\x2dhelp.service"]);
+    ok(&["systemctl", "start", "netns@green.service"]);
+    ok(&["ip", "netns", "del", "green"]);
+    ok(&["systemctl", "stop", "netns@green.service"]);
+    let state = booted.run(&["systemctl", "is-failed", "netns@green.service"]);
+    assert_ne!(state.stdout, "failed\n", "{state:?}");
+    assert_eq!(ok(&["ip", "netns", "list"]), "");
     // A name that cannot be: the unit fails, our message in the journal.
     let bad = "netns@a\\x2fb.service";
     let out = booted.run(&["systemctl", "start", bad]);

@@ -472,3 +472,47 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// From an attack: started with SIGCHLD ignored, netns-exec --user and
+/// --all still wait for their commands (it was a hang, and "No child
+/// processes"); a command killed by SIGPIPE is told as that, not exit
+/// 141; killed, netns-exec takes the command it runs as the user with
+/// it; an empty user name matches no one.
+#[test]
+fn sigchld_ignored_sigpipe_a_killed_netns_exec_and_an_empty_user() {
+    let sb = Sandbox::with(&["x"]);
+    let ignoring = |args: &[&str]| {
+        let mut cmd = Command::new("timeout");
+        cmd.args(["10", "perl", "-e", "$SIG{CHLD}='IGNORE'; exec @ARGV"])
+            .arg(bin("exec"))
+            .args(args)
+            .env("NETNS_RUN_DIR", &sb.run);
+        output(&mut cmd, "")
+    };
+    let out = ignoring(&["--user", "nobody", "x", "sh", "-c", "exit 3"]);
+    assert_eq!(out.code, 3, "{out:?}");
+    let out = ignoring(&["--all", "true"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let status = sb
+        .cmd("exec")
+        .args(["--user", "nobody", "x", "sh", "-c", "kill -PIPE $$"])
+        .status()
+        .unwrap();
+    assert_eq!(status.signal(), Some(Signal::SIGPIPE as i32), "{status:?}");
+    let mark = sb.run.with_file_name("pdeath");
+    let script = format!(
+        "timeout -s KILL 1 {exec} --user nobody x sh -c 'echo $$ > {mark}; exec sleep 30'
+         sleep 0.5; kill -0 $(cat {mark}) 2>/dev/null && echo alive || echo gone",
+        exec = bin("exec").display(),
+        mark = mark.display()
+    );
+    let out = output(
+        Command::new("sh")
+            .args(["-c", &script])
+            .env("NETNS_RUN_DIR", &sb.run),
+        "",
+    );
+    assert_eq!(out.stdout, "gone\n", "{out:?}");
+    let out = sb.run("exec", &["--user", "", "x", "true"]);
+    assert_eq!(out.code, 1, "{out:?}");
+}
