@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{Value, json as j};
 
-use crate::util::{Procs, Sandbox, json, ns_inode};
+use crate::util::{Procs, Sandbox, json, ns_inode, output};
 
 /// A bind mount the test made outside any run dir, undone on drop.
 struct Pin(PathBuf);
@@ -41,12 +41,13 @@ fn finds_every_namespace_and_what_holds_it() {
     // Pinned by a bind mount only, outside the run dir.
     let pin = Pin(sb.run.with_file_name("pin"));
     std::fs::write(&pin.0, "").unwrap();
-    let out = Command::new("unshare")
-        .arg(format!("--net={}", pin.0.display()))
-        .arg("true")
-        .status()
-        .unwrap();
-    assert!(out.success());
+    let out = output(
+        Command::new("unshare")
+            .arg(format!("--net={}", pin.0.display()))
+            .arg("true"),
+        "",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
     let pinned = ns_inode(&pin.0);
     // Held by a process only.
     let sleeper = procs.start(&mut shell(

@@ -21,5 +21,6 @@ mod nsid;
 mod pids;
 mod rootless;
 mod scale;
+mod term;
 mod util;
 mod watch;

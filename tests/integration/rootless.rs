@@ -14,14 +14,14 @@ const NOBODY: u32 = 65534;
 /// from a directory it cannot read, with only PATH and XDG_RUNTIME_DIR
 /// in its environment. On drop the keeper it left, if any, is killed (by
 /// its pid, found through that XDG_RUNTIME_DIR), and the dirs go.
-struct Nobody {
+pub struct Nobody {
     dir: PathBuf,
-    xdg: PathBuf,
+    pub xdg: PathBuf,
     cwd: PathBuf,
 }
 
 impl Nobody {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let dir = fresh_dir("-nobody");
         let mkdir = |path: &Path, mode| {
             std::fs::DirBuilder::new()
@@ -46,7 +46,7 @@ impl Nobody {
     }
 
     /// `sh -ec script` as nobody, with the verb binaries first on PATH.
-    fn script(&self, script: &str) -> Output {
+    pub fn script(&self, script: &str) -> Output {
         let mut cmd = self.command("sh");
         cmd.args(["-ec", script]);
         output(&mut cmd, "")
@@ -86,7 +86,7 @@ impl Nobody {
     }
 
     /// Waits (up to 5 s) until no keeper of this XDG_RUNTIME_DIR runs.
-    fn keepers_end(&self) -> bool {
+    pub fn keepers_end(&self) -> bool {
         let start = Instant::now();
         while !self.keepers().is_empty() {
             if start.elapsed() > Duration::from_secs(5) {
@@ -169,13 +169,19 @@ fn as_nobody_named_namespaces_of_ones_own_work_with_every_verb() {
     );
 }
 
-/// Eight first adds at once: eight names, one keeper. Killed, the keeper
-/// is noticed by the next verb, which cleans up after it; then a new one.
+/// Eight first adds at once: eight names, one keeper. Each runs under
+/// strace with its fork of a keeper held back half a second, so that all
+/// have found no keeper before any has started one: only the keeper
+/// file's lock keeps them to one. Killed, the keeper is noticed by the
+/// next verb, which cleans up after it; then a new one.
 #[test]
 fn racing_first_adds_share_one_keeper_and_a_killed_one_is_noticed() {
     let nobody = Nobody::new();
     let out = nobody.script(
-        "for i in 1 2 3 4 5 6 7 8; do netns-add --rootless r$i & done; \
+        "for i in 1 2 3 4 5 6 7 8; do \
+           strace -qq -o /dev/null -e inject=clone:delay_enter=500000:when=1 \
+             netns-add --rootless r$i & \
+         done; \
          for i in 1 2 3 4 5 6 7 8; do wait %$i; done; netns-list --rootless",
     );
     assert_eq!(out.code, 0, "{out:?}");
@@ -356,6 +362,69 @@ fn exec_user_runs_the_command_as_that_user() {
     assert_eq!((out.code, out.stdout.as_str()), (0, "netns: x\n65534\n"));
     let out = sb.run("exec", &["--rootless", "--user", "nobody", "x", "true"]);
     assert_eq!(out.code, 2, "{out:?}");
+}
+
+/// `--user` takes the groups that list the user in /etc/group, and leaves
+/// the environment as it is. nobody (the only user every host has) is in
+/// no group, so the user here is the test's own: in a private mount
+/// namespace, /etc/passwd and /etc/group are bound over with files that
+/// name it (the host's stay as they are).
+#[test]
+fn exec_user_takes_the_groups_that_list_the_user_and_keeps_the_environment() {
+    let sb = Sandbox::with(&["x"]);
+    let etc = sb.run.with_file_name("etc");
+    std::fs::create_dir(&etc).unwrap();
+    std::fs::write(
+        etc.join("passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnt-user:x:4242:4242::/nonexistent:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(
+        etc.join("group"),
+        "root:x:0:\nnt-main:x:4242:\nnt-a:x:4243:nt-user\nnt-b:x:4244:other,nt-user,more\n\
+         nt-c:x:4245:other\nnt-d:x:4246:nt-user\nnt-e:x:4247:nt-user-not,not-nt-user\n",
+    )
+    .unwrap();
+    let script = format!(
+        "mount --bind {etc}/passwd /etc/passwd; mount --bind {etc}/group /etc/group
+         for user in nt-user nt-user:nt-c 4242:4245; do
+             echo \"== $user\"
+             netns-exec --user $user x sh -c \
+                 'grep -E \"^(Uid|Gid|Groups):\" /proc/self/status; echo \"$HOME $USER $LOGNAME\"'
+         done",
+        etc = etc.display()
+    );
+    let dir = bin("list").parent().unwrap().to_path_buf();
+    let out = output(
+        Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-ec", &script])
+            .env("NETNS_RUN_DIR", &sb.run)
+            .env(
+                "PATH",
+                format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", dir.display()),
+            )
+            .env("HOME", "/root")
+            .env("USER", "root")
+            .env("LOGNAME", "root"),
+        "",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let ids = |gid: u32, groups: &str| {
+        format!(
+            "Uid:\t4242\t4242\t4242\t4242\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nGroups:\t{groups} \n\
+             /root root root\n"
+        )
+    };
+    assert_eq!(
+        out.stdout,
+        format!(
+            "== nt-user\n{}== nt-user:nt-c\n{}== 4242:4245\n{}",
+            ids(4242, "4242 4243 4244 4246"),
+            ids(4245, "4243 4244 4245 4246"),
+            ids(4245, "4243 4244 4245 4246")
+        ),
+        "{out:?}"
+    );
 }
 
 /// A keeper file someone else made (the record and lock of the keeper) is
