@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::term::Term;
-use crate::util::{Procs, Sandbox, absolute, bin, fresh_dir, output};
+use crate::util::{Procs, Sandbox, TempDir, absolute, bin, output};
 
 fn completions() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -101,6 +101,7 @@ struct Session {
     shell: Shell,
     term: Term,
     dir: PathBuf,
+    _files: TempDir,
     setup: Setup,
     runs: usize,
     completions: usize,
@@ -113,8 +114,8 @@ const DONE: u8 = 0x1d;
 
 impl Session {
     fn start(shell: Shell, setup: &Setup) -> Self {
-        let dir = fresh_dir("-term");
-        std::fs::create_dir_all(&dir).unwrap();
+        let files = TempDir::new("-term");
+        let dir = files.0.clone();
         let argv = dir.join("argv");
         std::fs::write(
             &argv,
@@ -181,6 +182,7 @@ impl Session {
             shell,
             term,
             dir,
+            _files: files,
             setup: setup.clone(),
             runs: 0,
             completions: 0,
@@ -348,13 +350,6 @@ fn show(words: &[Vec<u8>]) -> String {
     format!("[{}]", shown.join(", "))
 }
 
-/// A directory of the test's own to run the shells in.
-fn work_dir(tag: &str) -> PathBuf {
-    let dir = fresh_dir(tag);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn every_shell_offers_verbs_options_names_and_ip_words() {
     let sb = Sandbox::with(&["blue", "red"]);
@@ -378,8 +373,8 @@ fn every_shell_offers_verbs_options_names_and_ip_words() {
         "-j",
     ];
     let names = ["blue", "red"];
-    let cwd = work_dir("-cwd");
-    let setup = Setup::new(&sb, &cwd);
+    let cwd = TempDir::new("-cwd");
+    let setup = Setup::new(&sb, &cwd.0);
     for shell in SHELLS {
         let mut s = Session::start(shell, &setup);
         assert_eq!(s.offered("netns "), expected_verbs, "{shell:?}");
@@ -438,8 +433,8 @@ fn completion_covers_every_verb_and_option() {
         registered("_netns", "#compdef netns "),
         registered("netns.fish", "for command in netns "),
     ];
-    let cwd = work_dir("-cwd");
-    let mut bash = Session::start(Shell::Bash, &Setup::new(&sb, &cwd));
+    let cwd = TempDir::new("-cwd");
+    let mut bash = Session::start(Shell::Bash, &Setup::new(&sb, &cwd.0));
     for verb in verbs.stdout.lines() {
         for list in &lists {
             assert!(list.iter().any(|v| v == verb), "{verb} not in {list:?}");
@@ -544,11 +539,11 @@ fn hostile_names_are_inserted_exactly_and_run_nothing() {
         let out = sb.run("set", &[name, "auto"]);
         assert_eq!(out.code, 0, "{out:?}");
     }
-    let cwd = work_dir("-cwd");
+    let cwd = TempDir::new("-cwd");
     for file in ["g1", "g2", "cd1", "ce2"] {
-        std::fs::write(cwd.join(file), "").unwrap();
+        std::fs::write(cwd.0.join(file), "").unwrap();
     }
-    let setup = Setup::new(&sb, &cwd);
+    let setup = Setup::new(&sb, &cwd.0);
     let mut failures = Vec::new();
     for shell in SHELLS {
         let mut s = Session::start(shell, &setup);
@@ -591,9 +586,9 @@ fn hostile_names_are_inserted_exactly_and_run_nothing() {
                 Err(e) => failures.push(format!("item 1: {shell:?}: {line:?}<TAB>: {e}")),
             }
         }
-        if cwd.join("pwned").exists() {
+        if cwd.0.join("pwned").exists() {
             failures.push(format!("item 1: {shell:?}: a completed line ran touch"));
-            std::fs::remove_file(cwd.join("pwned")).unwrap();
+            std::fs::remove_file(cwd.0.join("pwned")).unwrap();
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
@@ -609,8 +604,8 @@ fn the_line_is_read_as_the_shell_will_run_it() {
     let eq = Sandbox::with(&["green"]);
     let colon = Sandbox::at("co:lon", &["cyan"]);
     let space = Sandbox::at("sp ace", &["sand"]);
-    let cwd = work_dir("-cwd");
-    let setup = Setup::new(&home, &cwd);
+    let cwd = TempDir::new("-cwd");
+    let setup = Setup::new(&home, &cwd.0);
     let (e, c, sp) = (
         eq.run.display().to_string(),
         colon.run.display().to_string(),
@@ -686,7 +681,7 @@ fn the_line_is_read_as_the_shell_will_run_it() {
 #[test]
 fn nothing_in_the_current_directory_is_run() {
     let sb = Sandbox::with(&["blue"]);
-    let cwd = work_dir("-untrusted");
+    let cwd = TempDir::new("-untrusted");
     let fakes = [
         "netns",
         "netns-del",
@@ -698,11 +693,11 @@ fn nothing_in_the_current_directory_is_run() {
         "cat",
     ];
     for fake in fakes {
-        let path = cwd.join(fake);
+        let path = cwd.0.join(fake);
         std::fs::write(&path, "#!/bin/sh\ntouch \"${0%/*}/ran-${0##*/}\"\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let mut setup = Setup::new(&sb, &cwd);
+    let mut setup = Setup::new(&sb, &cwd.0);
     setup.path = format!(".:{}", setup.path);
     let mut failures = Vec::new();
     for shell in SHELLS {
@@ -728,7 +723,7 @@ fn nothing_in_the_current_directory_is_run() {
                 "{shell:?}: ./netns-del --a<TAB> offered {options:?}"
             ));
         }
-        let ran: Vec<String> = crate::util::entries(&cwd)
+        let ran: Vec<String> = crate::util::entries(&cwd.0)
             .into_iter()
             .filter(|f| f.starts_with("ran-"))
             .collect();
@@ -737,7 +732,7 @@ fn nothing_in_the_current_directory_is_run() {
                 "{shell:?}: TAB ran the current directory's {ran:?}"
             ));
             for f in ran {
-                let _ = std::fs::remove_file(cwd.join(f));
+                let _ = std::fs::remove_file(cwd.0.join(f));
             }
         }
     }
@@ -751,9 +746,9 @@ fn pids_commands_users_and_devices_are_offered() {
     let sb = Sandbox::with(&["blue"]);
     let mut procs = Procs::default();
     let inside = procs.sleepers(sb.cmd("exec"), "blue", 0)[0].to_string();
-    let cwd = work_dir("-cwd");
-    std::fs::write(cwd.join("some-file"), "").unwrap();
-    let setup = Setup::new(&sb, &cwd);
+    let cwd = TempDir::new("-cwd");
+    std::fs::write(cwd.0.join("some-file"), "").unwrap();
+    let setup = Setup::new(&sb, &cwd.0);
     for shell in SHELLS {
         let mut s = Session::start(shell, &setup);
         for line in ["netns-identify ", "netns-attach x ", "netns identify "] {
@@ -809,13 +804,13 @@ fn rootless_names_are_offered_with_rootless() {
     let nobody = crate::rootless::Nobody::new();
     let out = nobody.script("netns-add --rootless lab1 lab2");
     assert_eq!(out.code, 0, "{out:?}");
-    let home = work_dir("-nobody-home");
-    chown_nobody(&home);
+    let home = TempDir::new("-nobody-home");
+    chown_nobody(&home.0);
     let setup = Setup {
         run: None,
-        cwd: home.clone(),
+        cwd: home.0.clone(),
         path: path(),
-        home,
+        home: home.0.clone(),
         nobody: Some(nobody.xdg.clone()),
     };
     for shell in SHELLS {

@@ -290,6 +290,28 @@ pub fn fresh_dir(tag: &str) -> PathBuf {
     root.join(format!("{}{tag}-{n}", std::process::id()))
 }
 
+/// A directory of the test's own under the tests' root (0755), removed
+/// with what is in it on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let dir = fresh_dir(tag);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&dir)
+            .expect("a dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A test's own run dir, `<root>/<pid>-<n>/run`, not created until a verb
 /// creates it. On drop every mount and file in it goes, then the dir.
 pub struct Sandbox {
