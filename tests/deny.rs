@@ -54,6 +54,7 @@ fn call_number(name: &str) -> Option<i64> {
         "open_tree" => libc::SYS_open_tree,
         "move_mount" => libc::SYS_move_mount,
         "close_range" => libc::SYS_close_range,
+        "umount2" => libc::SYS_umount2,
         other => return other.parse().ok(),
     };
     Some(number)

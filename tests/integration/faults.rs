@@ -273,12 +273,15 @@ fn without_root_nothing_is_made_or_removed() {
 
 /// A run dir that another user can change (group- or world-writable, or
 /// not the caller's) is refused by every verb that writes to it, with its
-/// mode and owner; nothing is made or removed, and reading still works.
+/// mode and owner; nothing is made or removed, and the reading verbs
+/// (list, identify, pids, exec, watch) still work there.
 #[test]
 fn a_run_dir_others_can_write_to_is_refused() {
     use std::os::unix::fs::PermissionsExt;
     let sb = Sandbox::with(&["a"]);
     let me = std::process::id().to_string();
+    let mut procs = crate::util::Procs::default();
+    let inside = procs.sleepers(sb.cmd("exec"), "a", 0)[0].to_string();
     for (mode, owner) in [(0o775, 0), (0o757, 0), (0o1777, 0), (0o755, 65534)] {
         std::fs::set_permissions(&sb.run, std::fs::Permissions::from_mode(mode)).unwrap();
         nix::unistd::chown(&sb.run, Some(nix::unistd::Uid::from_raw(owner)), None).unwrap();
@@ -308,7 +311,23 @@ fn a_run_dir_others_can_write_to_is_refused() {
         }
         assert_eq!(sb.entries(), ["a"], "{what}");
         assert_eq!(sb.mounted(), ["a"], "{what}");
-        assert_eq!(sb.run("list", &[]).stdout, "a\n", "{what}");
+        for (args, said) in [
+            (&["list"][..], "a\n".to_owned()),
+            (&["identify", &inside], "a\n".to_owned()),
+            (&["pids", "a"], format!("{inside}\n")),
+            (&["exec", "a", "echo", "in a"], "in a\n".to_owned()),
+            (
+                &["watch", "--names", "--existing", "--count", "0"],
+                "add a\n".to_owned(),
+            ),
+        ] {
+            let out = sb.run(args[0], &args[1..]);
+            assert_eq!(
+                (out.code, out.stdout.as_str(), out.stderr.as_str()),
+                (0, said.as_str(), ""),
+                "{what}: {args:?}"
+            );
+        }
     }
     nix::unistd::chown(&sb.run, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
     std::fs::set_permissions(&sb.run, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -165,6 +165,33 @@ fn finds_every_namespace_and_what_holds_it() {
     assert!(line(host).starts_with(&format!("net:[{host}] current ")));
 }
 
+/// A namespace the caller cannot enter (nobody, in its own user namespace:
+/// setns needs a capability it does not have where it is) is listed with
+/// what holds it and no devices; nothing fails.
+#[test]
+fn a_namespace_it_cannot_enter_is_listed_without_devices() {
+    let sb = Sandbox::new();
+    let nobody = |program: &str| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", program]);
+        cmd
+    };
+    let mut procs = Procs::default();
+    let sleeper =
+        procs.start(nobody("unshare").args(["-rn", "sh", "-c", "echo ready; exec sleep 600"]));
+    let inode = ns_inode(format!("/proc/{sleeper}/ns/net"));
+    let mut inspect = nobody(crate::util::bin("inspect").to_str().unwrap());
+    let out = output(inspect.arg("--json").env("NETNS_RUN_DIR", &sb.run), "");
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let o = of(&json(&out.stdout), inode);
+    assert_eq!(
+        o["processes"],
+        j!([{"pid": sleeper, "comm": "sleep"}]),
+        "{o}"
+    );
+    assert_eq!(o["devices"], j!([]), "{o}");
+}
+
 /// Arguments: a name, a PID and a path, in the order given; a bad one is
 /// reported and the others still printed.
 #[test]

@@ -143,6 +143,27 @@ fn dev_lists_the_namespaces_that_hold_a_device() {
     }
     let out = sb.run("list", &["--dev", "v2", "--json"]);
     assert_eq!(out.stdout, "[{\"name\":\"b\"}]\n", "{out:?}");
+    // A namespace with two names: both listed, and the namespace asked
+    // once (one netlink socket made in it), as with one name.
+    let sockets = || {
+        let trace = sb.run.with_file_name("dev-trace");
+        let out = crate::util::output(
+            std::process::Command::new("strace")
+                .args(["-f", "-qq", "-e", "trace=socket", "-o"])
+                .arg(&trace)
+                .arg(crate::util::bin("list"))
+                .args(["--dev", "v1"])
+                .env("NETNS_RUN_DIR", &sb.run),
+            "",
+        );
+        let text = std::fs::read_to_string(&trace).unwrap();
+        (out.stdout, text.matches("socket(AF_NETLINK").count())
+    };
+    let (listed, one_name) = sockets();
+    assert_eq!(listed, "a\n");
+    let a = sb.file("a");
+    assert_eq!(sb.run("attach", &["a2", a.to_str().unwrap()]).code, 0);
+    assert_eq!(sockets(), ("a\na2\n".to_owned(), one_name));
     for bad in [&["--dev"][..], &["--dev", ""], &["--dev", "lo", "--ids"]] {
         assert_eq!(sb.run("list", bad).code, 2, "{bad:?}");
     }

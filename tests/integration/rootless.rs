@@ -169,6 +169,67 @@ fn as_nobody_named_namespaces_of_ones_own_work_with_every_verb() {
     );
 }
 
+/// In rootless mode every verb does what it does as root, with the same
+/// output and exit statuses: add and del --json, inspect, identify (of
+/// the caller inside exec, and outside, where no name is), exec --all.
+#[test]
+fn rootless_verbs_print_what_roots_print() {
+    let nobody = Nobody::new();
+    let script = r#"
+        netns-add --rootless --json a b
+        echo ---; netns-inspect --rootless a b | sed 's/^net:\[[0-9]*\]/net:[N]/'
+        echo ---; netns-exec --rootless a netns-identify
+        echo ---; netns-identify --rootless; echo "exit $?"
+        echo ---; netns-exec --rootless --all netns-identify
+        echo ---; netns-exec --rootless -a false || echo "exit $?"
+        echo ---; netns-del --rootless --json a b
+    "#;
+    let out = nobody.script(script);
+    assert_eq!(out.code, 0, "{out:?}");
+    let run = nobody.run_dir().display().to_string();
+    let json = format!(
+        "[{{\"name\":\"a\",\"path\":\"{run}/a\"}},{{\"name\":\"b\",\"path\":\"{run}/b\"}}]\n"
+    );
+    assert_eq!(
+        out.stdout,
+        format!(
+            "{json}---\nnet:[N] names=a mounts={run}/a devices=lo\n\
+             net:[N] names=b mounts={run}/b devices=lo\n---\na\n---\nexit 0\n\
+             ---\nnetns: a\na\nnetns: b\nb\n---\nnetns: a\nnetns: b\nexit 1\n---\n{json}"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(
+        out.stderr,
+        "netns-exec: \"false\" failed in a: exit status 1\n\
+         netns-exec: \"false\" failed in b: exit status 1\n"
+    );
+    assert!(nobody.keepers_end(), "the keeper ended");
+}
+
+/// A running `netns-watch --rootless` keeps the keeper when the run dir
+/// empties: the keeper ends once the watch does.
+#[test]
+fn a_running_rootless_watch_keeps_the_keeper() {
+    let nobody = Nobody::new();
+    assert_eq!(nobody.script("netns-add --rootless w").code, 0);
+    let mut watch = nobody.command(bin("watch").to_str().unwrap());
+    watch.args(["--rootless", "--names"]);
+    let w = crate::watch::Watcher::start(watch);
+    w.wait_until_polling();
+    let keepers = nobody.keepers();
+    assert_eq!(keepers.len(), 1, "{keepers:?}");
+    let out = nobody.script("netns-del --rootless w");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(w.line(), "delete w");
+    // A keeper ends within milliseconds of its last name (keepers_end
+    // waits 5 s for it); this one must not.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(nobody.keepers(), keepers, "the watch keeps its keeper");
+    drop(w);
+    assert!(nobody.keepers_end(), "the keeper ended with the watch");
+}
+
 /// Eight first adds at once: eight names, one keeper. Each runs under
 /// strace with its fork of a keeper held back half a second, so that all
 /// have found no keeper before any has started one: only the keeper
@@ -364,16 +425,13 @@ fn exec_user_runs_the_command_as_that_user() {
     assert_eq!(out.code, 2, "{out:?}");
 }
 
-/// `--user` takes the groups that list the user in /etc/group, and leaves
-/// the environment as it is. nobody (the only user every host has) is in
-/// no group, so the user here is the test's own: in a private mount
-/// namespace, /etc/passwd and /etc/group are bound over with files that
-/// name it (the host's stay as they are).
-#[test]
-fn exec_user_takes_the_groups_that_list_the_user_and_keeps_the_environment() {
-    let sb = Sandbox::with(&["x"]);
+/// `/etc/passwd` and `/etc/group` naming a user of the test's own (nobody,
+/// the only user every host has, is in no group): `script` runs in a
+/// private mount namespace with them bound over the host's, as root, with
+/// HOME, USER and LOGNAME root's.
+fn with_a_user_in_groups(sb: &Sandbox, script: &str) -> Output {
     let etc = sb.run.with_file_name("etc");
-    std::fs::create_dir(&etc).unwrap();
+    std::fs::create_dir_all(&etc).unwrap();
     std::fs::write(
         etc.join("passwd"),
         "root:x:0:0:root:/root:/bin/sh\nnt-user:x:4242:4242::/nonexistent:/bin/sh\n",
@@ -386,16 +444,11 @@ fn exec_user_takes_the_groups_that_list_the_user_and_keeps_the_environment() {
     )
     .unwrap();
     let script = format!(
-        "mount --bind {etc}/passwd /etc/passwd; mount --bind {etc}/group /etc/group
-         for user in nt-user nt-user:nt-c 4242:4245; do
-             echo \"== $user\"
-             netns-exec --user $user x sh -c \
-                 'grep -E \"^(Uid|Gid|Groups):\" /proc/self/status; echo \"$HOME $USER $LOGNAME\"'
-         done",
+        "mount --bind {etc}/passwd /etc/passwd; mount --bind {etc}/group /etc/group\n{script}",
         etc = etc.display()
     );
     let dir = bin("list").parent().unwrap().to_path_buf();
-    let out = output(
+    output(
         Command::new("unshare")
             .args(["-m", "--propagation", "private", "sh", "-ec", &script])
             .env("NETNS_RUN_DIR", &sb.run)
@@ -407,24 +460,42 @@ fn exec_user_takes_the_groups_that_list_the_user_and_keeps_the_environment() {
             .env("USER", "root")
             .env("LOGNAME", "root"),
         "",
+    )
+}
+
+const IDS: &str = "grep -E '^(Uid|Gid|Groups):' /proc/self/status";
+
+/// `--user` takes the groups that list the user in /etc/group, by name or
+/// by uid.
+#[test]
+fn exec_user_takes_the_groups_that_list_the_user() {
+    let sb = Sandbox::with(&["x"]);
+    let out = with_a_user_in_groups(
+        &sb,
+        &format!("netns-exec --user nt-user x {IDS}; netns-exec --user 4242 x {IDS}"),
     );
     assert_eq!(out.code, 0, "{out:?}");
-    let ids = |gid: u32, groups: &str| {
-        format!(
-            "Uid:\t4242\t4242\t4242\t4242\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nGroups:\t{groups} \n\
-             /root root root\n"
-        )
-    };
-    assert_eq!(
-        out.stdout,
-        format!(
-            "== nt-user\n{}== nt-user:nt-c\n{}== 4242:4245\n{}",
-            ids(4242, "4242 4243 4244 4246"),
-            ids(4245, "4243 4244 4245 4246"),
-            ids(4245, "4243 4244 4245 4246")
-        ),
-        "{out:?}"
+    let ids = "Uid:\t4242\t4242\t4242\t4242\nGid:\t4242\t4242\t4242\t4242\n\
+               Groups:\t4242 4243 4244 4246 \n";
+    assert_eq!(out.stdout, ids.repeat(2), "{out:?}");
+}
+
+/// Today's `--user USER:GROUP` (GROUP, and the groups that list USER) and
+/// environment (the caller's: README, "The environment stays the
+/// caller's"). Issue 23 (item 4) makes both runuser's.
+#[test]
+fn exec_user_with_a_group_keeps_the_users_others_and_the_callers_environment() {
+    let sb = Sandbox::with(&["x"]);
+    let script = format!(
+        "for user in nt-user:nt-c 4242:4245; do
+             netns-exec --user $user x sh -c \"{IDS}; echo \\$HOME \\$USER \\$LOGNAME\"
+         done"
     );
+    let out = with_a_user_in_groups(&sb, &script);
+    assert_eq!(out.code, 0, "{out:?}");
+    let ids = "Uid:\t4242\t4242\t4242\t4242\nGid:\t4245\t4245\t4245\t4245\n\
+               Groups:\t4243 4244 4245 4246 \n/root root root\n";
+    assert_eq!(out.stdout, ids.repeat(2), "{out:?}");
 }
 
 /// A keeper file someone else made (the record and lock of the keeper) is

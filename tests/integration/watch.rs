@@ -256,10 +256,17 @@ fn a_reader_going_away_ends_it_quietly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Watching once its --existing line is out; then the reader goes.
+    // Watching once its --existing line is out (read on a thread, which
+    // hands the pipe back, so that the wait is bounded); then the reader
+    // goes.
     let mut lines = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    lines.read_line(&mut first).unwrap();
+    let (send, first) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = lines.read_line(&mut line);
+        let _ = send.send((line, lines));
+    });
+    let (first, lines) = first.recv_timeout(PATIENCE).expect("the --existing line");
     assert_eq!(first, "add a\n");
     drop(lines);
     // No event needed: the closed pipe itself ends it, well within the
@@ -285,6 +292,52 @@ fn a_missing_run_dir_is_made_and_an_emptied_one_still_watched() {
     assert_eq!(sb.run("add", &["c"]).code, 0);
     assert_eq!(w.line(), "add c");
     assert_eq!(sb.run_dir_mounts(), 1);
+}
+
+/// `--names` prints exactly what `ip netns monitor` prints, for names
+/// made and removed by either, with a space in one: both run side by side
+/// in a mount namespace of the test's own whose /run/netns (ip's run dir)
+/// is a tmpfs, each step waited for in both before the next.
+#[test]
+fn names_prints_what_ip_netns_monitor_prints() {
+    let sb = Sandbox::new();
+    let script = r#"
+        mount -t tmpfs -o mode=0755 netns-test /run; mkdir /run/netns
+        export NETNS_RUN_DIR=/run/netns
+        cd "$WORK"
+        ip= ours=
+        trap 'st=$?; kill $ip $ours 2>/dev/null || true; wait; exit $st' EXIT
+        stdbuf -oL ip netns monitor > ip.out & ip=$!
+        netns-watch --names > ours.out & ours=$!
+        # ip once its inotify watch is on, ours once it waits in poll(2).
+        for i in $(seq 1000); do
+            grep -qs '^inotify wd:' /proc/$ip/fdinfo/* && grep -qs poll /proc/$ours/wchan && break
+            sleep 0.01
+        done
+        wait_for() {
+            for i in $(seq 1000); do grep -qxF "$1" ip.out && grep -qxF "$1" ours.out && return 0; sleep 0.01; done
+            echo "no "$1":" >&2; cat ip.out ours.out >&2; exit 1
+        }
+        ip netns add a; wait_for 'add a'
+        netns-add 'c d'; wait_for 'add c d'
+        ip netns del 'c d'; wait_for 'delete c d'
+        netns-del a; wait_for 'delete a'
+        echo "--- ip"; cat ip.out; echo "--- ours"; cat ours.out
+    "#;
+    std::fs::create_dir_all(&sb.run).unwrap();
+    let script = format!(
+        "WORK={}
+{script}",
+        sb.run.display()
+    );
+    let out = crate::util::in_new_namespaces(&sb, &["--mount"], &script);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines = "add a\nadd c d\ndelete c d\ndelete a\n";
+    assert_eq!(
+        out.stdout,
+        format!("--- ip\n{lines}--- ours\n{lines}"),
+        "{out:?}"
+    );
 }
 
 /// nsid events in a network namespace of the test's own (so that other
