@@ -11,7 +11,7 @@ fn main() {
     println!("cargo::rerun-if-env-changed=NETNS_TEST_STRICT");
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut found = false;
-    for dir in std::env::split_paths(&path).filter(|dir| dir.is_absolute()) {
+    for dir in std::env::split_paths(&path).filter(|dir| dir.is_absolute() && dir.is_dir()) {
         // Looked at again when a package comes or goes there.
         println!("cargo::rerun-if-changed={}", dir.display());
         found |= dir.join("podman").is_file();
