@@ -55,6 +55,7 @@ fn call_number(name: &str) -> Option<i64> {
         "move_mount" => libc::SYS_move_mount,
         "close_range" => libc::SYS_close_range,
         "setsockopt" => libc::SYS_setsockopt,
+        "umount2" => libc::SYS_umount2,
         other => return other.parse().ok(),
     };
     Some(number)

@@ -44,6 +44,49 @@ fn the_name_keeps_the_namespace_after_the_process_exits() {
     assert!(out.stdout.contains("UP"), "the same namespace: {out:?}");
 }
 
+/// The namespace is opened before the name is made: a process that exits
+/// between the two (strace holds attach's mount back while the test
+/// kills it and waits until it is gone) still gets its namespace named,
+/// not whatever the PID might be by then.
+#[test]
+fn a_process_that_exits_meanwhile_still_gets_its_namespace_named() {
+    let sb = Sandbox::with(&["seed"]);
+    assert_eq!(sb.run("del", &["seed"]).code, 0);
+    let mut procs = Procs::default();
+    let pid = procs.start(std::process::Command::new("unshare").args([
+        "--net",
+        "sh",
+        "-c",
+        "ip link set lo up; echo; exec sleep 600",
+    ]));
+    let inode = ns_inode(format!("/proc/{pid}/ns/net"));
+    let attach = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg("inject=mount:delay_enter=1000000")
+        .arg(crate::util::bin("attach"))
+        .args(["kept", &pid.to_string()])
+        .env("NETNS_RUN_DIR", &sb.run)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !sb.file("kept").exists() {
+        assert!(start.elapsed() < crate::util::PATIENCE, "no name made");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    drop(procs);
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "gone"
+    );
+    let out = crate::util::finish(attach);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(ns_inode(sb.file("kept")), inode, "its namespace");
+    let out = sb.run("exec", &["kept", "ip", "-br", "link", "show", "lo"]);
+    assert!(out.stdout.contains("UP"), "the same namespace: {out:?}");
+}
+
 #[test]
 fn attach_to_a_missing_process_changes_nothing() {
     let sb = Sandbox::new();

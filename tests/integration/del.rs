@@ -92,12 +92,13 @@ fn usage_errors_exit_2() {
 fn a_name_mounted_twice_is_removed_whole() {
     let sb = Sandbox::with(&["x"]);
     let file = sb.file("x");
-    let bind = std::process::Command::new("mount")
-        .arg("--bind")
-        .args([&file, &file])
-        .status()
-        .unwrap();
-    assert!(bind.success());
+    let bind = output(
+        std::process::Command::new("mount")
+            .arg("--bind")
+            .args([&file, &file]),
+        "",
+    );
+    assert_eq!(bind.code, 0, "{bind:?}");
     assert_eq!(sb.mounted(), ["x", "x"], "two mounts stacked on one file");
     let out = sb.run("del", &["x"]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
@@ -128,7 +129,8 @@ fn a_name_mounted_at_another_path_too_is_busy_and_left_whole() {
         if args[0] == "--rbind" {
             mount.arg(&sb.run);
         }
-        assert!(mount.arg(&copy).status().unwrap().success(), "{args:?}");
+        let out = output(mount.arg(&copy), "");
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
     }
     let _unmount = Unmount(copy);
     let inode = crate::util::ns_inode(sb.file("x"));

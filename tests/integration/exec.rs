@@ -3,7 +3,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::util::{EtcNetns, Output, Sandbox, bin, host_mounts, json, output};
+use crate::util::{EtcNetns, Output, Procs, Sandbox, bin, finish, host_mounts, json, output};
 
 #[test]
 fn inside_only_the_namespace_devices_show() {
@@ -58,14 +58,9 @@ fn the_mounts_below_sys_are_kept_and_none_reach_the_host() {
 fn a_veth_pair_between_two_namespaces_carries_a_ping() {
     let sb = Sandbox::with(&["left", "right"]);
     // ip 6.1 names a target namespace by /run/netns name or by pid: hold
-    // one open with a process inside.
-    let mut holder = sb
-        .cmd("exec")
-        .args(["right", "sleep", "60"])
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = holder.id().to_string();
+    // one open with a process inside, once it is inside (it says so).
+    let mut procs = Procs::default();
+    let pid = procs.sleepers(sb.cmd("exec"), "right", 0)[0].to_string();
     let steps: [&[&str]; 9] = [
         &[
             "left", "ip", "link", "add", "vl", "type", "veth", "peer", "name", "vr",
@@ -80,8 +75,7 @@ fn a_veth_pair_between_two_namespaces_carries_a_ping() {
         &["left", "ping", "-c", "1", "-W", "5", "10.200.0.2"],
     ];
     let outs: Vec<Output> = steps.iter().map(|args| sb.run("exec", args)).collect();
-    let _ = holder.kill();
-    let _ = holder.wait();
+    drop(procs);
     for (args, out) in steps.iter().zip(&outs) {
         assert_eq!(out.code, 0, "{args:?}: {out:?}");
     }
@@ -90,7 +84,7 @@ fn a_veth_pair_between_two_namespaces_carries_a_ping() {
 
 #[test]
 fn etc_netns_files_lie_over_etc_inside_only() {
-    let name = format!("nt-{}-etc", std::process::id());
+    let name = format!("nt-{}-etc", crate::util::tag());
     let resolv = "nameserver 192.0.2.53\n# netns-exec test\n";
     let _etc = EtcNetns::new(&name, &[("resolv.conf", resolv)]);
     let sb = Sandbox::with(&[&name]);
@@ -106,7 +100,7 @@ fn etc_netns_files_lie_over_etc_inside_only() {
 
 #[test]
 fn an_etc_netns_file_with_nothing_to_cover_fails_before_the_command() {
-    let name = format!("nt-{}-etc-missing", std::process::id());
+    let name = format!("nt-{}-etc-missing", crate::util::tag());
     let _etc = EtcNetns::new(&name, &[("no-such-file.conf", "x\n")]);
     let sb = Sandbox::with(&[&name]);
     let out = sb.run("exec", &[&name, "echo", "ran"]);
@@ -125,12 +119,8 @@ fn the_command_is_this_process_and_its_status_is_its_own() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        format!("{pid}\n"),
-        "no fork"
-    );
+    let out = finish(child);
+    assert_eq!(out.stdout, format!("{pid}\n"), "no fork");
     assert_eq!(sb.run("exec", &["a", "sh", "-c", "exit 7"]).code, 7);
     assert_eq!(
         sb.run("exec", &["a", "sh", "-c", "kill -TERM $$"]).code,

@@ -92,17 +92,24 @@ fn exec_keeps_the_mounts_below_sys_whichever_calls_it_may_make() {
 
 /// ip mounts the new sysfs read-only only when it could not unmount /sys
 /// and /sys is read-only: a container's read-only /sys that root may
-/// unmount gives a writable one, as ip's does.
+/// unmount gives a writable one, as ip's does; one that cannot be
+/// unmounted (umount2 refused here, as a locked mount refuses it) gives a
+/// read-only one, and a writable /sys that cannot be unmounted a writable
+/// one.
 #[test]
-fn a_read_only_sys_that_can_be_unmounted_gives_a_writable_one_as_ip_does() {
+fn the_new_sys_is_read_only_only_where_the_old_one_is_and_stays() {
     let sb = Sandbox::with(&["a"]);
     let exec = bin("exec");
     let deny = env!("CARGO_BIN_EXE_netns-test-deny");
+    let sys = "grep ' /sys ' /proc/self/mountinfo | tail -1 | cut -d' ' -f6";
     let script = format!(
         "mount -o remount,bind,ro /sys
          grep -c ' /sys ro,' /proc/self/mountinfo
-         {exec} a grep ' /sys ' /proc/self/mountinfo | tail -1 | cut -d' ' -f6
-         {deny} open_tree=EPERM {exec} a grep ' /sys ' /proc/self/mountinfo | tail -1 | cut -d' ' -f6",
+         {exec} a sh -c \"{sys}\"
+         {deny} open_tree=EPERM {exec} a sh -c \"{sys}\"
+         {deny} umount2=EPERM {exec} a sh -c \"{sys}\"
+         mount -o remount,bind,rw /sys
+         {deny} umount2=EPERM {exec} a sh -c \"{sys}\"",
         exec = exec.display()
     );
     let out = output(
@@ -112,9 +119,12 @@ fn a_read_only_sys_that_can_be_unmounted_gives_a_writable_one_as_ip_does() {
         "",
     );
     assert_eq!(out.code, 0, "{out:?}");
-    // The second way keeps the old /sys below the new: a read-only sysfs
-    // cannot be covered by a writable one, so it is read-only too.
-    assert_eq!(out.stdout, "1\nrw,relatime\nro,relatime\n", "{out:?}");
+    // The open_tree way keeps the old /sys below the new: a read-only
+    // sysfs cannot be covered by a writable one, so it is read-only too.
+    assert_eq!(
+        out.stdout, "1\nrw,relatime\nro,relatime\nro,relatime\nrw,relatime\n",
+        "{out:?}"
+    );
 }
 
 /// The run dir's set-up asks statx and statmount, else mountinfo: the same

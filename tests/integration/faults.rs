@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{Output, Sandbox, bin, output};
+use crate::util::{Output, Sandbox, bin, finish, output};
 
 #[test]
 fn eight_racing_adds_of_one_name_one_wins() {
@@ -31,68 +31,95 @@ fn racing_first_adds_set_the_run_dir_up_once() {
     assert_eq!(sb.run_dir_mounts(), 1, "ip stacks one mount per racer here");
 }
 
-/// Starts one `netns-add -` per name, lets them all block on stdin, then
-/// hands each its name at once, so that they really run together.
+/// Starts one `netns-add NAME` per name at once, each under strace with
+/// its first mount(2) held back half a second: every racer has looked at
+/// the run dir before any has mounted anything, so that only the run
+/// dir's lock keeps them from each setting it up (and stacking mounts).
 fn race(sb: &Sandbox, names: &[&str]) -> Vec<Output> {
-    let mut children: Vec<_> = names
+    let children: Vec<_> = names
         .iter()
-        .map(|_| {
-            sb.cmd("add")
-                .arg("-")
-                .stdin(Stdio::piped())
+        .map(|name| {
+            Command::new("strace")
+                .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+                .arg("inject=mount:delay_enter=500000:when=1")
+                .arg(bin("add"))
+                .arg(name)
+                .env("NETNS_RUN_DIR", &sb.run)
+                .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(100));
-    let mut pipes: Vec<_> = children
-        .iter_mut()
-        .map(|c| c.stdin.take().unwrap())
-        .collect();
-    for (pipe, name) in pipes.iter_mut().zip(names) {
-        pipe.write_all(format!("{name}\n").as_bytes()).unwrap();
-    }
-    drop(pipes);
-    children
-        .into_iter()
-        .map(|c| Output::from(c.wait_with_output().unwrap()))
-        .collect()
+    children.into_iter().map(finish).collect()
 }
 
+/// An add killed where it has made a name's file and not yet mounted the
+/// namespace onto it (strace holds that mount back): what is left is the
+/// names made before, whole, and one stale file, which list names on
+/// stderr and del removes.
 #[test]
 fn an_add_killed_mid_batch_leaves_only_what_list_and_del_handle() {
+    use std::os::unix::process::CommandExt;
+    const KILLED_AT: usize = 50;
     let sb = Sandbox::new();
-    let names: String = (0..3000).map(|i| format!("k{i}\n")).collect();
-    let mut child = sb
-        .cmd("add")
+    // The run dir set up: from now on each name is one mount.
+    assert_eq!(sb.run("add", &["seed"]).code, 0);
+    assert_eq!(sb.run("del", &["seed"]).code, 0);
+    let names: String = (0..3000).map(|i| format!("k{i:04}\n")).collect();
+    let mut child = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!(
+            // Each name's namespace is made and mounted by a task of its
+            // own (whose calls strace counts apart): the add's own clone
+            // for the name is the one to hold, its file made already.
+            "inject=clone:delay_enter=60000000:when={KILLED_AT}"
+        ))
+        .arg(bin("add"))
         .arg("-")
+        .env("NETNS_RUN_DIR", &sb.run)
+        .process_group(0)
         .stdin(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(names.as_bytes())
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(150));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::spawn(move || stdin.write_all(names.as_bytes()));
+    let start = std::time::Instant::now();
+    while sb.entries().len() < KILLED_AT {
+        assert!(
+            start.elapsed() < crate::util::PATIENCE,
+            "{} names made:\n{}",
+            sb.entries().len(),
+            crate::util::describe(child.id())
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    crate::util::kill_group(&mut child);
 
-    let made = sb.entries().len();
-    assert!(made > 0 && made < 3000, "killed mid-way: {made} made");
-    let listed: Vec<String> = sb
-        .run("list", &[])
-        .stdout
-        .lines()
-        .map(String::from)
-        .collect();
-    let mut listed_sorted = listed.clone();
-    listed_sorted.sort();
-    assert_eq!(listed_sorted, sb.mounted(), "every nsfs mount is listed");
+    let stale = format!("k{:04}", KILLED_AT - 1);
+    let mut whole = sb.entries();
+    whole.retain(|name| *name != stale);
+    assert_eq!(sb.entries().len(), KILLED_AT, "{:?}", sb.entries());
+    assert_eq!(sb.mounted(), whole, "all but the last are namespaces");
+    // A file younger than a moment may be an add's at work: made old, it
+    // is stale to list.
+    let touched = Command::new("touch")
+        .args(["-d", "1 hour ago"])
+        .arg(sb.file(&stale))
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let out = sb.run("list", &[]);
+    let listed: Vec<String> = out.stdout.lines().map(String::from).collect();
+    assert_eq!(listed, whole, "every nsfs mount is listed");
+    assert!(
+        out.stderr
+            .contains(&format!("{stale}\" holds no namespace")),
+        "{out:?}"
+    );
     let out = sb.run("del", &["--all"]);
     assert_eq!(out.code, 0, "everything left is removable: {out:?}");
     assert!(sb.entries().is_empty() && sb.mounted().is_empty());
@@ -254,12 +281,15 @@ fn without_root_nothing_is_made_or_removed() {
 
 /// A run dir that another user can change (group- or world-writable, or
 /// not the caller's) is refused by every verb that writes to it, with its
-/// mode and owner; nothing is made or removed, and reading still works.
+/// mode and owner; nothing is made or removed, and the reading verbs
+/// (list, identify, pids, exec, watch) still work there.
 #[test]
 fn a_run_dir_others_can_write_to_is_refused() {
     use std::os::unix::fs::PermissionsExt;
     let sb = Sandbox::with(&["a"]);
     let me = std::process::id().to_string();
+    let mut procs = crate::util::Procs::default();
+    let inside = procs.sleepers(sb.cmd("exec"), "a", 0)[0].to_string();
     for (mode, owner) in [(0o775, 0), (0o757, 0), (0o1777, 0), (0o755, 65534)] {
         std::fs::set_permissions(&sb.run, std::fs::Permissions::from_mode(mode)).unwrap();
         nix::unistd::chown(&sb.run, Some(nix::unistd::Uid::from_raw(owner)), None).unwrap();
@@ -289,7 +319,23 @@ fn a_run_dir_others_can_write_to_is_refused() {
         }
         assert_eq!(sb.entries(), ["a"], "{what}");
         assert_eq!(sb.mounted(), ["a"], "{what}");
-        assert_eq!(sb.run("list", &[]).stdout, "a\n", "{what}");
+        for (args, said) in [
+            (&["list"][..], "a\n".to_owned()),
+            (&["identify", &inside], "a\n".to_owned()),
+            (&["pids", "a"], format!("{inside}\n")),
+            (&["exec", "a", "echo", "in a"], "in a\n".to_owned()),
+            (
+                &["watch", "--names", "--existing", "--count", "0"],
+                "add a\n".to_owned(),
+            ),
+        ] {
+            let out = sb.run(args[0], &args[1..]);
+            assert_eq!(
+                (out.code, out.stdout.as_str(), out.stderr.as_str()),
+                (0, said.as_str(), ""),
+                "{what}: {args:?}"
+            );
+        }
     }
     nix::unistd::chown(&sb.run, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
     std::fs::set_permissions(&sb.run, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -347,17 +393,20 @@ fn a_name_swapped_for_a_symlink_cannot_take_the_mount_elsewhere() {
             .spawn()
             .unwrap();
         let file = sb.file("x");
-        for _ in 0..2000 {
-            if file.exists() {
-                break;
-            }
+        let start = std::time::Instant::now();
+        while !file.exists() {
+            assert!(
+                start.elapsed() < crate::util::PATIENCE,
+                "{verb}: no file made:\n{}",
+                crate::util::describe(child.id())
+            );
             std::thread::sleep(Duration::from_millis(1));
         }
         std::fs::remove_file(&file).unwrap();
         std::os::unix::fs::symlink(&decoy, &file).unwrap();
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{verb}: {stderr}");
+        let out = finish(child);
+        let stderr = out.stderr;
+        assert_eq!(out.code, 1, "{verb}: {stderr}");
         assert!(
             stderr.contains("No such file or directory"),
             "{verb}: the file made is gone: {stderr}"

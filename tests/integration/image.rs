@@ -59,6 +59,9 @@ echo "== exec"; run /netns exec blue /netns identify
 echo "== exec all"; run /netns -all exec /netns-identify
 echo "== exec in exec"; run /netns exec green /netns-exec green /netns list
 echo "== pids"; run /netns pids blue
+echo "== identify"; run /netns identify
+echo "== inspect"; run /netns inspect blue green | sed 's/^net:\[[0-9]*\]/net:[N]/'
+echo "== json"; run /netns add --json red; run /netns-del --json red
 echo "== delete"; run /netns -all delete
 echo "== after"; run /netns
 ls run/netns
@@ -92,6 +95,17 @@ blue
 green
 exit 0
 == pids
+exit 0
+== identify
+exit 0
+== inspect
+net:[N] names=blue mounts=/run/netns/blue devices=lo
+net:[N] names=green mounts=/run/netns/green devices=lo
+exit 0
+== json
+[{"name":"red","path":"/run/netns/red"}]
+exit 0
+[{"name":"red","path":"/run/netns/red"}]
 exit 0
 == delete
 exit 0

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{Value, json as j};
 
-use crate::util::{Procs, Sandbox, json, ns_inode};
+use crate::util::{Procs, Sandbox, json, ns_inode, output};
 
 /// A bind mount the test made outside any run dir, undone on drop.
 struct Pin(PathBuf);
@@ -41,12 +41,13 @@ fn finds_every_namespace_and_what_holds_it() {
     // Pinned by a bind mount only, outside the run dir.
     let pin = Pin(sb.run.with_file_name("pin"));
     std::fs::write(&pin.0, "").unwrap();
-    let out = Command::new("unshare")
-        .arg(format!("--net={}", pin.0.display()))
-        .arg("true")
-        .status()
-        .unwrap();
-    assert!(out.success());
+    let out = output(
+        Command::new("unshare")
+            .arg(format!("--net={}", pin.0.display()))
+            .arg("true"),
+        "",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
     let pinned = ns_inode(&pin.0);
     // Held by a process only.
     let sleeper = procs.start(&mut shell(
@@ -162,6 +163,33 @@ fn finds_every_namespace_and_what_holds_it() {
         )
     );
     assert!(line(host).starts_with(&format!("net:[{host}] current ")));
+}
+
+/// A namespace the caller cannot enter (nobody, in its own user namespace:
+/// setns needs a capability it does not have where it is) is listed with
+/// what holds it and no devices; nothing fails.
+#[test]
+fn a_namespace_it_cannot_enter_is_listed_without_devices() {
+    let sb = Sandbox::new();
+    let nobody = |program: &str| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", program]);
+        cmd
+    };
+    let mut procs = Procs::default();
+    let sleeper =
+        procs.start(nobody("unshare").args(["-rn", "sh", "-c", "echo ready; exec sleep 600"]));
+    let inode = ns_inode(format!("/proc/{sleeper}/ns/net"));
+    let mut inspect = nobody(crate::util::bin("inspect").to_str().unwrap());
+    let out = output(inspect.arg("--json").env("NETNS_RUN_DIR", &sb.run), "");
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let o = of(&json(&out.stdout), inode);
+    assert_eq!(
+        o["processes"],
+        j!([{"pid": sleeper, "comm": "sleep"}]),
+        "{o}"
+    );
+    assert_eq!(o["devices"], j!([]), "{o}");
 }
 
 /// Arguments: a name, a PID and a path, in the order given; a bad one is

@@ -13,8 +13,8 @@ struct SystemNames(Vec<String>);
 
 impl SystemNames {
     fn new(tags: &[&str]) -> Self {
-        let pid = std::process::id();
-        SystemNames(tags.iter().map(|t| format!("nt-{pid}-{t}")).collect())
+        let run = crate::util::tag();
+        SystemNames(tags.iter().map(|t| format!("nt-{run}-{t}")).collect())
     }
 }
 
@@ -184,7 +184,7 @@ fn set_and_list_ids_agree_with_ip_in_text_and_json() {
          ip netns list | grep '^nt-{pid}-set'; echo ---; {list} | grep '^nt-{pid}-set'",
         set = bin("set").display(),
         list = bin("list").display(),
-        pid = std::process::id(),
+        pid = crate::util::tag(),
     );
     let mut cmd = Command::new("unshare");
     cmd.args(["--net", "sh", "-ec", &script])
@@ -238,7 +238,7 @@ fn list_dev_finds_devices_in_namespaces_ip_made() {
         "-n", one, "link", "add", "ntd1", "type", "veth", "peer", "name", "ntd2", "netns", two,
     ]);
     assert_eq!(made.code, 0, "{made:?}");
-    let prefix = format!("nt-{}-", std::process::id());
+    let prefix = format!("nt-{}-", crate::util::tag());
     let ours_of = |dev: &str| -> Vec<String> {
         let out = ours("list", &["--dev", dev]);
         assert_eq!(out.code, 0, "{out:?}");

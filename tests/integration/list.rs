@@ -47,16 +47,8 @@ fn a_closed_pipe_is_not_an_error() {
     let sb = Sandbox::new();
     let names: String = (0..200).map(|i| format!("n{i}\n")).collect();
     assert_eq!(sb.run_stdin("add", &["-"], &names).code, 0);
-    let mut child = sb
-        .cmd("list")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert!(out.stderr.is_empty(), "{out:?}");
+    let out = crate::util::to_closed_stdout(&mut sb.cmd("list"));
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
 }
 
 #[test]
@@ -77,15 +69,20 @@ fn the_readme_jq_pipeline_prints_the_names() {
     );
 }
 
-/// A veth pair made on the host and taken out of it on drop (a device of
-/// the host's namespace only; its name is the test's own).
+/// A veth pair made on the host and taken out of it on drop (devices of
+/// the host's namespace only; their names, `nt<tag>h` and `nt<tag>p`, are
+/// the test run's own, which the leak check of `cargo xtask test` looks
+/// for).
 struct HostVeth(String);
 
 impl Drop for HostVeth {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("ip")
-            .args(["link", "del", &self.0])
-            .status();
+        let mut del = std::process::Command::new("ip");
+        let _ = crate::util::try_output(
+            del.args(["link", "del", &self.0]),
+            "",
+            std::time::Duration::from_secs(10),
+        );
     }
 }
 
@@ -119,12 +116,15 @@ fn dev_lists_the_namespaces_that_hold_a_device() {
         let out = sb.run("exec", args);
         assert_eq!(out.code, 0, "{args:?}: {out:?}");
     }
-    let host = HostVeth(format!("nt{}h", std::process::id()));
-    let made = std::process::Command::new("ip")
-        .args(["link", "add", &host.0, "type", "veth"])
-        .status()
-        .unwrap();
-    assert!(made.success());
+    let host = HostVeth(format!("nt{}h", crate::util::tag()));
+    let peer = format!("nt{}p", crate::util::tag());
+    let made = crate::util::output(
+        std::process::Command::new("ip").args([
+            "link", "add", &host.0, "type", "veth", "peer", "name", &peer,
+        ]),
+        "",
+    );
+    assert_eq!(made.code, 0, "{made:?}");
     for (dev, names) in [
         ("v1", "a\n"),
         ("v2", "b\n"),
@@ -143,6 +143,27 @@ fn dev_lists_the_namespaces_that_hold_a_device() {
     }
     let out = sb.run("list", &["--dev", "v2", "--json"]);
     assert_eq!(out.stdout, "[{\"name\":\"b\"}]\n", "{out:?}");
+    // A namespace with two names: both listed, and the namespace asked
+    // once (one netlink socket made in it), as with one name.
+    let sockets = || {
+        let trace = sb.run.with_file_name("dev-trace");
+        let out = crate::util::output(
+            std::process::Command::new("strace")
+                .args(["-f", "-qq", "-e", "trace=socket", "-o"])
+                .arg(&trace)
+                .arg(crate::util::bin("list"))
+                .args(["--dev", "v1"])
+                .env("NETNS_RUN_DIR", &sb.run),
+            "",
+        );
+        let text = std::fs::read_to_string(&trace).unwrap();
+        (out.stdout, text.matches("socket(AF_NETLINK").count())
+    };
+    let (listed, one_name) = sockets();
+    assert_eq!(listed, "a\n");
+    let a = sb.file("a");
+    assert_eq!(sb.run("attach", &["a2", a.to_str().unwrap()]).code, 0);
+    assert_eq!(sockets(), ("a\na2\n".to_owned(), one_name));
     for bad in [&["--dev"][..], &["--dev", ""], &["--dev", "lo", "--ids"]] {
         assert_eq!(sb.run("list", bad).code, 2, "{bad:?}");
     }

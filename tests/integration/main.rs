@@ -24,6 +24,7 @@ mod pids;
 mod rootless;
 mod scale;
 mod systemd;
+mod term;
 mod user;
 mod util;
 mod watch;

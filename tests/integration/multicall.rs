@@ -17,14 +17,25 @@ fn netns(sb: &Sandbox, args: &[&str]) -> Output {
     output(&mut cmd, "")
 }
 
-/// An output with the sandbox's paths made alike, to compare two runs.
+/// An output with the sandbox's paths and its namespaces' inodes (in
+/// inspect's `net:[N]` and `"ns":N`) made alike, to compare two runs.
 fn alike(out: Output, sb: &Sandbox) -> (i32, String, String) {
     let run = sb.run.display().to_string();
-    (
-        out.code,
-        out.stdout.replace(&run, "RUN"),
-        out.stderr.replace(&run, "RUN"),
-    )
+    let same = |text: &str| {
+        let text = text.replace(&run, "RUN");
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(|c: char| c.is_ascii_digit()) {
+            let (before, from) = rest.split_at(at);
+            let digits = from.len() - from.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            out.push_str(before);
+            let inode = before.ends_with("net:[") || before.ends_with("\"ns\":");
+            out.push_str(if inode { "N" } else { &from[..digits] });
+            rest = &from[digits..];
+        }
+        out + rest
+    };
+    (out.code, same(&out.stdout), same(&out.stderr))
 }
 
 #[test]
@@ -45,8 +56,11 @@ fn every_verb_says_and_exits_the_same_as_its_single_binary() {
         ("pids", &["a"]),
         ("pids", &["-j", "a"]),
         ("identify", &[&me]),
+        ("identify", &[]),
         ("identify", &["x"]),
         ("inspect", &["nope"]),
+        ("inspect", &["a", "b"]),
+        ("inspect", &["--json", "a"]),
         ("attach", &["c", &me]),
         ("attach", &["a", &me]),
         ("set", &["a", "x"]),
@@ -54,6 +68,9 @@ fn every_verb_says_and_exits_the_same_as_its_single_binary() {
         ("exec", &["a", "true"]),
         ("exec", &["a", "sh", "-c", "exit 3"]),
         ("exec", &["a", "/nonexistent"]),
+        ("exec", &["--all", "sh", "-c", "ip -br link"]),
+        ("exec", &["-a", "false"]),
+        ("del", &["--json", "a", "b"]),
         // Names only: the host's nsids change as other tests run.
         ("watch", &["--names", "--existing", "--count", "0"]),
         ("watch", &["--names", "-j", "-e", "-c", "0"]),
@@ -110,6 +127,12 @@ fn ip_words_and_global_options_work() {
         out.stdout.lines().all(|l| l.starts_with("add-nsid ")),
         "{out:?}"
     );
+    // ip's single-dash -json, as -j.
+    assert_eq!(
+        netns(&sb, &["-json", "list"]).stdout,
+        "[{\"name\":\"a\"},{\"name\":\"b\"}]\n"
+    );
+    assert_eq!(netns(&sb, &["-json", "pids", "a"]).stdout, "[]\n");
     let out = netns(&sb, &["-all", "exec", "true"]);
     assert_eq!(
         (out.code, out.stdout.as_str()),

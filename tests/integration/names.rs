@@ -86,6 +86,37 @@ fn names_made_by_ip_with_any_bytes_work_with_every_verb() {
     assert_eq!(sb.mounted(), ["keep"]);
 }
 
+/// A quoted line of `-` is decoded as netns-list quotes, `\xHH` too (by
+/// add and by del); a line that does not both start and end with a
+/// double quote is taken as it is.
+#[test]
+fn quoted_lines_of_stdin_are_decoded_hex_escapes_too() {
+    let sb = Sandbox::new();
+    let out = sb.run_stdin("add", &["-"], "\"x\\x2dy\"\n\"\\x61\\142c\"\n\"half\n");
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(sb.mounted(), ["\"half", "abc", "x-y"]);
+    let out = sb.run_stdin("del", &["-"], "\"\\x78-\\x79\"\n\"\\x22half\"\n");
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(sb.mounted(), ["abc"]);
+}
+
+/// `netns-list | netns-del -` removes every name, those with an nsid too
+/// (README; netns-del --help).
+#[test]
+fn list_into_del_removes_names_with_an_nsid_too() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let out = crate::util::in_new_netns(
+        &sb,
+        "netns-set a auto; netns-list | netns-del -; netns-list",
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", ""),
+        "{out:?}"
+    );
+    assert!(sb.entries().is_empty(), "{:?}", sb.entries());
+}
+
 /// A quoted line on stdin that is not well formed: reported with its line
 /// number, skipped, the others still done.
 #[test]

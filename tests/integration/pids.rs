@@ -29,6 +29,31 @@ fn pids_lists_the_processes_in_a_namespace_ascending() {
     assert_eq!(sb.run("pids", &["-j", "empty"]).stdout, "[]\n");
 }
 
+/// A closed stdout (`netns-pids a | head -0`) is not an error: nothing
+/// on stderr, exit 0; and so for the other verbs that print.
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let sb = Sandbox::with(&["a"]);
+    let mut procs = Procs::default();
+    let inside = procs.sleepers(sb.cmd("exec"), "a", 0)[0].to_string();
+    for args in [
+        &["pids", "a"][..],
+        &["pids", "--json", "a"],
+        &["identify", &inside],
+        &["list"],
+        &["list", "--ids"],
+        &["inspect", "a"],
+        &["watch", "--names", "--existing"],
+    ] {
+        let out = crate::util::to_closed_stdout(sb.cmd(args[0]).args(&args[1..]));
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (0, ""),
+            "{args:?}: {out:?}"
+        );
+    }
+}
+
 #[test]
 fn pids_fails_plainly_for_a_missing_name_a_stale_file_and_bad_usage() {
     let sb = Sandbox::with(&["a"]);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::util::{Output, bin, fresh_dir, output};
+use crate::util::{Output, Sandbox, bin, fresh_dir, output};
 
 const NOBODY: u32 = 65534;
 
@@ -14,14 +14,14 @@ const NOBODY: u32 = 65534;
 /// from a directory it cannot read, with only PATH and XDG_RUNTIME_DIR
 /// in its environment. On drop the keeper it left, if any, is killed (by
 /// its pid, found through that XDG_RUNTIME_DIR), and the dirs go.
-struct Nobody {
+pub struct Nobody {
     dir: PathBuf,
-    xdg: PathBuf,
+    pub xdg: PathBuf,
     cwd: PathBuf,
 }
 
 impl Nobody {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let dir = fresh_dir("-nobody");
         let mkdir = |path: &Path, mode| {
             std::fs::DirBuilder::new()
@@ -46,7 +46,7 @@ impl Nobody {
     }
 
     /// `sh -ec script` as nobody, with the verb binaries first on PATH.
-    fn script(&self, script: &str) -> Output {
+    pub fn script(&self, script: &str) -> Output {
         let mut cmd = self.command("sh");
         cmd.args(["-ec", script]);
         output(&mut cmd, "")
@@ -86,7 +86,7 @@ impl Nobody {
     }
 
     /// Waits (up to 5 s) until no keeper of this XDG_RUNTIME_DIR runs.
-    fn keepers_end(&self) -> bool {
+    pub fn keepers_end(&self) -> bool {
         let start = Instant::now();
         while !self.keepers().is_empty() {
             if start.elapsed() > Duration::from_secs(5) {
@@ -169,13 +169,80 @@ fn as_nobody_named_namespaces_of_ones_own_work_with_every_verb() {
     );
 }
 
-/// Eight first adds at once: eight names, one keeper. Killed, the keeper
-/// is noticed by the next verb, which cleans up after it; then a new one.
+/// In rootless mode every verb does what it does as root, with the same
+/// output and exit statuses: add and del --json, inspect, identify (of
+/// the caller inside exec, and outside, where no name is), exec --all.
+#[test]
+fn rootless_verbs_print_what_roots_print() {
+    let nobody = Nobody::new();
+    let script = r#"
+        netns-add --rootless --json a b
+        echo ---; netns-inspect --rootless a b | sed 's/^net:\[[0-9]*\]/net:[N]/'
+        echo ---; netns-exec --rootless a netns-identify
+        echo ---; netns-identify --rootless; echo "exit $?"
+        echo ---; netns-exec --rootless --all netns-identify
+        echo ---; netns-exec --rootless -a false || echo "exit $?"
+        echo ---; netns-del --rootless --json a b
+    "#;
+    let out = nobody.script(script);
+    assert_eq!(out.code, 0, "{out:?}");
+    let run = nobody.run_dir().display().to_string();
+    let json = format!(
+        "[{{\"name\":\"a\",\"path\":\"{run}/a\"}},{{\"name\":\"b\",\"path\":\"{run}/b\"}}]\n"
+    );
+    assert_eq!(
+        out.stdout,
+        format!(
+            "{json}---\nnet:[N] names=a mounts={run}/a devices=lo\n\
+             net:[N] names=b mounts={run}/b devices=lo\n---\na\n---\nexit 0\n\
+             ---\n\nnetns: a\na\n\nnetns: b\nb\n---\n\nnetns: a\n\nnetns: b\nexit 1\n---\n{json}"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(
+        out.stderr,
+        "netns-exec: \"false\" failed in a: exit status 1\n\
+         netns-exec: \"false\" failed in b: exit status 1\n"
+    );
+    assert!(nobody.keepers_end(), "the keeper ended");
+}
+
+/// A running `netns-watch --rootless` keeps the keeper when the run dir
+/// empties: the keeper ends once the watch does.
+#[test]
+fn a_running_rootless_watch_keeps_the_keeper() {
+    let nobody = Nobody::new();
+    assert_eq!(nobody.script("netns-add --rootless w").code, 0);
+    let mut watch = nobody.command(bin("watch").to_str().unwrap());
+    watch.args(["--rootless", "--names"]);
+    let w = crate::watch::Watcher::start(watch);
+    w.wait_until_polling();
+    let keepers = nobody.keepers();
+    assert_eq!(keepers.len(), 1, "{keepers:?}");
+    let out = nobody.script("netns-del --rootless w");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(w.line(), "delete w");
+    // A keeper ends within milliseconds of its last name (keepers_end
+    // waits 5 s for it); this one must not.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(nobody.keepers(), keepers, "the watch keeps its keeper");
+    drop(w);
+    assert!(nobody.keepers_end(), "the keeper ended with the watch");
+}
+
+/// Eight first adds at once: eight names, one keeper. Each runs under
+/// strace with its fork of a keeper held back half a second, so that all
+/// have found no keeper before any has started one: only the keeper
+/// file's lock keeps them to one. Killed, the keeper is noticed by the
+/// next verb, which cleans up after it; then a new one.
 #[test]
 fn racing_first_adds_share_one_keeper_and_a_killed_one_is_noticed() {
     let nobody = Nobody::new();
     let out = nobody.script(
-        "for i in 1 2 3 4 5 6 7 8; do netns-add --rootless r$i & done; \
+        "for i in 1 2 3 4 5 6 7 8; do \
+           strace -qq -o /dev/null -e inject=clone:delay_enter=500000:when=1 \
+             netns-add --rootless r$i & \
+         done; \
          for i in 1 2 3 4 5 6 7 8; do wait %$i; done; netns-list --rootless",
     );
     assert_eq!(out.code, 0, "{out:?}");
@@ -320,6 +387,61 @@ fn rootless_attach_takes_only_namespaces_of_its_own() {
         "{out:?}"
     );
     assert!(nobody.keepers_end());
+}
+
+/// `/etc/passwd` and `/etc/group` naming a user of the test's own (nobody,
+/// the only user every host has, is in no group): `script` runs in a
+/// private mount namespace with them bound over the host's, as root, with
+/// HOME, USER and LOGNAME root's.
+fn with_a_user_in_groups(sb: &Sandbox, script: &str) -> Output {
+    let etc = sb.run.with_file_name("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(
+        etc.join("passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnt-user:x:4242:4242::/nonexistent:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(
+        etc.join("group"),
+        "root:x:0:\nnt-main:x:4242:\nnt-a:x:4243:nt-user\nnt-b:x:4244:other,nt-user,more\n\
+         nt-c:x:4245:other\nnt-d:x:4246:nt-user\nnt-e:x:4247:nt-user-not,not-nt-user\n",
+    )
+    .unwrap();
+    let script = format!(
+        "mount --bind {etc}/passwd /etc/passwd; mount --bind {etc}/group /etc/group\n{script}",
+        etc = etc.display()
+    );
+    let dir = bin("list").parent().unwrap().to_path_buf();
+    output(
+        Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-ec", &script])
+            .env("NETNS_RUN_DIR", &sb.run)
+            .env(
+                "PATH",
+                format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", dir.display()),
+            )
+            .env("HOME", "/root")
+            .env("USER", "root")
+            .env("LOGNAME", "root"),
+        "",
+    )
+}
+
+const IDS: &str = "grep -E '^(Uid|Gid|Groups):' /proc/self/status";
+
+/// `--user` takes the groups that list the user in /etc/group, by name or
+/// by uid.
+#[test]
+fn exec_user_takes_the_groups_that_list_the_user() {
+    let sb = Sandbox::with(&["x"]);
+    let out = with_a_user_in_groups(
+        &sb,
+        &format!("netns-exec --user nt-user x {IDS}; netns-exec --user 4242 x {IDS}"),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let ids = "Uid:\t4242\t4242\t4242\t4242\nGid:\t4242\t4242\t4242\t4242\n\
+               Groups:\t4242 4243 4244 4246 \n";
+    assert_eq!(out.stdout, ids.repeat(2), "{out:?}");
 }
 
 /// A keeper file someone else made (the record and lock of the keeper) is

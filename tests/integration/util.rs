@@ -3,17 +3,32 @@
 //! and reading kernel state from /proc the way a user would.
 
 use std::ffi::OsStr;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
 
 use nix::mount::{MntFlags, umount2};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 /// Where sandboxes live; `cargo xtask test` sets it and checks it after.
 const TEST_ROOT_ENV: &str = "NETNS_TEST_ROOT";
+
+/// `program` in the first absolute directory of the tests' PATH that has it.
+pub fn absolute(program: &str) -> PathBuf {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|dir| dir.starts_with('/'))
+        .map(|dir| Path::new(dir).join(program))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("{program} is not installed"))
+}
 
 /// A verb binary, built beside this test binary by `cargo test --workspace`.
 pub fn bin(verb: &str) -> PathBuf {
@@ -55,20 +70,153 @@ impl std::fmt::Debug for Output {
     }
 }
 
-/// Runs `cmd` to the end, feeding it `stdin`.
+/// How long one process a test runs may take: far longer than any takes
+/// here (the slowest, a few thousand adds under strace, takes seconds), so
+/// that a hang fails its test, with what the process was doing, rather
+/// than stopping the suite.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Runs `cmd` to the end, feeding it `stdin`; a run longer than
+/// [`PATIENCE`] fails the test.
 pub fn output(cmd: &mut Command, stdin: impl AsRef<[u8]>) -> Output {
+    try_output(cmd, stdin, PATIENCE).unwrap_or_else(|hang| panic!("{hang}"))
+}
+
+/// `output`, with the hang said in the `Err` rather than failing the test
+/// (for cleanups, which must not panic while a failed test unwinds).
+pub fn try_output(
+    cmd: &mut Command,
+    stdin: impl AsRef<[u8]>,
+    limit: Duration,
+) -> Result<Output, String> {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     let mut pipe = child.stdin.take().expect("stdin");
     let input = stdin.as_ref().to_vec();
-    let feeder = std::thread::spawn(move || pipe.write_all(&input));
-    let out = child.wait_with_output().expect("wait");
-    let _ = feeder.join();
-    Output::from(out)
+    // Not joined: a child that never reads must not hold the test up.
+    std::thread::spawn(move || pipe.write_all(&input));
+    try_finish(child, limit).map_err(|hang| format!("{cmd:?}: {hang}"))
+}
+
+/// Waits for a child spawned with its stdout and stderr piped (either may
+/// be left out), reading them meanwhile; a wait longer than [`PATIENCE`]
+/// fails the test, with what the child was doing.
+pub fn finish(child: Child) -> Output {
+    try_finish(child, PATIENCE).unwrap_or_else(|hang| panic!("{hang}"))
+}
+
+fn try_finish(mut child: Child, limit: Duration) -> Result<Output, String> {
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        let (send, got) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            let _ = send.send(bytes);
+        });
+        got
+    };
+    let stdout = reader(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = reader(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = try_wait_for(&mut child, limit)?;
+    // A process it left behind may hold the pipes open.
+    let collect = |got: std::sync::mpsc::Receiver<Vec<u8>>| {
+        got.recv_timeout(Duration::from_secs(10)).map_err(|_| {
+            format!("exited ({status}), but its output stays open: a process it started holds it")
+        })
+    };
+    let (stdout, stderr) = (collect(stdout)?, collect(stderr)?);
+    Ok(Output::from(std::process::Output {
+        status,
+        stdout,
+        stderr,
+    }))
+}
+
+/// Waits for `child` to end, for at most [`PATIENCE`]; a hang fails the
+/// test, with what it was doing. `what` names it in the message.
+pub fn wait_for(child: &mut Child, what: &str) -> ExitStatus {
+    try_wait_for(child, PATIENCE).unwrap_or_else(|hang| panic!("{what}: {hang}"))
+}
+
+/// Waits for `child` to end, for at most `limit`. When it has not ended
+/// by then, says what it and its children are doing, kills it, and
+/// returns that as the `Err`.
+pub fn try_wait_for(child: &mut Child, limit: Duration) -> Result<ExitStatus, String> {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    let pid = child.id();
+    let (send, ended) = std::sync::mpsc::channel();
+    // WNOWAIT: the child stays unreaped, so its pid cannot be reused
+    // before the kill below.
+    std::thread::spawn(move || {
+        let id = || Id::Pid(Pid::from_raw(pid as i32));
+        while waitid(id(), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT)
+            == Err(nix::errno::Errno::EINTR)
+        {}
+        let _ = send.send(());
+    });
+    match ended.recv_timeout(limit) {
+        Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+            Ok(child.wait().expect("wait for an ended child"))
+        }
+        Err(RecvTimeoutError::Timeout) => {
+            let state = describe(pid);
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(format!(
+                "pid {pid} had not ended after {limit:?}, and was killed; it was:\n{state}"
+            ))
+        }
+    }
+}
+
+/// What a process and its descendants are doing: state, the kernel
+/// function it sleeps in, its system call, its kernel stack.
+pub fn describe(pid: u32) -> String {
+    let mut text = String::new();
+    describe_into(pid, 0, &mut text);
+    text
+}
+
+fn describe_into(pid: u32, depth: usize, text: &mut String) {
+    use std::fmt::Write as _;
+    let read = |what: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/{what}"))
+            .unwrap_or_default()
+            .trim_end()
+            .replace('\0', " ")
+    };
+    let indent = "  ".repeat(depth);
+    let stat = read("stat");
+    if stat.is_empty() {
+        let _ = writeln!(text, "{indent}pid {pid}: gone");
+        return;
+    }
+    let state = stat.rsplit_once(") ").map_or("?", |(_, rest)| &rest[..1]);
+    let _ = writeln!(
+        text,
+        "{indent}pid {pid} [{}] state {state}, in {}, syscall {}",
+        read("cmdline"),
+        read("wchan"),
+        read("syscall")
+    );
+    for frame in read("stack").lines().take(8) {
+        let _ = writeln!(text, "{indent}    {frame}");
+    }
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
+    for task in tasks.flatten() {
+        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+            describe_into(child, depth + 1, text);
+        }
+    }
 }
 
 impl From<std::process::Output> for Output {
@@ -109,6 +257,28 @@ pub fn in_new_namespaces(sb: &Sandbox, options: &[&str], script: &str) -> Output
     output(&mut cmd, "")
 }
 
+/// What names the test run's own things outside its root (`nt-<tag>-...`
+/// in /run/netns and /etc/netns, `nt<tag>h` links, podman's
+/// `nt-<tag>-...` containers): `cargo xtask test` gives it (and looks for
+/// them afterwards), else the test process's pid.
+pub fn tag() -> String {
+    std::env::var("NETNS_TEST_TAG").unwrap_or_else(|_| std::process::id().to_string())
+}
+
+/// Runs `cmd` with its stdout a pipe whose reader has gone before it
+/// starts, as in `cmd | head -0`: its first write fails (EPIPE).
+pub fn to_closed_stdout(cmd: &mut Command) -> Output {
+    let (read, write) = nix::unistd::pipe().expect("a pipe");
+    drop(read);
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    finish(child)
+}
+
 /// A path no other test uses, `<root>/<pid><tag>-<n>` under the tests'
 /// root (which `cargo xtask test` checks is left empty); not created.
 pub fn fresh_dir(tag: &str) -> PathBuf {
@@ -120,6 +290,28 @@ pub fn fresh_dir(tag: &str) -> PathBuf {
     root.join(format!("{}{tag}-{n}", std::process::id()))
 }
 
+/// A directory of the test's own under the tests' root (0755), removed
+/// with what is in it on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let dir = fresh_dir(tag);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&dir)
+            .expect("a dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A test's own run dir, `<root>/<pid>-<n>/run`, not created until a verb
 /// creates it. On drop every mount and file in it goes, then the dir.
 pub struct Sandbox {
@@ -129,8 +321,20 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
+        Self::in_dir(fresh_dir(""))
+    }
+
+    /// A sandbox with these names added, whose path holds `tag` (a `:`, a
+    /// space).
+    pub fn at(tag: &str, names: &[&str]) -> Self {
+        let sb = Self::in_dir(fresh_dir(tag));
+        let out = sb.run("add", names);
+        assert_eq!(out.code, 0, "{out:?}");
+        sb
+    }
+
+    fn in_dir(dir: PathBuf) -> Self {
         require_root();
-        let dir = fresh_dir("");
         // 0755 all the way, so that the non-root tests can reach it.
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -342,11 +546,23 @@ impl Procs {
         let stdout = child.stdout.take().expect("stdout");
         let pid = child.id();
         self.0.push(child);
-        let mut line = String::new();
-        let mut stdout = std::io::BufReader::new(stdout);
-        stdout.read_line(&mut line).expect("read");
-        assert!(!line.is_empty(), "{cmd:?} ended before it was ready");
-        (pid, stdout)
+        let (send, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let mut stdout = std::io::BufReader::new(stdout);
+            let _ = stdout.read_line(&mut line);
+            let _ = send.send((line, stdout));
+        });
+        match ready.recv_timeout(PATIENCE) {
+            Ok((line, stdout)) => {
+                assert!(!line.is_empty(), "{cmd:?} ended before it was ready");
+                (pid, stdout)
+            }
+            Err(_) => panic!(
+                "{cmd:?} was not ready after {PATIENCE:?}:\n{}",
+                describe(pid)
+            ),
+        }
     }
 
     /// The exit status of a process `start` started that has ended (a
@@ -378,9 +594,7 @@ impl Procs {
 impl Drop for Procs {
     fn drop(&mut self) {
         for child in &mut self.0 {
-            let group = nix::unistd::Pid::from_raw(-(child.id() as i32));
-            let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
-            let _ = child.wait();
+            kill_group(child);
         }
     }
 }
@@ -411,5 +625,16 @@ impl Drop for EtcNetns {
         if self.made_parent {
             let _ = std::fs::remove_dir("/etc/netns");
         }
+    }
+}
+
+/// Kills a child started in a process group of its own, with the group,
+/// and reaps it; one that will not end is said on stderr (a panic here
+/// would abort a test that is failing already), and the leak check of
+/// `cargo xtask test` reports it.
+pub fn kill_group(child: &mut Child) {
+    let _ = kill(Pid::from_raw(-(child.id() as i32)), Signal::SIGKILL);
+    if let Err(hang) = try_wait_for(child, Duration::from_secs(10)) {
+        eprintln!("a killed process did not end: {hang}");
     }
 }

@@ -60,6 +60,24 @@ impl Watcher {
         }
     }
 
+    /// Waits until the watcher is in poll(2) (its wchan says so): it is
+    /// set up then, its watches in place and what was there looked at.
+    pub fn wait_until_polling(&self) {
+        let pid = self.child.id();
+        let start = std::time::Instant::now();
+        while !std::fs::read_to_string(format!("/proc/{pid}/wchan"))
+            .unwrap_or_default()
+            .contains("poll")
+        {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "netns-watch never waits for events:\n{}",
+                crate::util::describe(pid)
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// No line for a while.
     pub fn assert_quiet(&self) {
         match self.lines.recv_timeout(Duration::from_millis(300)) {
@@ -72,7 +90,9 @@ impl Watcher {
 impl Drop for Watcher {
     fn drop(&mut self) {
         let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Err(hang) = crate::util::try_wait_for(&mut self.child, PATIENCE) {
+            eprintln!("a killed netns-watch did not end: {hang}");
+        }
     }
 }
 
@@ -175,8 +195,8 @@ fn every_add_line_names_a_usable_namespace() {
         let out = sb.run("exec", &[name, "true"]);
         assert_eq!(out.code, 0, "add line {i}: {line}: {out:?}");
     }
-    let status = adder.wait_with_output().unwrap().status;
-    assert!(status.success());
+    let out = crate::util::finish(adder);
+    assert_eq!(out.code, 0, "{out:?}");
 }
 
 #[test]
@@ -197,7 +217,7 @@ fn existing_with_racing_adds_reports_each_namespace_once() {
     cmd.args(["--names", "--existing"]);
     let w = Watcher::start(cmd);
     feeder.join().unwrap().unwrap();
-    assert!(adder.wait().unwrap().success());
+    assert!(crate::util::wait_for(&mut adder, "netns-add -").success());
     assert_eq!(sb.run("add", &["end"]).code, 0);
     let mut seen = Vec::new();
     loop {
@@ -221,7 +241,7 @@ fn count_ends_it_after_n_events() {
     let mut w = ready_watcher(&sb, &["--count", "2"]);
     assert_eq!(sb.run("add", &["a", "b", "c"]).code, 0);
     assert_eq!((w.line(), w.line()), ("add a".into(), "add b".into()));
-    let status = w.child.wait().unwrap();
+    let status = crate::util::wait_for(&mut w.child, "netns-watch --count 2");
     assert!(status.success(), "{status}");
     assert!(w.lines.recv_timeout(PATIENCE).is_err(), "nothing after");
 }
@@ -231,18 +251,28 @@ fn a_reader_going_away_ends_it_quietly() {
     let sb = Sandbox::with(&["a"]);
     let mut child = sb
         .cmd("watch")
+        .args(["--names", "--existing"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    drop(child.stdout.take());
-    // No event needed: the closed pipe itself ends it.
-    let waited = std::time::Instant::now();
-    let out = child.wait_with_output().unwrap();
-    assert!(waited.elapsed() < PATIENCE);
-    assert!(out.status.success(), "{out:?}");
-    assert!(out.stderr.is_empty(), "{out:?}");
+    // Watching once its --existing line is out (read on a thread, which
+    // hands the pipe back, so that the wait is bounded); then the reader
+    // goes.
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    let (send, first) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = lines.read_line(&mut line);
+        let _ = send.send((line, lines));
+    });
+    let (first, lines) = first.recv_timeout(PATIENCE).expect("the --existing line");
+    assert_eq!(first, "add a\n");
+    drop(lines);
+    // No event needed: the closed pipe itself ends it, well within the
+    // wait's bound.
+    let out = crate::util::finish(child);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
 }
 
 #[test]
@@ -252,12 +282,9 @@ fn a_missing_run_dir_is_made_and_an_emptied_one_still_watched() {
     let mut cmd = sb.cmd("watch");
     cmd.arg("--names");
     let w = Watcher::start(cmd);
-    // Watching once the run dir is there.
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while sb.run_dir_mounts() == 0 {
-        assert!(std::time::Instant::now() < deadline, "the run dir is made");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    // Watching once it waits for events: the run dir it made is mounted
+    // before its inotify watch is added.
+    w.wait_until_polling();
     assert_eq!(sb.run("add", &["a", "b"]).code, 0);
     assert_eq!((w.line(), w.line()), ("add a".into(), "add b".into()));
     assert_eq!(sb.run("del", &["--all"]).code, 0);
@@ -265,6 +292,52 @@ fn a_missing_run_dir_is_made_and_an_emptied_one_still_watched() {
     assert_eq!(sb.run("add", &["c"]).code, 0);
     assert_eq!(w.line(), "add c");
     assert_eq!(sb.run_dir_mounts(), 1);
+}
+
+/// `--names` prints exactly what `ip netns monitor` prints, for names
+/// made and removed by either, with a space in one: both run side by side
+/// in a mount namespace of the test's own whose /run/netns (ip's run dir)
+/// is a tmpfs, each step waited for in both before the next.
+#[test]
+fn names_prints_what_ip_netns_monitor_prints() {
+    let sb = Sandbox::new();
+    let script = r#"
+        mount -t tmpfs -o mode=0755 netns-test /run; mkdir /run/netns
+        export NETNS_RUN_DIR=/run/netns
+        cd "$WORK"
+        ip= ours=
+        trap 'st=$?; kill $ip $ours 2>/dev/null || true; wait; exit $st' EXIT
+        stdbuf -oL ip netns monitor > ip.out & ip=$!
+        netns-watch --names > ours.out & ours=$!
+        # ip once its inotify watch is on, ours once it waits in poll(2).
+        for i in $(seq 1000); do
+            grep -qs '^inotify wd:' /proc/$ip/fdinfo/* && grep -qs poll /proc/$ours/wchan && break
+            sleep 0.01
+        done
+        wait_for() {
+            for i in $(seq 1000); do grep -qxF "$1" ip.out && grep -qxF "$1" ours.out && return 0; sleep 0.01; done
+            echo "no "$1":" >&2; cat ip.out ours.out >&2; exit 1
+        }
+        ip netns add a; wait_for 'add a'
+        netns-add 'c d'; wait_for 'add c d'
+        ip netns del 'c d'; wait_for 'delete c d'
+        netns-del a; wait_for 'delete a'
+        echo "--- ip"; cat ip.out; echo "--- ours"; cat ours.out
+    "#;
+    std::fs::create_dir_all(&sb.run).unwrap();
+    let script = format!(
+        "WORK={}
+{script}",
+        sb.run.display()
+    );
+    let out = crate::util::in_new_namespaces(&sb, &["--mount"], &script);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines = "add a\nadd c d\ndelete c d\ndelete a\n";
+    assert_eq!(
+        out.stdout,
+        format!("--- ip\n{lines}--- ours\n{lines}"),
+        "{out:?}"
+    );
 }
 
 /// nsid events in a network namespace of the test's own (so that other
@@ -303,7 +376,12 @@ fn nsid_events_come_with_the_names_they_refer_to() {
         ! kill -0 $p5 2>/dev/null
         ip netns set c 9; wait_for all 'add-nsid 9 c'
         ip link add va type veth peer name vb netns d; wait_for all 'add-nsid 0 d'
-        unshare --net sleep 60 & sleeper=$!; sleep 0.1
+        unshare --net sleep 60 & sleeper=$!
+        # In its namespace once its ns/net link is not ours any more.
+        for i in $(seq 1000); do
+            [ "$(readlink /proc/$sleeper/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+            sleep 0.01
+        done
         ip link add vx type veth peer name vy netns $sleeper; wait_for all 'add-nsid 2'
         kill $sleeper; wait_for all 'delete-nsid 2'
         netns-del b f; wait_for all 'delete f'; wait_for all 'delete-nsid 7 b'

@@ -8,7 +8,7 @@
 //! a block, after its paragraph's text).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::dist::verbs;
@@ -16,29 +16,49 @@ use crate::{cargo, project_root, run_cargo, stdout_of};
 
 const SEE_ALSO_ELSEWHERE: &[(&str, u8)] = &[("ip-netns", 8), ("network_namespaces", 7)];
 
-/// Pages from a fresh debug build of the multicall: its help is the same
-/// as the size build's.
+/// Whether a page must go through groff's warnings.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Lint {
+    /// groff must be installed (`cargo xtask man`, and CI installs it).
+    Always,
+    /// Where groff is installed (an install; it says so when it is not).
+    IfInstalled,
+}
+
+/// Pages from a fresh debug build of the multicall (its help is the same
+/// as the size build's) into target/man, each checked by groff.
 pub fn run() -> Result<(), String> {
     run_cargo(cargo().args(["build", "-p", "netns"]))?;
-    let pages = write(&project_root().join("target/debug/netns"))?;
+    let dir = project_root().join("target/man");
+    write(
+        &project_root().join("target/debug/netns"),
+        &dir,
+        Lint::Always,
+    )?;
     println!(
-        "xtask: {} manual pages in {}",
-        pages.len(),
-        project_root().join("target/man").display()
+        "xtask: the manual pages, checked by groff, in {}",
+        dir.display()
     );
     Ok(())
 }
 
 /// Asks the multicall `bin` and each of its verbs for --help, and writes
-/// target/man/*.8. Each page goes through groff's warnings, where groff
-/// is installed. Returns the pages' paths.
-pub fn write(bin: &Path) -> Result<Vec<PathBuf>, String> {
+/// a page each into `dir` (netns.8, netns-VERB.8). Each page goes through
+/// groff's warnings as `lint` says; returns whether they did.
+pub fn write(bin: &Path, dir: &Path, lint: Lint) -> Result<bool, String> {
+    let groff = Command::new("groff").arg("--version").output().is_ok();
+    if !groff && lint == Lint::Always {
+        return Err(
+            "groff is not installed, and it checks the pages: install it (apt-get install \
+             groff)"
+                .to_owned(),
+        );
+    }
     let verbs = verbs(bin)?;
     let help = stdout_of(bin, &["--help"])?;
     let version = stdout_of(bin, &["--version"])?;
     let version = version.trim();
-    let dir = project_root().join("target/man");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut see_also: Vec<(String, u8)> = verbs.iter().map(|v| (format!("netns-{v}"), 8)).collect();
     see_also.extend(SEE_ALSO_ELSEWHERE.iter().map(|&(p, s)| (p.to_owned(), s)));
     let mut pages = vec![(
@@ -63,27 +83,24 @@ pub fn write(bin: &Path) -> Result<Vec<PathBuf>, String> {
             page(&name, &summary, &text, version, &see_also),
         ));
     }
-    let mut paths = Vec::new();
     for (name, text) in pages {
         let path = dir.join(format!("{name}.8"));
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        lint(&path)?;
-        paths.push(path);
+        if groff {
+            check(&path)?;
+        }
     }
-    Ok(paths)
+    Ok(groff)
 }
 
-/// groff's warnings about a page, as an error; nothing when groff is not
-/// installed.
-fn lint(page: &Path) -> Result<(), String> {
-    let Ok(out) = Command::new("groff")
+/// groff's warnings about a page, as an error.
+fn check(page: &Path) -> Result<(), String> {
+    let out = Command::new("groff")
         .args(["-man", "-Tutf8", "-ww", "-z"])
         .arg(page)
         .output()
-    else {
-        return Ok(());
-    };
-    match out.stderr.is_empty() {
+        .map_err(|e| format!("cannot run groff: {e}"))?;
+    match out.stderr.is_empty() && out.status.success() {
         true => Ok(()),
         false => Err(format!(
             "groff warns about {}:\n{}",
@@ -266,6 +283,32 @@ print JSON:
 .BR netns (8)
 "#;
         assert_eq!(page, expected);
+    }
+
+    /// A page for the multicall and each verb, from the binary's own
+    /// help, every one of them without a warning from groff (which must
+    /// be installed: CI installs it).
+    #[test]
+    fn every_verb_gets_a_page_groff_takes() {
+        let dir = crate::dist::tests::Scratch::new();
+        let bin = crate::dist::tests::built();
+        assert_eq!(write(&bin, &dir.0, Lint::Always), Ok(true));
+        let mut pages: Vec<String> = verbs(&bin)
+            .unwrap()
+            .iter()
+            .map(|v| format!("netns-{v}.8"))
+            .chain(["netns.8".to_owned()])
+            .collect();
+        pages.sort();
+        let mut written: Vec<String> = std::fs::read_dir(&dir.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        written.sort();
+        assert_eq!(written, pages);
+        let add = std::fs::read_to_string(dir.0.join("netns-add.8")).unwrap();
+        assert!(add.starts_with(".TH \"NETNS-ADD\" 8 "), "{add}");
+        assert!(add.contains("\n.SH OPTIONS\n"), "{add}");
     }
 
     #[test]
