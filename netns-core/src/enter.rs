@@ -101,7 +101,9 @@ struct AsUser {
 /// How a command run by [`Enter::run`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
+    /// It exited with this status.
     Code(i32),
+    /// A signal (this number) ended it.
     Signal(i32),
 }
 

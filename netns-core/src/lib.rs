@@ -8,12 +8,14 @@
 //!
 //! References: ip-netns(8), network_namespaces(7), mount_namespaces(7).
 
+#![warn(missing_docs)]
+
 mod enter;
 mod error;
 mod files;
 mod inspect;
 mod link;
-pub mod mountinfo;
+mod mountinfo;
 mod name;
 mod netlink;
 mod netns;
