@@ -13,6 +13,7 @@
 mod enter;
 mod error;
 mod files;
+mod inside;
 mod inspect;
 mod link;
 mod mountinfo;
