@@ -13,8 +13,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     require_root("the tests")?;
     let root = std::env::temp_dir().join(format!("netns-tests-{}", std::process::id()));
     // `cargo test` builds a package's binaries only for that package's own
-    // integration tests; ours live in another package and run the verbs.
-    run_cargo(cargo().args(["build", "--workspace", "--bins"]))?;
+    // integration tests; ours live in another package and run the verbs,
+    // and netns-core's examples as a user runs them.
+    run_cargo(cargo().args(["build", "--workspace", "--bins", "--examples"]))?;
     // .cargo/config.toml links every build statically, the README's
     // `cargo build --release` among them: a dynamic start costs 0.2 ms.
     let debug = crate::project_root().join("target/debug");
