@@ -142,7 +142,7 @@ impl Scratch {
         match Netns::open(run_dir, name) {
             Ok(netns) => Ok((netns, path)),
             Err(err) => {
-                let _ = Deleter::new(run_dir).and_then(|mut d| d.delete(name));
+                let _ = delete(run_dir, name);
                 Err(err)
             }
         }
@@ -181,12 +181,7 @@ impl Scratch {
         if std::mem::replace(&mut self.removed, true) {
             return Ok(());
         }
-        // A Deleter raises the soft limit of open files to the hard one,
-        // for the batches it holds: harmless here.
-        let deleted = match Deleter::new(&self.run_dir).and_then(|mut d| d.delete(&self.name)) {
-            Err(err) if !err.is_missing() => Err(err),
-            _ => Ok(()),
-        };
+        let deleted = delete(&self.run_dir, &self.name);
         if !self.own_run_dir {
             return deleted;
         }
@@ -198,6 +193,16 @@ impl Scratch {
         }
         let removed = std::fs::remove_dir(dir).map_err(|e| Error::io("remove", dir, &e));
         deleted.and(removed)
+    }
+}
+
+/// Deletes `name`, as netns-del does; a name gone already is no failure.
+/// (A Deleter raises the soft limit of open files to the hard one, for
+/// the batches it holds: harmless here.)
+fn delete(run_dir: &RunDir, name: &Name) -> Result<()> {
+    match Deleter::new(run_dir).and_then(|mut d| d.delete(name)) {
+        Err(err) if !err.is_missing() => Err(err),
+        _ => Ok(()),
     }
 }
 
