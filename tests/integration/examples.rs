@@ -180,3 +180,43 @@ fn every_example_works_as_root_of_a_user_namespace() {
         "{out:?}"
     );
 }
+
+/// An ordinary user cannot make a scratch namespace, and is told so by
+/// the kernel's refusal of the run dir's mount, with nothing left behind;
+/// in `unshare -U -r -m` (root of a user namespace of their own) the same
+/// test passes.
+#[test]
+fn throwaway_test_as_an_ordinary_user_fails_cleanly_and_passes_in_unshare() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let tmp = scratch_dir(&sb).join("nobody");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let nobody = Some(nix::unistd::Uid::from_raw(65534));
+    nix::unistd::chown(&tmp, nobody, Some(nix::unistd::Gid::from_raw(65534))).unwrap();
+    let as_nobody = |unshare: &[&str]| {
+        let mut cmd = Command::new("timeout");
+        cmd.args([
+            "60",
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ])
+        .args(unshare)
+        .arg(example("throwaway_test"))
+        .env("TMPDIR", &tmp);
+        output(&mut cmd, "")
+    };
+    let out = as_nobody(&[]);
+    assert_eq!(out.code, 101, "{out:?}");
+    assert!(
+        out.stderr.contains("action: \"bind-mount\"") && out.stderr.contains("EPERM"),
+        "{out:?}"
+    );
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "{out:?}");
+    let out = as_nobody(&["unshare", "-U", "-r", "-m"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.ends_with("passed\n"), "{out:?}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "{out:?}");
+}
