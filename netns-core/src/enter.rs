@@ -15,6 +15,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::process::Command;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -101,7 +102,9 @@ struct AsUser {
 /// How a command run by [`Enter::run`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
+    /// It exited with this status.
     Code(i32),
+    /// A signal (this number) ended it.
     Signal(i32),
 }
 
@@ -405,6 +408,68 @@ impl Enter {
             relay.end(pass_on);
         }
         ended
+    }
+
+    /// Makes `cmd` run in the namespace, with exactly the steps of
+    /// [`Enter::exec`] and `netns-exec` (network namespace, a mount
+    /// namespace of its own with / a recursive slave, the namespace's
+    /// sysfs on /sys with the mounts below /sys kept, the /etc/netns/NAME
+    /// binds, in rootless mode the run dir over /run/netns, and the user
+    /// of [`Enter::as_user`]), taken in the child between fork and exec:
+    /// the caller stays where it is, and std gives the output, status and
+    /// pid as for any command. With a user, the environment changes as
+    /// [`Enter::as_user`] says, and the command runs in a session of its
+    /// own (setsid), with no relay of signals: a terminal's Ctrl-C does
+    /// not reach it.
+    ///
+    /// A step that fails fails the spawn with that step's errno (std
+    /// passes only an errno back: which step it was is not told);
+    /// [`Enter::run`] names the step.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::process::Command;
+    /// use netns_core::{Enter, Name, RunDir, Sysfs};
+    ///
+    /// let enter = Enter::new(&RunDir::new("/run/netns"), &Name::new("blue")?, Sysfs::read()?)?;
+    /// let out = enter.command(Command::new("ls").arg("/sys/class/net")).output()?;
+    /// assert!(out.status.success());
+    /// print!("{}", String::from_utf8_lossy(&out.stdout));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn command(self, cmd: &mut Command) -> &mut Command {
+        if let Some(user) = &self.user {
+            for name in user.unset {
+                cmd.env_remove(OsStr::from_bytes(name));
+            }
+            for var in &user.set {
+                let var = var.as_bytes();
+                let at = var.iter().position(|&b| b == b'=').unwrap_or(var.len());
+                let value = var.get(at + 1..).unwrap_or_default();
+                cmd.env(OsStr::from_bytes(&var[..at]), OsStr::from_bytes(value));
+            }
+        }
+        let mut held = Vec::with_capacity(self.sysfs.mounts.len());
+        let hook = move || {
+            self.enter(&mut held).map_err(|failed| {
+                // Ids left over are told by an errno of 0, which reads
+                // "Success": the kernel's refusal for them is EPERM.
+                let errno = match failed.errno {
+                    Errno::UnknownErrno => Errno::EPERM,
+                    errno => errno,
+                };
+                io::Error::from_raw_os_error(errno as i32)
+            })
+        };
+        // SAFETY: the hook only makes system calls on what was made here
+        // before the fork (`enter` is written so: `held` has its room, the
+        // paths are ready), and io::Error::from_raw_os_error allocates
+        // nothing: as pre_exec requires.
+        #[allow(unsafe_code)]
+        unsafe {
+            sys::pre_exec(cmd, hook)
+        }
     }
 
     /// Whether the command is there to run, for a failed exec (see

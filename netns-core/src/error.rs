@@ -16,102 +16,200 @@ use crate::quote::InQuotes;
 pub enum Error {
     /// A name that `ip netns` and the kernel would not accept as a file in
     /// the run dir; nothing was touched.
-    InvalidName { name: OsString, reason: String },
+    InvalidName {
+        /// The name as given.
+        name: OsString,
+        /// Which rule it breaks, in words (`it contains '/'`).
+        reason: String,
+    },
     /// A system call on `path` failed; `action` completes "cannot ...".
     Path {
+        /// What was attempted: completes "cannot ..." (`create`).
         action: &'static str,
+        /// The file it was attempted on.
         path: PathBuf,
+        /// The kernel's reason.
         errno: Errno,
     },
     /// A system call that has no path to name failed (netlink, setns).
-    Sys { action: &'static str, errno: Errno },
+    Sys {
+        /// What was attempted: completes "cannot ...".
+        action: &'static str,
+        /// The kernel's reason.
+        errno: Errno,
+    },
     /// A run dir (or the rootless keeper file beside it: `what`) that
     /// another user could change under us: writable by group or others,
     /// or not the caller's own. Nothing was written.
     UnsafeRunDir {
+        /// What it is: `run dir`, or the keeper file.
         what: &'static str,
+        /// Its path.
         path: PathBuf,
+        /// The uid that owns it.
         owner: u32,
+        /// Its permission bits.
         mode: u32,
+        /// The caller's effective uid.
         caller: u32,
     },
     /// The run-dir file is there but no network namespace is mounted on it.
-    NotANamespace { path: PathBuf },
+    NotANamespace {
+        /// The run-dir file.
+        path: PathBuf,
+    },
     /// A file given as a network namespace is something else.
-    NotANetns { path: PathBuf },
+    NotANetns {
+        /// The file given.
+        path: PathBuf,
+    },
     /// The kernel's limit on network namespaces (user.max_net_namespaces,
     /// per user namespace) is reached: no namespace was made for `path`.
-    NamespaceLimit { path: PathBuf },
+    NamespaceLimit {
+        /// The file an add was making (removed again).
+        path: PathBuf,
+    },
     /// A run-dir entry that no add made (`what` it is instead), left as it
     /// is by a delete.
-    NotAName { path: PathBuf, what: &'static str },
+    NotAName {
+        /// The run-dir entry.
+        path: PathBuf,
+        /// What it is, in words (`a directory`).
+        what: &'static str,
+    },
     /// A delete failed after it had unmounted the namespace, and mounting
     /// it back failed too (`errno`): the name is a stale file now.
-    NotPutBack { failed: Box<Error>, errno: Errno },
+    NotPutBack {
+        /// Why the delete failed.
+        failed: Box<Error>,
+        /// Why the namespace could not be mounted back.
+        errno: Errno,
+    },
     /// An /etc/netns/NAME entry could not be put over its /etc file.
     Bind {
+        /// The file laid over (`/etc/netns/NAME/resolv.conf`).
         source: PathBuf,
+        /// The file it goes over (`/etc/resolv.conf`).
         target: PathBuf,
+        /// The kernel's reason.
         errno: Errno,
     },
     /// execvp(3) failed: the command was not found (ENOENT) or could not
     /// be run.
-    Exec { command: OsString, errno: Errno },
+    Exec {
+        /// The command, as given.
+        command: OsString,
+        /// execvp's reason.
+        errno: Errno,
+    },
     /// A user or group that the passwd or group file does not know.
     Unknown {
+        /// `user` or `group`.
         kind: &'static str,
+        /// The name as given.
         name: OsString,
+        /// The file looked in.
         file: PathBuf,
     },
     /// A uid with no /etc/passwd entry, given without a group.
-    NoGroup { uid: u32 },
+    NoGroup {
+        /// The uid given.
+        uid: u32,
+    },
     /// A uid or gid (`kind`) of 4294967295: to setresuid(2) and its kin
     /// that is -1, "leave it as it is", which would leave root's.
-    InvalidId { kind: &'static str },
+    InvalidId {
+        /// `uid` or `gid`.
+        kind: &'static str,
+    },
     /// A step of taking a user's ids failed, or left some of root's
     /// (`errno` then is 0): `step` completes "cannot ...".
-    AsUser { step: &'static str, errno: Errno },
+    AsUser {
+        /// The step: completes "cannot ...".
+        step: &'static str,
+        /// The kernel's reason; 0 when ids were left.
+        errno: Errno,
+    },
     /// Rootless mode with no run dir given and no XDG_RUNTIME_DIR.
     NoRootlessRunDir,
     /// A file at the rootless keeper file's path that is no keeper file (a
     /// file of the user's that happens to be named so): left as it is.
-    NotAKeeperFile { path: PathBuf },
+    NotAKeeperFile {
+        /// The file found there.
+        path: PathBuf,
+    },
     /// A rootless run dir that `is` no real directory (a symlink, a file):
     /// nothing in it was looked at.
-    NotARunDir { path: PathBuf, is: &'static str },
+    NotARunDir {
+        /// The run dir given.
+        path: PathBuf,
+        /// What it is instead, in words (`a symlink`).
+        is: &'static str,
+    },
     /// The rootless keeper of `run_dir` lives (it holds its lock), but its
     /// record `path` is gone: it cannot be joined, and nothing is removed.
-    KeeperUnrecorded { run_dir: PathBuf, path: PathBuf },
+    KeeperUnrecorded {
+        /// The run dir.
+        run_dir: PathBuf,
+        /// Its keeper file.
+        path: PathBuf,
+    },
     /// The rootless keeper lives, but its namespaces cannot be opened
     /// from here (`why`).
-    KeeperUnreachable { pid: u32, why: String },
+    KeeperUnreachable {
+        /// The keeper's pid.
+        pid: u32,
+        /// Why its namespaces cannot be opened, as an error's message.
+        why: String,
+    },
     /// A rootless run dir with no keeper holds files that no add made
     /// (`first`, and `more` others): not a run dir, by the look of it.
     /// Nothing in it was removed.
     ForeignFiles {
+        /// The run dir.
         run_dir: PathBuf,
+        /// The first such file found.
         first: PathBuf,
+        /// How many more there are.
         more: usize,
     },
     /// The rootless keeper of `run_dir` is dead, and another verb holds
     /// its file `path` shared: the names cannot be cleaned up meanwhile.
-    KeeperBusy { run_dir: PathBuf, path: PathBuf },
+    KeeperBusy {
+        /// The run dir.
+        run_dir: PathBuf,
+        /// Its keeper file.
+        path: PathBuf,
+    },
     /// Rootless mode could not make its user namespace; `why` is what the
     /// kernel's settings say, when they say no.
-    UserNamespace { errno: Errno, why: Option<String> },
+    UserNamespace {
+        /// unshare's reason.
+        errno: Errno,
+        /// The setting that forbids it (a sysctl), when one does.
+        why: Option<String>,
+    },
     /// The kernel sent something the netlink code does not understand.
     Netlink(&'static str),
     /// No process has this pid (or it has exited and has no namespace).
-    NoProcess { pid: u32 },
+    NoProcess {
+        /// The pid given.
+        pid: u32,
+    },
     /// The kernel refused to give `path`'s namespace an nsid: `nsid`, or
     /// one of its choosing when `None`. `message` is the kernel's own
     /// reason (netlink's extended ack), `current` the nsid the namespace
     /// already has.
     NsidRefused {
+        /// The namespace's file.
         path: PathBuf,
+        /// The nsid asked for; `None` for the kernel's choice.
         nsid: Option<u32>,
+        /// The kernel's reason.
         errno: Errno,
+        /// The kernel's reason in words (extended ack), when it gave one.
         message: Option<String>,
+        /// The nsid the namespace has already, if any.
         current: Option<u32>,
     },
 }
@@ -456,6 +554,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The result of every fallible call of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -14,11 +14,15 @@ const MOUNTINFO: &str = "/proc/self/mountinfo";
 /// One line of mountinfo, with the fields this crate needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
+    /// The mount's id (`mnt_id`), unique while it is mounted.
     pub id: u32,
+    /// Its parent mount's id.
     pub parent: u32,
+    /// Where it is mounted, as the reading process sees it.
     pub mount_point: PathBuf,
     /// The mount's root within its file system; for nsfs `net:[INODE]`.
     pub root: OsString,
+    /// The file system's type (`nsfs`, `sysfs`, ...).
     pub fs_type: String,
     /// The shared peer group it is in (`shared:N`), if any: mounts made
     /// below it propagate to its peers.

@@ -20,6 +20,9 @@ impl Name {
     /// The longest name a Linux file system takes (NAME_MAX).
     pub const MAX_LEN: usize = 255;
 
+    /// Checks `name` against `ip netns`'s rules (above): a name that is
+    /// one file in a run dir, as it is found there or given. A name about
+    /// to be made should go through [`Name::for_new`].
     pub fn new(name: impl Into<OsString>) -> Result<Self> {
         let name = name.into();
         let bytes = name.as_bytes();
@@ -85,6 +88,7 @@ impl Name {
         self.0.to_str()
     }
 
+    /// The name's bytes, as the run dir's file is named.
     pub fn as_os_str(&self) -> &OsStr {
         &self.0
     }

@@ -80,16 +80,10 @@ impl Socket {
     }
 
     /// [`Socket::open`] for the network namespace `ns`: made there by a
-    /// task that is thrown away after (`sys::socket_in`), so the calling
+    /// task that is thrown away after (`Netns::socket`), so the calling
     /// thread stays where it is.
     pub fn open_in(ns: &crate::netns::Netns, buf_len: usize) -> Result<Self> {
-        let fd = sys::socket_in(
-            ns.as_fd(),
-            libc::AF_NETLINK,
-            libc::SOCK_RAW,
-            libc::NETLINK_ROUTE,
-        )
-        .map_err(|(step, errno)| Error::path(step, ns.path(), errno))?;
+        let fd = ns.socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)?;
         Ok(Socket::with(fd, buf_len))
     }
 

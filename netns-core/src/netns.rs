@@ -48,10 +48,10 @@ impl<'a> Creator<'a> {
     /// O_CREAT|O_EXCL (of two racing creators one wins, the other gets
     /// EEXIST), a namespace is unshared (CLONE_NEWNET) and bind-mounted
     /// onto the file. Unlike ip, the unshare is made by a task of its own
-    /// that is thrown away after ([`sys::mount_new_netns`]): the calling
-    /// thread never leaves its namespace, so there is no way back to take
-    /// (which fails as root of a user namespace that does not own the
-    /// current network namespace: `unshare -U -r -m`).
+    /// that is thrown away after: the calling thread never leaves its
+    /// namespace, so there is no way back to take (which fails as root of
+    /// a user namespace that does not own the current network namespace:
+    /// `unshare -U -r -m`).
     ///
     /// On any failure the file is removed again: nothing half-made stays.
     pub fn create(&mut self, name: &Name) -> Result<PathBuf> {
@@ -157,7 +157,10 @@ pub struct Netns {
 /// namespaces(7)); `ip netns identify` and `pids` compare the same pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NetnsId {
+    /// The device of nsfs (`st_dev`), the same for every namespace.
     pub dev: u64,
+    /// The namespace's inode, as `/proc/PID/ns/net` names it
+    /// (`net:[INODE]`).
     pub inode: u64,
 }
 
@@ -238,10 +241,12 @@ impl Netns {
         })
     }
 
+    /// Which namespace it is: compare two with `==`.
     pub fn id(&self) -> NetnsId {
         self.id
     }
 
+    /// The path it was opened by, which messages name.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -66,6 +66,8 @@ pub struct NsidDump {
 }
 
 impl NsidSocket {
+    /// Opens a NETLINK_ROUTE socket in the caller's network namespace,
+    /// whose nsids it asks about and assigns.
     pub fn open() -> Result<Self> {
         Ok(NsidSocket {
             socket: netlink::Socket::open(DUMP_PART)?,

@@ -64,7 +64,9 @@ pub(crate) fn joined() -> bool {
 /// what there is, which without a keeper is nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keeper {
+    /// Start a keeper when none runs (a verb that makes names).
     Start,
+    /// Join the keeper only if one runs (a verb that reads or removes).
     IfRunning,
 }
 
@@ -86,6 +88,7 @@ pub struct Session {
 pub struct Gone {
     /// None when no keeper was recorded, only files left.
     pub pid: Option<u32>,
+    /// The names removed (files a dead keeper's namespaces had left).
     pub names: Vec<Name>,
 }
 

@@ -58,6 +58,7 @@ impl Shared {
 /// One file of the run dir, as `stat` saw it while listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// The file's name.
     pub name: Name,
     /// The namespace's inode when an nsfs file is mounted on the entry;
     /// `None` for anything else: a stale file left by a crashed add, or
@@ -68,6 +69,8 @@ pub struct Entry {
 }
 
 impl RunDir {
+    /// The run dir at `path`, as it is: nothing is looked at or made
+    /// until it is used ([`RunDir::prepare`] makes it).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         RunDir { path: path.into() }
     }
@@ -111,6 +114,7 @@ impl RunDir {
         }
     }
 
+    /// Its path.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -320,9 +324,10 @@ impl RunDir {
         self.lock(FlockArg::LockExclusive).ok()
     }
 
-    /// Whether a verb of ours is making a name here now: it holds the lock
-    /// of [`RunDir::lock_adding`]. Asked without waiting (an exclusive
-    /// lock that cannot be had), and let go at once.
+    /// Whether a verb of ours is making a name here now: it holds the
+    /// run dir's shared flock(2), which each add holds from making a
+    /// name's file to mounting onto it. Asked without waiting (an
+    /// exclusive lock that cannot be had), and let go at once.
     pub fn adding(&self) -> bool {
         matches!(
             self.lock(FlockArg::LockExclusiveNonblock),

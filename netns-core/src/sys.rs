@@ -614,6 +614,26 @@ pub unsafe fn fork_exec(child: impl FnOnce() -> u64) -> nix::Result<Result<Pid, 
     }
 }
 
+/// Has std's `Command` run `hook` in the child, between fork and exec
+/// (`CommandExt::pre_exec`), after std's own steps there (stdio, working
+/// directory, signal mask); an error from it fails the spawn with its
+/// errno. For a caller that wants std's `Command` (output, status, pid)
+/// where the tools make do with [`fork_exec`].
+///
+/// # Safety
+/// `hook` must only make system calls on data made before the fork (no
+/// allocation, no lock): the parent may have threads, and one may have
+/// held the allocator's lock.
+pub unsafe fn pre_exec(
+    cmd: &mut std::process::Command,
+    hook: impl FnMut() -> std::io::Result<()> + Send + Sync + 'static,
+) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the caller keeps pre_exec's condition (see above), which is
+    // std's: only async-signal-safe work in the child.
+    unsafe { cmd.pre_exec(hook) }
+}
+
 /// The code a forked child wrote to its pipe, or `None` when the pipe
 /// ended with nothing in it (the child exec'd, or died). 8 bytes are less
 /// than PIPE_BUF: they come in one write.

@@ -41,23 +41,37 @@ pub enum Event {
     Delete(Name),
     /// The current namespace has an nsid for another now; `name` is a
     /// name in the run dir that refers to it, if one did when it came.
-    AddNsid { nsid: u32, name: Option<Name> },
+    AddNsid {
+        /// The nsid.
+        nsid: u32,
+        /// A name of the namespace it is for, if it had one.
+        name: Option<Name>,
+    },
     /// The current namespace has lost an nsid (the namespace is gone);
     /// `name` is the name it had.
-    DeleteNsid { nsid: u32, name: Option<Name> },
+    DeleteNsid {
+        /// The nsid.
+        nsid: u32,
+        /// The name it was matched to when it came, if any.
+        name: Option<Name>,
+    },
 }
 
 /// What to watch: names in the run dir, nsids of the current namespace,
 /// or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kinds {
+    /// Names coming and going in the run dir ([`Event::Add`],
+    /// [`Event::Delete`]).
     pub names: bool,
+    /// nsids coming and going ([`Event::AddNsid`], [`Event::DeleteNsid`]).
     pub ids: bool,
 }
 
 /// What [`Watch::wait`] saw.
 #[derive(Debug)]
 pub enum Woken {
+    /// Events, in the order they happened (never none).
     Events(Vec<Event>),
     /// The file given to watch for a hang-up has one (the reader of a pipe
     /// went away).

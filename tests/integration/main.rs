@@ -9,6 +9,7 @@ mod cli;
 mod completion;
 mod container;
 mod del;
+mod examples;
 mod exec;
 mod fallbacks;
 mod faults;

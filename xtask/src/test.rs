@@ -27,10 +27,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let (profile, dir) = profile(args);
     // `cargo test` builds a package's binaries only for that package's own
     // integration tests; ours live in another package and run the verbs,
-    // which they find beside themselves: built with the same profile.
+    // which they find beside themselves: built with the same profile; and
+    // netns-core's examples as a user runs them.
     run_cargo(
         cargo()
-            .args(["build", "--workspace", "--bins"])
+            .args(["build", "--workspace", "--bins", "--examples"])
             .args(&profile),
     )?;
     // .cargo/config.toml links every build statically, the README's
