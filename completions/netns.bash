@@ -358,8 +358,14 @@ _netns_quote() {
         s=${s//\"/\\\"}
         s=${s//\$/\\\$}
         s=${s//\`/\\\`}
-        # History expansion sees a `!` even in double quotes: out and in.
-        [[ $- == *H* ]] && s=${s//!/\"\\!\"}
+        # History expansion sees a `!` even in double quotes, and no
+        # quoting inserted into the quotes readline opened holds for it
+        # (closing and reopening them let a name end the command): such a
+        # name is not offered there; unquoted or in '' it is.
+        if [[ $- == *H* && $s == *'!'* ]]; then
+            REPLY=
+            return 1
+        fi
         REPLY=$s
         ;;
     *) printf -v REPLY %q "$s" ;;
@@ -463,8 +469,7 @@ _netns() {
         =)
             [[ $found == "$kept"* ]] || continue
             _netns_open=$open
-            _netns_quote "${found#"$kept"}"
-            COMPREPLY+=("$REPLY")
+            _netns_quote "${found#"$kept"}" && COMPREPLY+=("$REPLY")
             ;;
         -)
             if [[ -z $kept && -z $open ]]; then

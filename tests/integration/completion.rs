@@ -839,3 +839,36 @@ fn rootless_names_are_offered_with_rootless() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(nobody.keepers_end());
 }
+
+/// From an attack: with history expansion on (any interactive bash), a
+/// name with a `!` was offered inside an open double quote in a form that
+/// closed and reopened the quotes, and the rest of the name ran as a
+/// command. Such a name is not offered there now.
+#[test]
+fn a_bang_in_a_name_is_not_offered_inside_double_quotes() {
+    let sb = Sandbox::new();
+    let name = "!z\";touch pwned;#";
+    assert_eq!(sb.run("add", &["--", name, "plain"]).code, 0);
+    let script = format!(
+        "set -H; source {}/netns.bash
+         COMP_LINE='netns-del \"'; COMP_POINT=${{#COMP_LINE}}
+         COMP_WORDS=(netns-del '\"'); COMP_CWORD=1
+         _netns netns-del '\"' netns-del
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        completions().display()
+    );
+    let dir = bin("list").parent().unwrap().to_path_buf();
+    let out = output(
+        Command::new("bash")
+            .args(["--norc", "-c", &script])
+            .env("NETNS_RUN_DIR", &sb.run)
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.display())),
+        "",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("plain"),
+        "the others are offered: {out:?}"
+    );
+    assert!(!out.stdout.contains('!'), "{out:?}");
+}

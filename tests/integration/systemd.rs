@@ -119,8 +119,11 @@ impl Booted {
             if booted.init == 0 {
                 booted.init = children(pid).first().copied().unwrap_or(0);
             } else {
+                // Once the manager answers: a job started then waits for
+                // what it is ordered after, and a loaded machine can keep
+                // some unrelated unit "starting" for long.
                 let state = booted.run(&["systemctl", "is-system-running"]).stdout;
-                if matches!(state.trim(), "running" | "degraded") {
+                if matches!(state.trim(), "running" | "degraded" | "starting") {
                     return booted;
                 }
             }
