@@ -230,9 +230,11 @@ fn a_socket_made_in_a_talks_to_b_over_a_veth_from_other_threads() {
         .netns()
         .socket(libc::AF_INET, libc::SOCK_STREAM, 0)
         .unwrap();
+    // Listening before the client is started: a connect before the
+    // listen is refused (it failed so once in CI).
+    bind(server.as_raw_fd(), &SockaddrIn::new(10, 25, 0, 2, 7025)).unwrap();
+    listen(&server, Backlog::new(1).unwrap()).unwrap();
     let serving = std::thread::spawn(move || {
-        bind(server.as_raw_fd(), &SockaddrIn::new(10, 25, 0, 2, 7025)).unwrap();
-        listen(&server, Backlog::new(1).unwrap()).unwrap();
         let mut ready = [PollFd::new(server.as_fd(), PollFlags::POLLIN)];
         let timeout = PollTimeout::try_from(Duration::from_secs(20)).unwrap();
         assert_eq!(poll(&mut ready, timeout).unwrap(), 1, "no connection came");
