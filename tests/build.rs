@@ -4,7 +4,7 @@
 //! With NETNS_TEST_STRICT set (CI sets it, and installs podman) they are
 //! not, and a missing podman fails them.
 
-fn main() {
+pub fn main() {
     println!("cargo::rustc-check-cfg=cfg(no_podman)");
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-env-changed=NETNS_TEST_STRICT");

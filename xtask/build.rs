@@ -1,22 +1,10 @@
 //! Whether podman is installed, for the test of the leak check's podman
-//! part (as tests/build.rs, for the container tests): where it is not,
-//! it is built `#[ignore]`d, so that the test summary counts it as
-//! ignored and names the reason (libtest cannot skip a test at run time).
-//! With NETNS_TEST_STRICT set (CI sets it, and installs podman) it is
-//! not, and a missing podman fails it.
+//! part: the same check as the integration tests' (tests/build.rs, whose
+//! doc says why and how), one file for both.
+
+#[path = "../tests/build.rs"]
+mod podman;
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(no_podman)");
-    println!("cargo::rerun-if-env-changed=PATH");
-    println!("cargo::rerun-if-env-changed=NETNS_TEST_STRICT");
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let mut found = false;
-    for dir in std::env::split_paths(&path).filter(|dir| dir.is_absolute() && dir.is_dir()) {
-        // Looked at again when a package comes or goes there.
-        println!("cargo::rerun-if-changed={}", dir.display());
-        found |= dir.join("podman").is_file();
-    }
-    if !found && std::env::var_os("NETNS_TEST_STRICT").is_none() {
-        println!("cargo::rustc-cfg=no_podman");
-    }
+    podman::main();
 }
