@@ -131,7 +131,25 @@ pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
     let create = keeper == Keeper::Start || run_dir.path().exists();
     loop {
         let lock = match exclusive {
-            true => lock_alone(&path, run_dir)?,
+            true => match lock_alone(&path)? {
+                Some(lock) => lock,
+                // Other verbs hold it shared: one of them may be starting
+                // a keeper, or have started one since this verb looked.
+                // Look again, shared, before the next try: a verb that
+                // waited for the lock alone while others worked beside a
+                // new keeper would wait for all of them in turn.
+                None if began.elapsed() < ALONE_PATIENCE => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    exclusive = false;
+                    continue;
+                }
+                None => {
+                    return Err(Error::KeeperBusy {
+                        run_dir: run_dir.path().to_owned(),
+                        path,
+                    });
+                }
+            },
             false => match lock_file(&path, FlockArg::LockShared, create)? {
                 Some(lock) => lock,
                 None => {
@@ -291,34 +309,21 @@ fn life_lock(kind: libc::c_int) -> libc::flock {
 /// clean up after a dead one) while other verbs hold it shared.
 const ALONE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// The keeper file locked exclusive, tried without blocking for up to
-/// [`ALONE_PATIENCE`]: a verb that holds it shared for long (a watch, an
-/// exec whose command is itself a rootless verb) must not leave this one
-/// waiting forever, silently.
-fn lock_alone(path: &Path, run_dir: &RunDir) -> Result<Flock<OwnedFd>> {
-    let start = std::time::Instant::now();
-    loop {
-        match lock_file(path, FlockArg::LockExclusiveNonblock, true) {
-            Err(Error::Path {
-                errno: Errno::EWOULDBLOCK,
-                ..
-            }) if start.elapsed() < ALONE_PATIENCE => {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            Err(Error::Path {
-                errno: Errno::EWOULDBLOCK,
-                ..
-            }) => {
-                return Err(Error::KeeperBusy {
-                    run_dir: run_dir.path().to_owned(),
-                    path: path.to_owned(),
-                });
-            }
-            Ok(Some(lock)) => return Ok(lock),
-            // It makes the file: it is there.
-            Ok(None) => return Err(Error::path("create", path, Errno::ENOENT)),
-            Err(err) => return Err(err),
-        }
+/// The keeper file locked exclusive, tried once without blocking:
+/// `None` while other verbs hold it. A verb that holds it shared for long
+/// (a watch, an exec whose command is itself a rootless verb) must not
+/// leave this one waiting forever, silently: [`join`] tries again for up
+/// to [`ALONE_PATIENCE`].
+fn lock_alone(path: &Path) -> Result<Option<Flock<OwnedFd>>> {
+    match lock_file(path, FlockArg::LockExclusiveNonblock, true) {
+        Err(Error::Path {
+            errno: Errno::EWOULDBLOCK,
+            ..
+        }) => Ok(None),
+        Ok(Some(lock)) => Ok(Some(lock)),
+        // It makes the file: it is there.
+        Ok(None) => Err(Error::path("create", path, Errno::ENOENT)),
+        Err(err) => Err(err),
     }
 }
 
