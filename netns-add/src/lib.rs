@@ -2,7 +2,7 @@
 //! `ip netns add NAME` does (ip-netns(8)), many in one process.
 
 use std::ffi::OsString;
-use std::ops::ControlFlow::{Break, Continue};
+use std::ops::ControlFlow::{self, Break, Continue};
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
@@ -93,24 +93,60 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let Some(here) = args.place.enter(ui, Keeper::Start) else {
         return Ok(());
     };
-    // Set up on the first valid name, so that bad names alone touch nothing.
-    let mut creator = None;
-    let mut made = JsonArray::default();
-    netns_cli::for_each_name(ui, &args.names, |ui, given| {
-        let name = match Name::for_new(given.name) {
-            Ok(name) => name,
-            Err(err) => {
-                netns_cli::refuse(ui, given.line, err);
-                return Continue(());
+    let mut adds = Adds {
+        args,
+        run_dir: &here.run_dir,
+        creator: None,
+        made: JsonArray::default(),
+        names: Vec::with_capacity(BATCH),
+    };
+    netns_cli::for_each_batch(ui, &args.names, BATCH, |ui, batch| {
+        for given in batch.drain(..) {
+            match Name::for_new(given.name) {
+                Ok(name) => adds.names.push((name, given.line)),
+                Err(err) => {
+                    // After the names before it, as they came.
+                    adds.make(ui)?;
+                    netns_cli::refuse(ui, given.line, err);
+                }
             }
-        };
-        if creator.is_none() {
-            let made = Creator::new(&here.run_dir).map(|c| match args.lo_up {
+        }
+        adds.make(ui)
+    })?;
+    if args.json {
+        adds.made.finish(ui.out())?;
+    }
+    Ok(())
+}
+
+/// How many names are made at once, when that many are at hand (see
+/// `Creator::create_each`).
+const BATCH: usize = 64;
+
+/// The adds of one run: names checked and waiting, made a batch at a time.
+struct Adds<'a> {
+    args: &'a Args,
+    run_dir: &'a netns_core::RunDir,
+    /// Set up on the first valid name, so that bad names alone touch
+    /// nothing.
+    creator: Option<Creator<'a>>,
+    made: JsonArray,
+    names: Vec<(Name, Option<usize>)>,
+}
+
+impl Adds<'_> {
+    /// Makes the names waiting, and says what came of each.
+    fn make(&mut self, ui: &mut Ui) -> ControlFlow<()> {
+        if self.names.is_empty() {
+            return Continue(());
+        }
+        if self.creator.is_none() {
+            let made = Creator::new(self.run_dir).map(|c| match self.args.lo_up {
                 true => c.loopback_up(),
                 false => c,
             });
             match made {
-                Ok(new) => creator = Some(new),
+                Ok(new) => self.creator = Some(new),
                 // Nothing can be made: one message, not one a name.
                 Err(err) => {
                     ui.error(err);
@@ -118,36 +154,39 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
                 }
             }
         }
-        let Some(creator) = creator.as_mut() else {
+        let Some(creator) = self.creator.as_mut() else {
             return Break(());
         };
-        let created = match args.exist_ok {
-            true => creator.create_or_keep(&name),
-            false => creator.create(&name).map(Some),
+        let names: Vec<Name> = self.names.iter().map(|(name, _)| name.clone()).collect();
+        let created: Vec<_> = match self.args.exist_ok {
+            true => creator.create_or_keep_each(&names),
+            false => creator
+                .create_each(&names)
+                .into_iter()
+                .map(|made| made.map(Some))
+                .collect(),
         };
-        match created {
-            // A namespace there already, left as it was.
-            Ok(None) => {}
-            Ok(Some(path)) => {
-                if let Some(line) = given.line {
-                    warn_of_spaces(ui, &name, line);
+        for ((name, line), created) in self.names.drain(..).zip(created) {
+            match created {
+                // A namespace there already, left as it was.
+                Ok(None) => {}
+                Ok(Some(path)) => {
+                    if let Some(line) = line {
+                        warn_of_spaces(ui, &name, line);
+                    }
+                    if self.args.json {
+                        let fields = [
+                            ("name", netns_cli::json_name(ui, &name)),
+                            ("path", json!(path.to_string_lossy())),
+                        ];
+                        self.made.push(ui.out(), &fields);
+                    }
                 }
-                if args.json {
-                    let fields = [
-                        ("name", netns_cli::json_name(ui, &name)),
-                        ("path", json!(path.to_string_lossy())),
-                    ];
-                    made.push(ui.out(), &fields);
-                }
+                Err(err) => ui.error(err),
             }
-            Err(err) => ui.error(err),
         }
         Continue(())
-    })?;
-    if args.json {
-        made.finish(ui.out())?;
     }
-    Ok(())
 }
 
 /// A space at either end of a name read from stdin is legal (ip takes it)

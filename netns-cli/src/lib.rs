@@ -229,29 +229,66 @@ pub fn for_each_name(
     names: &[OsString],
     mut each: impl FnMut(&mut Ui, Given) -> ControlFlow<()>,
 ) -> io::Result<()> {
+    for_each_batch(ui, names, 1, |ui, batch| {
+        for given in batch.drain(..) {
+            each(ui, given)?;
+        }
+        ControlFlow::Continue(())
+    })
+}
+
+/// [`for_each_name`], the names handed to `each` a batch at a time (of at
+/// most `most`, `each` to empty it): as many as are at hand without
+/// waiting (the arguments; the lines stdin has already given), so that a
+/// verb can do a batch's work at once while names from a slow pipe are
+/// still done as they come. Messages of the reader's own (a line too
+/// long, one badly quoted) come after the batch before them is done, so
+/// that messages stay in the order of the names.
+pub fn for_each_batch(
+    ui: &mut Ui,
+    names: &[OsString],
+    most: usize,
+    mut each: impl FnMut(&mut Ui, &mut Vec<Given>) -> ControlFlow<()>,
+) -> io::Result<()> {
+    let mut batch = Vec::with_capacity(most);
+    // The batch done: Break when `each` says so.
+    let mut done = |ui: &mut Ui, batch: &mut Vec<Given>| match batch.is_empty() {
+        true => ControlFlow::Continue(()),
+        false => each(ui, batch),
+    };
     for name in names {
         if name != "-" {
-            let given = Given {
+            batch.push(Given {
                 name: name.clone(),
                 line: None,
-            };
-            if each(ui, given).is_break() {
+            });
+            if batch.len() >= most && done(ui, &mut batch).is_break() {
                 return Ok(());
             }
             continue;
         }
-        let mut stdin = io::stdin().lock();
+        let mut stdin = io::BufReader::new(io::stdin().lock());
         let mut line = Vec::with_capacity(MAX_LINE);
         for at in 0.. {
+            // Whatever comes next may take its time: what is at hand first.
+            let at_hand = stdin.buffer().contains(&b'\n');
+            if (!at_hand || batch.len() >= most) && done(ui, &mut batch).is_break() {
+                return Ok(());
+            }
             let len = match read_line(&mut stdin, &mut line) {
                 Ok(Some(len)) => len,
                 Ok(None) => break,
                 Err(err) => {
-                    ui.error(netns_core::Error::io_sys("read stdin", &err));
+                    if done(ui, &mut batch).is_continue() {
+                        ui.error(netns_core::Error::io_sys("read stdin", &err));
+                    }
                     return Ok(());
                 }
             };
             if len > MAX_LINE {
+                if done(ui, &mut batch).is_break() {
+                    return Ok(());
+                }
                 ui.error(format_args!(
                     "line {} of stdin: {len} bytes, longer than a name can be",
                     at + 1
@@ -264,20 +301,21 @@ pub fn for_each_name(
             let name = match quote::unquote(quote::without_nsid(&line)) {
                 Ok(name) => OsString::from_vec(name.into_owned()),
                 Err(why) => {
+                    if done(ui, &mut batch).is_break() {
+                        return Ok(());
+                    }
                     let line = quote::InQuotes(&line);
                     ui.error(format_args!("line {} of stdin: {line}: {why}", at + 1));
                     continue;
                 }
             };
-            let given = Given {
+            batch.push(Given {
                 name,
                 line: Some(at + 1),
-            };
-            if each(ui, given).is_break() {
-                return Ok(());
-            }
+            });
         }
     }
+    let _ = done(ui, &mut batch);
     Ok(())
 }
 

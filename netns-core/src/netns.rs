@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, open};
+use nix::fcntl::{FlockArg, OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::{FileStat, Mode, fstat, lstat, stat};
 use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
@@ -13,15 +13,21 @@ use nix::unistd::unlink;
 
 use crate::error::{Error, Result};
 use crate::name::Name;
-use crate::run_dir::RunDir;
+use crate::run_dir::{DirLock, RunDir};
 use crate::{scan, sys};
 
 /// Makes named namespaces in one run dir. Build one per batch: the run dir
-/// is prepared once.
+/// is prepared once, and held open for its lock.
 pub struct Creator<'a> {
     run_dir: &'a RunDir,
     loopback_up: bool,
+    lock: DirLock,
 }
+
+/// How many names [`Creator::create_each`] makes under one lock and by one
+/// task: as many files held open at once, and as long a wait for a
+/// delete (a few ms a name).
+const BATCH: usize = 64;
 
 impl<'a> Creator<'a> {
     /// Prepares the run dir (see [`RunDir::prepare`]).
@@ -31,6 +37,7 @@ impl<'a> Creator<'a> {
         Ok(Creator {
             run_dir,
             loopback_up: false,
+            lock: DirLock::open(run_dir),
         })
     }
 
@@ -55,30 +62,79 @@ impl<'a> Creator<'a> {
     ///
     /// On any failure the file is removed again: nothing half-made stays.
     pub fn create(&mut self, name: &Name) -> Result<PathBuf> {
-        // A lock each file, not one a batch: a batch can last (names
-        // from a pipe), and the run dir's set-up waits for the lock.
-        let _adding = self.run_dir.lock_adding();
-        let file = NewFile::create(self.run_dir, name)?;
-        let target = CString::new(format!("/proc/thread-self/fd/{}", file.fd.as_raw_fd()))
-            .map_err(|_| Error::path("create", &file.path, Errno::EINVAL))?;
-        if let Err((action, errno)) = sys::mount_new_netns(&target) {
-            let path = file.path.clone();
-            file.remove();
-            // unshare's ENOSPC: the kernel's count of network namespaces.
-            if errno == Errno::ENOSPC && action == "make a network namespace for" {
-                return Err(Error::NamespaceLimit { path });
-            }
-            return Err(Error::path(action, path, errno));
+        let mut made = self.create_each(std::slice::from_ref(name));
+        made.swap_remove(0)
+    }
+
+    /// [`Creator::create`] for each of `names`, in order: one result a
+    /// name, a failing name no stop to the others. Cheaper than a create
+    /// a name: the names' namespaces are made by one thrown-away task a
+    /// few dozen names, not one a name.
+    pub fn create_each(&mut self, names: &[Name]) -> Vec<Result<PathBuf>> {
+        let mut made = Vec::with_capacity(names.len());
+        for batch in names.chunks(BATCH) {
+            self.mount_each(batch, &mut made);
         }
-        if self.loopback_up {
-            let up = Netns::open_path(&file.path).and_then(|ns| crate::link::loopback_up(&ns));
-            if let Err(err) = up {
-                let _ = umount2(&file.path, MntFlags::MNT_DETACH);
-                file.remove();
-                return Err(err);
-            }
+        made
+    }
+
+    /// The files of `names` made and a namespace mounted on each, by one
+    /// task; pushed to `made` in order.
+    fn mount_each(&self, names: &[Name], made: &mut Vec<Result<PathBuf>>) {
+        // Held from the first file to the last mount, while a file holds
+        // no namespace yet and is no stale one (see `RunDir::adding`).
+        let _adding = self.lock.hold(FlockArg::LockShared);
+        let files: Vec<Result<NewFile>> = names
+            .iter()
+            .map(|name| NewFile::create(self.run_dir, name))
+            .collect();
+        let targets: Vec<CString> = files
+            .iter()
+            .flatten()
+            .filter_map(|file| {
+                CString::new(format!("/proc/thread-self/fd/{}", file.fd.as_raw_fd())).ok()
+            })
+            .collect();
+        let mut mounted = vec![Ok(()); targets.len()];
+        sys::mount_new_netns_each(&targets, &mut mounted);
+        let mut mounted = mounted.into_iter();
+        for file in files {
+            let file = match file {
+                Ok(file) => file,
+                Err(err) => {
+                    made.push(Err(err));
+                    continue;
+                }
+            };
+            let done = mounted.next().unwrap_or(Err(("create", Errno::EINVAL)));
+            made.push(match done {
+                Ok(()) if self.loopback_up => {
+                    let up =
+                        Netns::open_path(&file.path).and_then(|ns| crate::link::loopback_up(&ns));
+                    match up {
+                        Ok(()) => Ok(file.path),
+                        Err(err) => {
+                            let _ = umount2(&file.path, MntFlags::MNT_DETACH);
+                            file.remove();
+                            Err(err)
+                        }
+                    }
+                }
+                Ok(()) => Ok(file.path),
+                Err((action, errno)) => {
+                    let path = file.path.clone();
+                    file.remove();
+                    // unshare's ENOSPC: the kernel's count of network
+                    // namespaces.
+                    Err(
+                        match errno == Errno::ENOSPC && action == "make a network namespace for" {
+                            true => Error::NamespaceLimit { path },
+                            false => Error::path(action, path, errno),
+                        },
+                    )
+                }
+            });
         }
-        Ok(file.path)
     }
 }
 
@@ -87,13 +143,25 @@ impl Creator<'_> {
     /// by ip, or an earlier boot's unit) is left as it is: `None`. A
     /// stale file or any other file there is still an error.
     pub fn create_or_keep(&mut self, name: &Name) -> Result<Option<PathBuf>> {
-        match self.create(name) {
+        let mut made = self.create_or_keep_each(std::slice::from_ref(name));
+        made.swap_remove(0)
+    }
+
+    /// [`Creator::create_or_keep`] for each of `names`, as
+    /// [`Creator::create_each`] makes them.
+    pub fn create_or_keep_each(&mut self, names: &[Name]) -> Vec<Result<Option<PathBuf>>> {
+        let made = self.create_each(names);
+        let keep = |made, name| match made {
             Err(Error::Path {
                 errno: Errno::EEXIST,
                 ..
             }) if Netns::open(self.run_dir, name).is_ok() => Ok(None),
             made => made.map(Some),
-        }
+        };
+        made.into_iter()
+            .zip(names)
+            .map(|(made, name)| keep(made, name))
+            .collect()
     }
 }
 
@@ -311,6 +379,7 @@ pub struct Deleter<'a> {
     removed: Vec<OwnedFd>,
     /// How many of them may be held open at once.
     hold: usize,
+    lock: DirLock,
 }
 
 impl<'a> Deleter<'a> {
@@ -332,6 +401,7 @@ impl<'a> Deleter<'a> {
             every_name: false,
             removed: Vec::new(),
             hold: raise_file_limit().saturating_sub(FILES_KEPT_FREE),
+            lock: DirLock::open(run_dir),
         })
     }
 
@@ -369,7 +439,7 @@ impl<'a> Deleter<'a> {
         // Alone, for this name: a delete racing this one, or a delete and
         // an add of the same name between this unmount and this unlink,
         // would have this one remove the name made anew.
-        let _alone = self.run_dir.lock_removing();
+        let _alone = self.lock.hold(FlockArg::LockExclusive);
         let (held, st) = self.look(&path)?;
         let kind = st.st_mode & libc::S_IFMT;
         if kind == libc::S_IFLNK {

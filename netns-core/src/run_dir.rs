@@ -317,13 +317,6 @@ impl RunDir {
         self.lock(FlockArg::LockShared).ok()
     }
 
-    /// The run dir's lock exclusive, for one delete: no add of ours is
-    /// between its file and its mount meanwhile, and no other delete at
-    /// work. None when it cannot be had.
-    pub(crate) fn lock_removing(&self) -> Option<Flock<OwnedFd>> {
-        self.lock(FlockArg::LockExclusive).ok()
-    }
-
     /// Whether a verb of ours is making a name here now: it holds the
     /// run dir's shared flock(2), which each add holds from making a
     /// name's file to mounting onto it. Asked without waiting (an
@@ -392,4 +385,55 @@ pub(crate) fn nsfs_device() -> Result<u64> {
     stat(SELF_NET)
         .map(|st| st.st_dev)
         .map_err(|e| Error::path("stat", SELF_NET, e))
+}
+
+/// The run dir held open for its flock(2), for a batch that takes the lock
+/// and lets it go name after name (a [`Creator`](crate::Creator) shared,
+/// a [`Deleter`](crate::Deleter) exclusive) without an open and a close
+/// of the directory each time. The lock informs, it guards nothing: where
+/// the run dir cannot be opened there is none to take.
+pub(crate) struct DirLock {
+    /// Taken out while the lock is held (by [`Held`]), and put back.
+    dir: std::cell::Cell<Option<OwnedFd>>,
+}
+
+impl DirLock {
+    pub(crate) fn open(run_dir: &RunDir) -> Self {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        DirLock {
+            dir: std::cell::Cell::new(open(run_dir.path(), flags, Mode::empty()).ok()),
+        }
+    }
+
+    /// The lock, held until the value returned is dropped (waiting for it
+    /// as flock(2) waits).
+    pub(crate) fn hold(&self, arg: FlockArg) -> Held<'_> {
+        let lock = self.dir.take().and_then(|dir| match Flock::lock(dir, arg) {
+            Ok(lock) => Some(lock),
+            Err((dir, _)) => {
+                self.dir.set(Some(dir));
+                None
+            }
+        });
+        Held {
+            home: &self.dir,
+            lock,
+        }
+    }
+}
+
+/// A [`DirLock`] taken: let go of when dropped, the directory kept open
+/// for the next time.
+pub(crate) struct Held<'a> {
+    home: &'a std::cell::Cell<Option<OwnedFd>>,
+    lock: Option<Flock<OwnedFd>>,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        // An unlock that fails closes the directory, which lets go too.
+        if let Some(Ok(dir)) = self.lock.take().map(Flock::unlock) {
+            self.home.set(Some(dir));
+        }
+    }
 }

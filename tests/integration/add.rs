@@ -1,5 +1,8 @@
 //! netns-add: names, batches, JSON, and what a bad name leaves (nothing).
 
+use std::io::Write;
+use std::process::Stdio;
+
 use crate::util::{Sandbox, json};
 
 #[test]
@@ -111,6 +114,62 @@ fn a_thousand_names_in_one_process() {
     let out = sb.run_stdin("del", &["-"], &names);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
     assert!(sb.entries().is_empty() && sb.mounted().is_empty());
+}
+
+/// Names are made a batch at a time (those at hand): a failing name, a
+/// bad one and a bad line in the middle of a batch are told in the order
+/// of the lines, and the names around them are made.
+#[test]
+fn failures_in_the_middle_of_a_batch_are_told_in_order() {
+    let sb = Sandbox::with(&["taken"]);
+    let long = "x".repeat(2000);
+    let mut names: String = (1..=100).map(|i| format!("h{i}\n")).collect();
+    names.insert_str(
+        names.find("h50\n").unwrap(),
+        &format!("taken\n{long}\n\"a\\q\"\n../x\nh1\n"),
+    );
+    let out = sb.run_stdin("add", &["-"], &names);
+    assert_eq!(out.code, 1, "{out:?}");
+    let run = sb.run.display();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "netns-add: cannot create \"{run}/taken\": File exists\n\
+             netns-add: line 51 of stdin: 2000 bytes, longer than a name can be\n\
+             netns-add: line 52 of stdin: \"\\\"a\\\\q\\\"\": unknown escape \\q\n\
+             netns-add: line 53 of stdin: invalid name \"../x\": it contains '/'\n\
+             netns-add: cannot create \"{run}/h1\": File exists\n"
+        )
+    );
+    let mut made: Vec<String> = (1..=100).map(|i| format!("h{i}")).collect();
+    made.push("taken".into());
+    made.sort();
+    assert_eq!(sb.mounted(), made);
+}
+
+/// A name from a pipe is made when it comes, not when the batch it could
+/// be in is full or stdin ends.
+#[test]
+fn a_name_from_a_slow_pipe_is_made_at_once() {
+    let sb = Sandbox::new();
+    let mut add = sb.cmd("add");
+    add.arg("-").stdin(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = add.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"early\n").unwrap();
+    let start = std::time::Instant::now();
+    while sb.mounted() != ["early"] {
+        assert!(
+            start.elapsed() < crate::util::PATIENCE,
+            "not made while stdin is open"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    stdin.write_all(b"late\n").unwrap();
+    drop(stdin);
+    let out = crate::util::finish(child);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(sb.mounted(), ["early", "late"]);
 }
 
 #[test]

@@ -55,14 +55,13 @@ fn race(sb: &Sandbox, names: &[&str]) -> Vec<Output> {
     children.into_iter().map(finish).collect()
 }
 
-/// An add killed where it has made a name's file and not yet mounted the
-/// namespace onto it (strace holds that mount back): what is left is the
-/// names made before, whole, and one stale file, which list names on
-/// stderr and del removes.
+/// An add killed where it has made a batch of names' files and not yet
+/// mounted the namespaces onto them (strace holds back the task that
+/// mounts them): what is left is the names made before, whole, and the
+/// batch's stale files, which list names on stderr and del removes.
 #[test]
 fn an_add_killed_mid_batch_leaves_only_what_list_and_del_handle() {
     use std::os::unix::process::CommandExt;
-    const KILLED_AT: usize = 50;
     let sb = Sandbox::new();
     // The run dir set up: from now on each name is one mount.
     assert_eq!(sb.run("add", &["seed"]).code, 0);
@@ -70,12 +69,10 @@ fn an_add_killed_mid_batch_leaves_only_what_list_and_del_handle() {
     let names: String = (0..3000).map(|i| format!("k{i:04}\n")).collect();
     let mut child = Command::new("strace")
         .args(["-f", "-qq", "-o", "/dev/null", "-e"])
-        .arg(format!(
-            // Each name's namespace is made and mounted by a task of its
-            // own (whose calls strace counts apart): the add's own clone
-            // for the name is the one to hold, its file made already.
-            "inject=clone:delay_enter=60000000:when={KILLED_AT}"
-        ))
+        // A batch's namespaces are made and mounted by a task of its own
+        // (whose calls strace counts apart): the add's second clone is the
+        // second batch's, its files made already.
+        .arg("inject=clone:delay_enter=60000000:when=2")
         .arg(bin("add"))
         .arg("-")
         .env("NETNS_RUN_DIR", &sb.run)
@@ -88,7 +85,9 @@ fn an_add_killed_mid_batch_leaves_only_what_list_and_del_handle() {
     let mut stdin = child.stdin.take().unwrap();
     std::thread::spawn(move || stdin.write_all(names.as_bytes()));
     let start = std::time::Instant::now();
-    while sb.entries().len() < KILLED_AT {
+    // Every call stops in strace for a moment: a clone held is one with
+    // the first batch's names made before it.
+    while !held_in_clone(child.id()) || sb.mounted().is_empty() {
         assert!(
             start.elapsed() < crate::util::PATIENCE,
             "{} names made:\n{}",
@@ -99,30 +98,62 @@ fn an_add_killed_mid_batch_leaves_only_what_list_and_del_handle() {
     }
     crate::util::kill_group(&mut child);
 
-    let stale = format!("k{:04}", KILLED_AT - 1);
-    let mut whole = sb.entries();
-    whole.retain(|name| *name != stale);
-    assert_eq!(sb.entries().len(), KILLED_AT, "{:?}", sb.entries());
-    assert_eq!(sb.mounted(), whole, "all but the last are namespaces");
+    let entries = sb.entries();
+    let whole = sb.mounted();
+    let stale: Vec<String> = entries
+        .iter()
+        .filter(|e| !whole.contains(e))
+        .cloned()
+        .collect();
+    let first: Vec<String> = (0..entries.len()).map(|i| format!("k{i:04}")).collect();
+    assert_eq!(entries, first, "the names in order, none skipped");
+    assert_eq!(whole, first[..whole.len()], "the names made are the first");
+    assert!(!whole.is_empty(), "the first batch is whole");
+    assert!(
+        (1..=64).contains(&stale.len()),
+        "one batch left stale: {stale:?}"
+    );
     // A file younger than a moment may be an add's at work: made old, it
     // is stale to list.
-    let touched = Command::new("touch")
-        .args(["-d", "1 hour ago"])
-        .arg(sb.file(&stale))
-        .status()
-        .unwrap();
-    assert!(touched.success());
+    for name in &stale {
+        let touched = Command::new("touch")
+            .args(["-d", "1 hour ago"])
+            .arg(sb.file(name))
+            .status()
+            .unwrap();
+        assert!(touched.success());
+    }
     let out = sb.run("list", &[]);
     let listed: Vec<String> = out.stdout.lines().map(String::from).collect();
     assert_eq!(listed, whole, "every nsfs mount is listed");
-    assert!(
-        out.stderr
-            .contains(&format!("{stale}\" holds no namespace")),
-        "{out:?}"
-    );
+    for name in &stale {
+        assert!(
+            out.stderr.contains(&format!("{name}\" holds no namespace")),
+            "{name}: {out:?}"
+        );
+    }
     let out = sb.run("del", &["--all"]);
     assert_eq!(out.code, 0, "everything left is removable: {out:?}");
     assert!(sb.entries().is_empty() && sb.mounted().is_empty());
+}
+
+/// Whether the process strace (`strace`, its pid) runs is held in a
+/// clone(2) call: stopped for its tracer, in system call 56.
+fn held_in_clone(strace: u32) -> bool {
+    let children = std::fs::read_to_string(format!("/proc/{strace}/task/{strace}/children"));
+    let Some(pid) = children
+        .ok()
+        .and_then(|c| c.split_whitespace().next().map(String::from))
+    else {
+        return false;
+    };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit(") ")
+        .next()
+        .and_then(|rest| rest.chars().next());
+    let call = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+    state == Some('t') && call.starts_with("56 ")
 }
 
 /// Runs a verb under strace, failing `syscall` (on `path`, if given).
