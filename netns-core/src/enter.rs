@@ -47,6 +47,9 @@ pub struct Sysfs {
     /// The mount points right below /sys (/sys/fs/cgroup, ...); each is
     /// carried over to the new sysfs with the mounts below it.
     mounts: Vec<CString>,
+    /// Whether they are carried over as clones (open_tree, move_mount):
+    /// asked once here, not in every child (two failing calls each).
+    clone: bool,
 }
 
 impl Sysfs {
@@ -66,7 +69,12 @@ impl Sysfs {
                 .collect(),
             Err(e) => return Err(Error::path("list the mounts under", "/sys", e)),
         };
-        Ok(Sysfs { read_only, mounts })
+        let clone = !mounts.is_empty() && sys::can_clone_mounts();
+        Ok(Sysfs {
+            read_only,
+            mounts,
+            clone,
+        })
     }
 }
 
@@ -260,7 +268,7 @@ impl Enter {
         mount(None::<&CStr>, c"/", None::<&CStr>, slave, None::<&CStr>)
             .map_err(fail(Step::Slave))?;
         let mounts = &self.sysfs.mounts;
-        let clone = !mounts.is_empty() && sys::can_clone_mounts();
+        let clone = self.sysfs.clone;
         held.clear();
         for (i, target) in mounts.iter().enumerate() {
             let fd = match clone {
