@@ -100,7 +100,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         made: JsonArray::default(),
         names: Vec::with_capacity(BATCH),
     };
-    netns_cli::for_each_batch(ui, &args.names, BATCH, |ui, batch| {
+    netns_cli::for_each_batch(ui, &args.names, BATCH, &mut |ui, batch| {
         for given in batch.drain(..) {
             match Name::for_new(given.name) {
                 Ok(name) => adds.names.push((name, given.line)),

@@ -229,7 +229,7 @@ pub fn for_each_name(
     names: &[OsString],
     mut each: impl FnMut(&mut Ui, Given) -> ControlFlow<()>,
 ) -> io::Result<()> {
-    for_each_batch(ui, names, 1, |ui, batch| {
+    for_each_batch(ui, names, 1, &mut |ui, batch| {
         for given in batch.drain(..) {
             each(ui, given)?;
         }
@@ -248,7 +248,8 @@ pub fn for_each_batch(
     ui: &mut Ui,
     names: &[OsString],
     most: usize,
-    mut each: impl FnMut(&mut Ui, &mut Vec<Given>) -> ControlFlow<()>,
+    // Not generic: one reader in the multicall, whatever the verbs do.
+    each: &mut dyn FnMut(&mut Ui, &mut Vec<Given>) -> ControlFlow<()>,
 ) -> io::Result<()> {
     let mut batch = Vec::with_capacity(most);
     // The batch done: Break when `each` says so.
