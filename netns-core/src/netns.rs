@@ -72,69 +72,76 @@ impl<'a> Creator<'a> {
     /// few dozen names, not one a name.
     pub fn create_each(&mut self, names: &[Name]) -> Vec<Result<PathBuf>> {
         let mut made = Vec::with_capacity(names.len());
-        for batch in names.chunks(BATCH) {
-            self.mount_each(batch, &mut made);
+        let mut rest = names;
+        while !rest.is_empty() {
+            let taken = self.mount_each(&rest[..rest.len().min(BATCH)], &mut made);
+            rest = &rest[taken..];
         }
         made
     }
 
-    /// The files of `names` made and a namespace mounted on each, by one
-    /// task; pushed to `made` in order.
-    fn mount_each(&self, names: &[Name], made: &mut Vec<Result<PathBuf>>) {
+    /// The files of the first of `names` made and a namespace mounted on
+    /// each, by one task; pushed to `made` in order. Returns how many
+    /// names it took: all of them, or those it had descriptors for (a
+    /// batch holds its files open until they are mounted on, and the
+    /// limit on open files may be lower than a batch).
+    fn mount_each(&self, names: &[Name], made: &mut Vec<Result<PathBuf>>) -> usize {
         // Held from the first file to the last mount, while a file holds
         // no namespace yet and is no stale one (see `RunDir::adding`).
         let _adding = self.lock.hold(FlockArg::LockShared);
-        let files: Vec<Result<NewFile>> = names
-            .iter()
-            .map(|name| NewFile::create(self.run_dir, name))
-            .collect();
+        let mut files = Vec::with_capacity(names.len());
+        for name in names {
+            match NewFile::create(self.run_dir, name) {
+                // The rest in the next batch, once these are closed.
+                Err(err) if err.is_shortage() && files.iter().any(Result::is_ok) => break,
+                file => files.push(file),
+            }
+        }
         let targets: Vec<CString> = files
             .iter()
             .flatten()
-            .filter_map(|file| {
-                CString::new(format!("/proc/thread-self/fd/{}", file.fd.as_raw_fd())).ok()
+            .map(|file| {
+                let target = format!("/proc/thread-self/fd/{}", file.fd.as_raw_fd());
+                CString::new(target).unwrap_or_default()
             })
             .collect();
         let mut mounted = vec![Ok(()); targets.len()];
         sys::mount_new_netns_each(&targets, &mut mounted);
+        let taken = files.len();
         let mut mounted = mounted.into_iter();
         for file in files {
-            let file = match file {
-                Ok(file) => file,
-                Err(err) => {
-                    made.push(Err(err));
-                    continue;
-                }
-            };
-            let done = mounted.next().unwrap_or(Err(("create", Errno::EINVAL)));
-            made.push(match done {
-                Ok(()) if self.loopback_up => {
-                    let up =
-                        Netns::open_path(&file.path).and_then(|ns| crate::link::loopback_up(&ns));
-                    match up {
-                        Ok(()) => Ok(file.path),
-                        Err(err) => {
-                            let _ = umount2(&file.path, MntFlags::MNT_DETACH);
-                            file.remove();
-                            Err(err)
-                        }
-                    }
-                }
-                Ok(()) => Ok(file.path),
-                Err((action, errno)) => {
-                    let path = file.path.clone();
-                    file.remove();
-                    // unshare's ENOSPC: the kernel's count of network
-                    // namespaces.
-                    Err(
-                        match errno == Errno::ENOSPC && action == "make a network namespace for" {
-                            true => Error::NamespaceLimit { path },
-                            false => Error::path(action, path, errno),
-                        },
-                    )
-                }
+            let result = file.and_then(|file| {
+                let done = mounted.next().unwrap_or(Ok(()));
+                self.finish(file, done)
             });
+            made.push(result);
         }
+        taken
+    }
+
+    /// A file made and mounted on (or not, says `done`): its path, or the
+    /// error, with the file removed again.
+    fn finish(&self, file: NewFile, done: sys::Made) -> Result<PathBuf> {
+        if let Err((action, errno)) = done {
+            let path = file.path.clone();
+            file.remove();
+            // unshare's ENOSPC: the kernel's count of network namespaces.
+            return Err(
+                match errno == Errno::ENOSPC && action == "make a network namespace for" {
+                    true => Error::NamespaceLimit { path },
+                    false => Error::path(action, path, errno),
+                },
+            );
+        }
+        if self.loopback_up {
+            let up = Netns::open_path(&file.path).and_then(|ns| crate::link::loopback_up(&ns));
+            if let Err(err) = up {
+                let _ = umount2(&file.path, MntFlags::MNT_DETACH);
+                file.remove();
+                return Err(err);
+            }
+        }
+        Ok(file.path)
     }
 }
 

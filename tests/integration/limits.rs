@@ -240,6 +240,26 @@ fn the_open_file_limit_is_named() {
     );
 }
 
+/// An add batch holds its names' files open until their namespaces are
+/// mounted: under an open-file limit lower than a batch, it makes fewer
+/// at a time, and every name.
+#[test]
+fn an_add_batch_larger_than_the_file_limit_makes_every_name() {
+    let sb = Sandbox::new();
+    let names: String = (0..100).map(|i| format!("h{i}\n")).collect();
+    let out = crate::util::output(
+        std::process::Command::new("prlimit")
+            .arg("--nofile=12:12")
+            .arg(crate::util::bin("add"))
+            .arg("-")
+            .env("NETNS_RUN_DIR", &sb.run),
+        &names,
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(sb.mounted().len(), 100);
+    assert_eq!(sb.entries().len(), 100);
+}
+
 /// From an attack: a long path in a message keeps its end (the name) as
 /// well as its start, cut between characters; a name refused from stdin
 /// says its line; inspect short of descriptors says so rather than show
