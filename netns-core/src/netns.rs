@@ -13,7 +13,7 @@ use nix::unistd::unlink;
 
 use crate::error::{Error, Result};
 use crate::name::Name;
-use crate::run_dir::{DirLock, RunDir};
+use crate::run_dir::{DirLock, RunDir, not_a_name};
 use crate::{scan, sys};
 
 /// Makes named namespaces in one run dir. Build one per batch: the run dir
@@ -461,19 +461,11 @@ impl<'a> Deleter<'a> {
             return Ok(Removed::Symlink);
         }
         if st.st_dev != self.nsfs {
-            if self.is_stale(&st) {
-                unlink(&path).map_err(|e| Error::path("remove", &path, e))?;
-                return Ok(Removed::StaleFile);
+            if let Some(what) = not_a_name(&st, self.dev) {
+                return Err(Error::NotAName { path, what });
             }
-            let what = match kind {
-                libc::S_IFREG if st.st_dev != self.dev => {
-                    "something other than a namespace mounted on it"
-                }
-                libc::S_IFREG => "a file with data in it",
-                libc::S_IFDIR => "a directory",
-                _ => "not a regular file",
-            };
-            return Err(Error::NotAName { path, what });
+            unlink(&path).map_err(|e| Error::path("remove", &path, e))?;
+            return Ok(Removed::StaleFile);
         }
         let mut unmounted = 0;
         loop {
@@ -500,7 +492,7 @@ impl<'a> Deleter<'a> {
             if under.st_dev == self.nsfs && unmounted < MAX_STACKED {
                 continue;
             }
-            if !self.is_stale(&under) {
+            if not_a_name(&under, self.dev).is_some() {
                 let err = Error::NotAName {
                     path: path.clone(),
                     what: "a namespace mounted on a file that no add made",
@@ -525,13 +517,6 @@ impl<'a> Deleter<'a> {
             self.removed.push(held);
         }
         Ok(Removed::Namespace)
-    }
-
-    /// Whether a file is one that an add makes (ours and ip's, or `touch`
-    /// before `unshare --net=FILE`), with nothing mounted on it: regular,
-    /// empty, on the run dir's filesystem.
-    fn is_stale(&self, st: &FileStat) -> bool {
-        st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_size == 0 && st.st_dev == self.dev
     }
 
     /// The entry at `path` (not followed if a symlink; the topmost mount

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, Flock, FlockArg, OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
-use nix::sys::stat::{Mode, fstatat, stat};
+use nix::sys::stat::{FileStat, Mode, fstatat, stat};
 use nix::unistd::mkdir;
 
 use crate::error::{Error, Result};
@@ -66,6 +66,11 @@ pub struct Entry {
     pub inode: Option<u64>,
     /// The entry is a symlink (not followed: its inode is `None`).
     pub symlink: bool,
+    /// What the entry is when it is neither a namespace, nor a symlink,
+    /// nor a stale file (empty, regular, on the run dir's filesystem, as
+    /// a crashed add leaves): "a directory", "a file with data in it", ...
+    /// No delete removes such an entry.
+    pub not_a_name: Option<&'static str>,
 }
 
 impl RunDir {
@@ -289,14 +294,25 @@ impl RunDir {
     /// core with the `threads` feature). A missing run dir has no entries.
     pub fn entries(&self) -> Result<Vec<Entry>> {
         let nsfs = nsfs_device()?;
+        let dev = match stat(&self.path) {
+            Ok(st) => st.st_dev,
+            Err(Errno::ENOENT) => return Ok(Vec::new()),
+            Err(e) => return Err(Error::path("stat", &self.path, e)),
+        };
         let found = scan::scan(&self.path, &|dir, name| {
             // Deleted since readdir: it is no longer an entry.
-            let seen = self.stat_entry(dir, name, nsfs).transpose()?;
-            Some(seen.and_then(|(inode, symlink)| {
+            let seen = self.stat_entry(dir, name).transpose()?;
+            Some(seen.and_then(|st| {
+                let symlink = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
+                let inode = (st.st_dev == nsfs).then_some(st.st_ino);
                 Ok(Entry {
                     name: Name::new(name)?,
                     inode,
                     symlink,
+                    not_a_name: match inode.is_some() || symlink {
+                        true => None,
+                        false => not_a_name(&st, dev),
+                    },
                 })
             }))
         })?;
@@ -357,24 +373,32 @@ impl RunDir {
         name: &OsStr,
         nsfs: u64,
     ) -> Result<Option<Option<u64>>> {
-        Ok(self.stat_entry(dir, name, nsfs)?.map(|(inode, _)| inode))
+        let st = self.stat_entry(dir, name)?;
+        Ok(st.map(|st| (st.st_dev == nsfs).then_some(st.st_ino)))
     }
 
-    /// [`RunDir::look_at`], and whether the entry is a symlink.
-    fn stat_entry(
-        &self,
-        dir: BorrowedFd<'_>,
-        name: &OsStr,
-        nsfs: u64,
-    ) -> Result<Option<(Option<u64>, bool)>> {
+    /// The entry `name` as lstat sees it (a symlink not followed), `None`
+    /// when it is gone.
+    fn stat_entry(&self, dir: BorrowedFd<'_>, name: &OsStr) -> Result<Option<FileStat>> {
         match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(st) => Ok(Some((
-                (st.st_dev == nsfs).then_some(st.st_ino),
-                st.st_mode & libc::S_IFMT == libc::S_IFLNK,
-            ))),
+            Ok(st) => Ok(Some(st)),
             Err(Errno::ENOENT) => Ok(None),
             Err(e) => Err(Error::path("stat", self.path.join(name), e)),
         }
+    }
+}
+
+/// What a run-dir entry with no namespace on it is, unless it is a file
+/// that an add makes (ours and ip's, or `touch` before `unshare
+/// --net=FILE`): regular, empty, on the run dir's filesystem (`dev`).
+/// Such a stale file is `None`: a delete removes it; nothing else.
+pub(crate) fn not_a_name(st: &FileStat, dev: u64) -> Option<&'static str> {
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG if st.st_dev != dev => Some("something other than a namespace mounted on it"),
+        libc::S_IFREG if st.st_size != 0 => Some("a file with data in it"),
+        libc::S_IFREG => None,
+        libc::S_IFDIR => Some("a directory"),
+        _ => Some("not a regular file"),
     }
 }
 

@@ -139,6 +139,13 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             ));
             continue;
         }
+        if let Some(what) = entry.not_a_name {
+            ui.warn(format_args!(
+                "{} is no name an add made ({what}); netns-del leaves it",
+                InQuotes::new(&here.run_dir.file(&entry.name))
+            ));
+            continue;
+        }
         if entry.inode.is_none() {
             // An add may be about to mount onto it: stale only when none
             // of ours is under way and it is older than a moment.

@@ -25,6 +25,35 @@ fn json_is_an_array_of_names() {
     assert_eq!(json(&out.stdout)[1]["name"], "b");
 }
 
+/// A directory or a file with data in the run dir is no stale file: list
+/// says what it is and that no delete removes it, as netns-del says when
+/// asked to.
+#[test]
+fn what_no_add_made_is_not_called_stale() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run("add", &["a"]).code, 0);
+    std::fs::create_dir(sb.file("dir")).unwrap();
+    std::fs::write(sb.file("notes"), "data").unwrap();
+    let out = sb.run("list", &[]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "a\n"), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "netns-list: warning: \"{0}/dir\" is no name an add made (a directory); netns-del leaves it\n\
+             netns-list: warning: \"{0}/notes\" is no name an add made (a file with data in it); netns-del leaves it\n",
+            sb.run.display()
+        )
+    );
+    let out = sb.run("del", &["--all"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("(a directory); left as it is"),
+        "{out:?}"
+    );
+    std::fs::remove_dir(sb.file("dir")).unwrap();
+    std::fs::remove_file(sb.file("notes")).unwrap();
+}
+
 #[test]
 fn a_stale_file_is_not_listed_but_named_on_stderr() {
     let sb = Sandbox::new();
