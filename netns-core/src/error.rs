@@ -212,27 +212,20 @@ pub enum Error {
         /// The nsid the namespace has already, if any.
         current: Option<u32>,
     },
+    /// A refusal (EPERM, EACCES) met in rootless mode, made so by
+    /// [`Error::rootless`]: its message is the inner error's, with what
+    /// rootless mode may change in place of what root would.
+    Rootless(Box<Error>),
 }
 
 impl Error {
-    /// The exit status for a command that stopped on this error: 1, but
-    /// for a command that could not be started the shell's 127 (not found)
-    /// and 126 (found, cannot be run).
-    pub fn exit_status(&self) -> u8 {
-        match self {
-            Error::Exec {
-                errno: Errno::ENOENT,
-                ..
-            } => 127,
-            Error::Exec { .. } => 126,
-            _ => 1,
-        }
-    }
-
     /// Whether it is a shortage of this process's own (EMFILE, ENFILE,
     /// ENOMEM): no answer about what was asked, which must not be taken
     /// for an empty one.
     pub fn is_shortage(&self) -> bool {
+        if let Error::Rootless(err) = self {
+            return err.is_shortage();
+        }
         matches!(
             self,
             Error::Path { errno, .. } | Error::Sys { errno, .. }
@@ -243,6 +236,9 @@ impl Error {
     /// Whether the path it names is not there (ENOENT): a name removed
     /// since the run dir was read, for one.
     pub fn is_missing(&self) -> bool {
+        if let Error::Rootless(err) = self {
+            return err.is_missing();
+        }
         matches!(
             self,
             Error::Path {
@@ -250,6 +246,40 @@ impl Error {
                 ..
             }
         )
+    }
+
+    /// This error as met in rootless mode (a keeper joined, see
+    /// [`crate::rootless`]): a refusal then has another cause than a
+    /// missing root, and its message says so (`Operation not permitted
+    /// (in rootless mode only the namespaces of the rootless user namespace
+    /// are ours to change)`). Any other error is returned as it is, so that
+    /// matching on it still works; a refusal becomes [`Error::Rootless`].
+    /// The core words the errors of the calls that decide by the mode
+    /// ([`crate::attach`]); a caller in rootless mode that reports the
+    /// others words them with this (the tools do).
+    pub fn rootless(self) -> Self {
+        match self.refusal() {
+            true => Error::Rootless(Box::new(self)),
+            false => self,
+        }
+    }
+
+    /// Whether its message names a refusal that rootless mode words
+    /// differently: EPERM or EACCES, as its cause.
+    fn refusal(&self) -> bool {
+        let refused = |errno: &Errno| matches!(errno, Errno::EPERM | Errno::EACCES);
+        match self {
+            Error::Path { errno, .. }
+            | Error::Sys { errno, .. }
+            | Error::Bind { errno, .. }
+            | Error::NsidRefused {
+                errno,
+                message: None,
+                ..
+            } => refused(errno),
+            Error::NotPutBack { failed, .. } => failed.refusal(),
+            _ => false,
+        }
     }
 
     pub(crate) fn path(action: &'static str, path: impl Into<PathBuf>, errno: Errno) -> Self {
@@ -301,9 +331,9 @@ pub(crate) fn errno_of(err: &std::io::Error) -> Errno {
 
 /// Names the cause, and for a permission error what would grant it: every
 /// mount and namespace operation here needs CAP_SYS_ADMIN.
-fn cause(errno: Errno) -> String {
+fn cause(errno: Errno, rootless: bool) -> String {
     match errno {
-        Errno::EPERM | Errno::EACCES if crate::rootless::joined() => format!(
+        Errno::EPERM | Errno::EACCES if rootless => format!(
             "{} (in rootless mode only the namespaces of the rootless user namespace are ours \
              to change)",
             errno.desc()
@@ -361,7 +391,17 @@ fn has_cap_sys_admin() -> bool {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, false)
+    }
+}
+
+impl Error {
+    /// Its message; a refusal's cause worded for rootless mode when
+    /// `rootless` says so (see [`Error::rootless`]).
+    fn write(&self, f: &mut fmt::Formatter<'_>, rootless: bool) -> fmt::Result {
+        let cause = |errno: &Errno| cause(*errno, rootless);
         match self {
+            Error::Rootless(err) => err.write(f, true),
             Error::InvalidName { name, reason } => {
                 write!(f, "invalid name {}: {reason}", InQuotes::new(name))
             }
@@ -373,9 +413,9 @@ impl fmt::Display for Error {
                 f,
                 "cannot {action} {}: {}",
                 InQuotes::new(path),
-                cause(*errno)
+                cause(errno)
             ),
-            Error::Sys { action, errno } => write!(f, "cannot {action}: {}", cause(*errno)),
+            Error::Sys { action, errno } => write!(f, "cannot {action}: {}", cause(errno)),
             Error::UnsafeRunDir {
                 what,
                 path,
@@ -419,12 +459,15 @@ impl fmt::Display for Error {
                 "refusing to remove {}: it is no name an add made ({what}); left as it is",
                 InQuotes::new(path)
             ),
-            Error::NotPutBack { failed, errno } => write!(
-                f,
-                "{failed}; and cannot mount its namespace back: {} (the name is a stale file \
-                 now, and its namespace lives on only while something else holds it)",
-                errno.desc()
-            ),
+            Error::NotPutBack { failed, errno } => {
+                failed.write(f, rootless)?;
+                write!(
+                    f,
+                    "; and cannot mount its namespace back: {} (the name is a stale file now, \
+                     and its namespace lives on only while something else holds it)",
+                    errno.desc()
+                )
+            }
             Error::Bind {
                 source,
                 target,
@@ -434,7 +477,7 @@ impl fmt::Display for Error {
                 "cannot bind {} over {}: {}",
                 InQuotes::new(source),
                 InQuotes::new(target),
-                cause(*errno)
+                cause(errno)
             ),
             Error::Exec { command, errno } => {
                 write!(f, "cannot run {}: {}", InQuotes::new(command), errno.desc())
@@ -541,7 +584,7 @@ impl fmt::Display for Error {
                 }
                 match message {
                     Some(message) => f.write_str(message.trim_end_matches('.'))?,
-                    None => f.write_str(&cause(*errno))?,
+                    None => f.write_str(&cause(errno))?,
                 }
                 match current {
                     Some(current) => write!(f, " (it has nsid {current})"),
@@ -560,18 +603,6 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exit_status_follows_the_shell_for_exec() {
-        let exec = |errno| Error::Exec {
-            command: "x".into(),
-            errno,
-        };
-        assert_eq!(exec(Errno::ENOENT).exit_status(), 127);
-        assert_eq!(exec(Errno::EACCES).exit_status(), 126);
-        assert_eq!(exec(Errno::ENOEXEC).exit_status(), 126);
-        assert_eq!(Error::path("open", "/x", Errno::ENOENT).exit_status(), 1);
-    }
 
     #[test]
     fn messages_name_the_path_and_the_cause() {
