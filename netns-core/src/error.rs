@@ -605,6 +605,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rootless_mode_words_refusals_only() {
+        let hint = "Operation not permitted (in rootless mode only the namespaces of the \
+                    rootless user namespace are ours to change)";
+        let err = Error::path("attach", "/proc/1/ns/net", Errno::EPERM).rootless();
+        assert!(matches!(err, Error::Rootless(_)));
+        assert_eq!(
+            err.to_string(),
+            format!("cannot attach \"/proc/1/ns/net\": {hint}")
+        );
+        let failed = Error::path("remove", "/r/a", Errno::EPERM);
+        let err = Error::NotPutBack {
+            failed: Box::new(failed),
+            errno: Errno::EINVAL,
+        }
+        .rootless();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot remove \"/r/a\": {hint}; and ")),
+            "{err}"
+        );
+        // Any other error is as it was, to match on.
+        let err = Error::path("open", "/r/a", Errno::ENOENT).rootless();
+        assert!(err.is_missing() && matches!(err, Error::Path { .. }));
+        let err = Error::NoProcess { pid: 7 }.rootless();
+        assert_eq!(err.to_string(), "no process with PID 7");
+    }
+
+    #[test]
     fn messages_name_the_path_and_the_cause() {
         let err = Error::path("create", "/run/netns/blue", Errno::EEXIST);
         assert_eq!(

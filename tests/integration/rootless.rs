@@ -52,7 +52,7 @@ impl Nobody {
         output(&mut cmd, "")
     }
 
-    fn command(&self, program: &str) -> Command {
+    pub fn command(&self, program: &str) -> Command {
         let bins = bin("list").parent().unwrap().to_path_buf();
         let mut cmd = Command::new("setpriv");
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", program])
@@ -98,7 +98,7 @@ impl Nobody {
     }
 
     /// The files in XDG_RUNTIME_DIR and in the run dir.
-    fn files(&self) -> (Vec<String>, Vec<String>) {
+    pub fn files(&self) -> (Vec<String>, Vec<String>) {
         (
             crate::util::entries(&self.xdg),
             crate::util::entries(&self.run_dir()),
