@@ -399,7 +399,6 @@ impl Error {
     /// Its message; a refusal's cause worded for rootless mode when
     /// `rootless` says so (see [`Error::rootless`]).
     fn write(&self, f: &mut fmt::Formatter<'_>, rootless: bool) -> fmt::Result {
-        let cause = |errno: &Errno| cause(*errno, rootless);
         match self {
             Error::Rootless(err) => err.write(f, true),
             Error::InvalidName { name, reason } => {
@@ -413,9 +412,11 @@ impl Error {
                 f,
                 "cannot {action} {}: {}",
                 InQuotes::new(path),
-                cause(errno)
+                cause(*errno, rootless)
             ),
-            Error::Sys { action, errno } => write!(f, "cannot {action}: {}", cause(errno)),
+            Error::Sys { action, errno } => {
+                write!(f, "cannot {action}: {}", cause(*errno, rootless))
+            }
             Error::UnsafeRunDir {
                 what,
                 path,
@@ -477,7 +478,7 @@ impl Error {
                 "cannot bind {} over {}: {}",
                 InQuotes::new(source),
                 InQuotes::new(target),
-                cause(errno)
+                cause(*errno, rootless)
             ),
             Error::Exec { command, errno } => {
                 write!(f, "cannot run {}: {}", InQuotes::new(command), errno.desc())
@@ -584,7 +585,7 @@ impl Error {
                 }
                 match message {
                     Some(message) => f.write_str(message.trim_end_matches('.'))?,
-                    None => f.write_str(&cause(errno))?,
+                    None => f.write_str(&cause(*errno, rootless))?,
                 }
                 match current {
                     Some(current) => write!(f, " (it has nsid {current})"),

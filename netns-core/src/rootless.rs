@@ -125,13 +125,35 @@ fn keeper_file(run_dir: &RunDir) -> PathBuf {
 /// threaded caller, and the keeper is forked from it. The mode is the
 /// value returned, not the process's: work on [`Session::run_dir`].
 pub fn join(run_dir: RunDir, keeper: Keeper) -> Result<Session> {
-    let session = |run_dir, _lock, _hold, gone| Session {
-        run_dir,
-        _lock,
-        _hold,
+    let held = hold(&run_dir, keeper)?;
+    Ok(Session {
+        run_dir: match held.joined {
+            true => run_dir.joined(),
+            false => run_dir,
+        },
+        _lock: held.lock,
+        _hold: held.hold,
+        gone: held.gone,
+    })
+}
+
+/// What [`hold`] got: the [`Session`] but for its run dir, and whether
+/// the keeper's namespaces were joined.
+struct Held {
+    joined: bool,
+    lock: Option<Flock<OwnedFd>>,
+    hold: Option<OwnedFd>,
+    gone: Option<Gone>,
+}
+
+/// [`join`]'s work, on the run dir it is given.
+fn hold(run_dir: &RunDir, keeper: Keeper) -> Result<Held> {
+    let held = |joined, lock, hold, gone| Held {
+        joined,
+        lock,
+        hold,
         gone,
     };
-    let run_dir = &run_dir;
     check_run_dir(run_dir)?;
     let path = keeper_file(run_dir);
     let mut exclusive = false;
@@ -162,7 +184,7 @@ pub fn join(run_dir: RunDir, keeper: Keeper) -> Result<Session> {
             },
             false => match lock_file(&path, FlockArg::LockShared, create)? {
                 Some(lock) => lock,
-                None => return Ok(session(run_dir.clone(), None, None, None)),
+                None => return Ok(held(false, None, None, None)),
             },
         };
         let record = read_record(&lock);
@@ -184,11 +206,11 @@ pub fn join(run_dir: RunDir, keeper: Keeper) -> Result<Session> {
                 Err(err) => return Err(err),
             };
             enter(&ns, record.inodes[0])?;
-            return Ok(session(run_dir.joined(), Some(lock), None, None));
+            return Ok(held(true, Some(lock), None, None));
         }
         let stale = record.is_some() || !is_empty(run_dir.path())?;
         if keeper == Keeper::IfRunning && !stale {
-            return Ok(session(run_dir.clone(), Some(lock), None, None));
+            return Ok(held(false, Some(lock), None, None));
         }
         if !exclusive {
             // A keeper to start or a dead one to clean up after: alone.
@@ -216,11 +238,11 @@ pub fn join(run_dir: RunDir, keeper: Keeper) -> Result<Session> {
             // Nothing is left to keep: the file goes, under the lock.
             Keeper::IfRunning => {
                 let _ = nix::unistd::unlink(&path);
-                session(run_dir.clone(), Some(lock), None, gone)
+                held(false, Some(lock), None, gone)
             }
             Keeper::Start => {
                 let hold = start(run_dir, &path, &lock)?;
-                session(run_dir.joined(), Some(lock), Some(hold), gone)
+                held(true, Some(lock), Some(hold), gone)
             }
         });
     }

@@ -134,10 +134,10 @@ impl RunDir {
     }
 
     /// This run dir, its keeper joined (see [`RunDir::rootless`]).
-    pub(crate) fn joined(&self) -> Self {
+    pub(crate) fn joined(self) -> Self {
         RunDir {
-            path: self.path.clone(),
             rootless: true,
+            ..self
         }
     }
 
