@@ -254,9 +254,10 @@ impl Error {
     /// (in rootless mode only the namespaces of the rootless user namespace
     /// are ours to change)`). Any other error is returned as it is, so that
     /// matching on it still works; a refusal becomes [`Error::Rootless`].
-    /// The core words the errors of the calls that decide by the mode
-    /// ([`crate::attach`]); a caller in rootless mode that reports the
-    /// others words them with this (the tools do).
+    /// The core words so the refusal it makes by the mode ([`crate::attach`]
+    /// of a namespace the rootless user namespace does not own); the
+    /// others are worded by a caller that knows its mode, as it reports
+    /// them (the tools do): the core's calls are not told the mode.
     pub fn rootless(self) -> Self {
         match self.refusal() {
             true => Error::Rootless(Box::new(self)),

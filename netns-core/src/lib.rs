@@ -74,8 +74,9 @@
 //! dir in rootless mode ([`RunDir::rootless`]), which the calls given it
 //! go by: [`attach`] names only namespaces that user namespace owns,
 //! [`Enter`] shows the run dir to the command at /run/netns. A refusal
-//! worded for the mode is [`Error::rootless`]'s (attach's are; a caller
-//! words the others' as it reports them, as the tools do).
+//! worded for the mode is [`Error::rootless`]'s: attach's of a namespace
+//! not that user namespace's is; a caller words the others as it reports
+//! them, as the tools do.
 //!
 //! ```no_run
 //! # fn main() -> netns_core::Result<()> {

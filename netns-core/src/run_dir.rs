@@ -127,8 +127,9 @@ impl RunDir {
     /// Whether this is a rootless run dir whose keeper this process has
     /// joined: the one [`crate::rootless::Session::run_dir`] gives. The
     /// mode is this value's, not the process's: [`crate::attach`] then
-    /// names only namespaces the keeper's user namespace owns, and words
-    /// its refusals for the mode ([`Error::rootless`]).
+    /// names only namespaces the keeper's user namespace owns (refusing
+    /// the others in the mode's words, [`Error::rootless`]), and
+    /// [`crate::Enter::new`] shows the run dir at /run/netns.
     pub fn rootless(&self) -> bool {
         self.rootless
     }
