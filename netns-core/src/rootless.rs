@@ -75,7 +75,7 @@ pub struct Session {
 impl Session {
     /// The run dir to work in: the one given to [`join`], in rootless
     /// mode ([`RunDir::rootless`]) once its keeper is joined, so that the
-    /// calls given it decide and word their errors for that mode. Where
+    /// calls given it go by that mode. Where
     /// no keeper ran and none was to be started, nothing was joined: the
     /// run dir is as it was given, and holds no name.
     pub fn run_dir(&self) -> &RunDir {
@@ -463,15 +463,21 @@ fn enter(namespaces: &[OwnedFd; 3], user: u64) -> Result<()> {
     )
     .ok();
     let in_it = stat("/proc/self/ns/user").is_ok_and(|st| st.st_ino == user);
+    // Once in one of them, a refusal is rootless mode's.
+    let mut joined = false;
     for (ns, (kind, flag)) in namespaces.iter().zip(KINDS) {
         if flag == CloneFlags::CLONE_NEWUSER && in_it {
             continue;
         }
-        setns(ns, flag).map_err(|errno| Error::Path {
-            action: "join",
-            path: format!("the rootless keeper's {kind} namespace").into(),
-            errno,
+        setns(ns, flag).map_err(|errno| {
+            let what = format!("the rootless keeper's {kind} namespace");
+            let err = Error::path("join", what, errno);
+            match joined {
+                true => err.rootless(),
+                false => err,
+            }
         })?;
+        joined = true;
     }
     if let Some(cwd) = cwd {
         let _ = nix::unistd::fchdir(&cwd);
