@@ -12,12 +12,16 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_core::rootless::{self, Keeper, ROOTLESS_ENV, Session};
+use netns_core::rootless::{self, Keeper, Session};
 use netns_core::{Name, RunDir, quote};
 pub use serde_json::{Value, json};
 
 /// The version every verb reports: the workspace's.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The environment variable that turns rootless mode on (`1`), as
+/// `--rootless` does.
+pub const ROOTLESS_ENV: &str = "NETNS_ROOTLESS";
 
 /// What a verb's command line asked for.
 pub enum Parsed<T> {
@@ -32,7 +36,28 @@ pub struct Ui {
     verb: &'static str,
     out: BufWriter<StdoutLock<'static>>,
     status: u8,
+    /// The verb works in rootless mode, its keeper joined ([`Place::enter`]
+    /// sets it): the core's errors are worded for it ([`Report`]).
+    rootless: bool,
 }
+
+/// What a verb reports: a message of its own, or one of the core's
+/// errors, which in rootless mode is worded for it
+/// (netns_core::Error::rootless).
+pub trait Report: Display + Sized {
+    /// This, as reported in rootless mode.
+    fn rootless(self) -> Self {
+        self
+    }
+}
+
+impl Report for netns_core::Error {
+    fn rootless(self) -> Self {
+        netns_core::Error::rootless(self)
+    }
+}
+
+impl Report for std::fmt::Arguments<'_> {}
 
 impl Ui {
     pub fn out(&mut self) -> &mut impl Write {
@@ -40,20 +65,30 @@ impl Ui {
     }
 
     /// Reports a failed operation; the verb goes on and exits 1 at the end.
-    pub fn error(&mut self, err: impl Display) {
+    pub fn error(&mut self, err: impl Report) {
         self.error_with_status(err, 1);
     }
 
     /// Reports a failure that has an exit status of its own (netns-exec's
     /// 126 and 127).
-    pub fn error_with_status(&mut self, err: impl Display, status: u8) {
+    pub fn error_with_status(&mut self, err: impl Report, status: u8) {
+        let err = self.worded(err);
         say(format_args!("{}: {err}", self.verb));
         self.status = self.status.max(status);
     }
 
+    /// `err` worded for the mode the verb works in, for a message that
+    /// quotes it.
+    pub fn worded<E: Report>(&self, err: E) -> E {
+        match self.rootless {
+            true => err.rootless(),
+            false => err,
+        }
+    }
+
     /// The value of `result`, or `None` once its error is reported (the
     /// verb then exits 1).
-    pub fn ok<T>(&mut self, result: Result<T, impl Display>) -> Option<T> {
+    pub fn ok<T>(&mut self, result: Result<T, impl Report>) -> Option<T> {
         result.map_err(|err| self.error(err)).ok()
     }
 
@@ -84,6 +119,7 @@ pub fn run<T>(
         verb,
         out: BufWriter::new(io::stdout().lock()),
         status: 0,
+        rootless: false,
     };
     let written = match parse(args) {
         Err(err) => {
@@ -187,7 +223,9 @@ impl Place {
             });
         }
         let run_dir = ui.ok(RunDir::resolve_rootless(self.run_dir.clone()))?;
-        let session = ui.ok(rootless::join(&run_dir, keeper))?;
+        let session = ui.ok(rootless::join(run_dir, keeper))?;
+        let run_dir = session.run_dir().clone();
+        ui.rootless = run_dir.rootless();
         if let Some(gone) = &session.gone {
             let names: Vec<String> = gone.names.iter().map(ToString::to_string).collect();
             let whose = quote::InQuotes::new(run_dir.path());
@@ -322,9 +360,12 @@ pub fn for_each_batch(
 
 /// Reports a name refused, with the line of stdin it came from, if it
 /// came from one (as a line that is too long or badly quoted is).
-pub fn refuse(ui: &mut Ui, line: Option<usize>, err: impl Display) {
+pub fn refuse(ui: &mut Ui, line: Option<usize>, err: impl Report) {
     match line {
-        Some(line) => ui.error(format_args!("line {line} of stdin: {err}")),
+        Some(line) => {
+            let err = ui.worded(err);
+            ui.error(format_args!("line {line} of stdin: {err}"))
+        }
         None => ui.error(err),
     }
 }

@@ -16,12 +16,29 @@
 //! same:
 //!
 //!     cargo run -p netns-core --example throwaway_test -- --fail
+//!
+//! With `--rootless`, as an ordinary user: the keeper of the user's run
+//! dir (`$XDG_RUNTIME_DIR/netns`) is joined, started if none runs, and
+//! the namespace is a name there while the test runs (`netns-list
+//! --rootless` shows it); after the test, passed or failed, the name is
+//! gone, and so is the keeper, its run dir empty.
 
-use netns_core::Scratch;
+use netns_core::rootless::{self, Keeper};
+use netns_core::{RunDir, Scratch};
 
 /// A fresh namespace has one device, `lo`, up (the scratch brings it up).
-fn a_fresh_namespace_has_lo_alone(fail: bool) {
-    let ns = Scratch::new().expect("a namespace for the test");
+fn a_fresh_namespace_has_lo_alone(fail: bool, in_rootless_mode: bool) {
+    // Joined before any thread starts (setns into a user namespace
+    // refuses a threaded caller); dropped after the namespace, last.
+    let session = in_rootless_mode.then(|| {
+        let run_dir = RunDir::resolve_rootless(None).expect("a run dir of the user's");
+        rootless::join(run_dir, Keeper::Start).expect("the keeper joined")
+    });
+    let ns = match &session {
+        Some(session) => Scratch::in_run_dir(session.run_dir().clone(), "scratch"),
+        None => Scratch::new(),
+    }
+    .expect("a namespace for the test");
     println!("made {}", ns.path().display());
     // /proc/thread-self/net is the thread's namespace's: the one entered.
     let dev = ns
@@ -42,10 +59,11 @@ fn a_fresh_namespace_has_lo_alone(fail: bool) {
 
 #[test]
 fn test() {
-    a_fresh_namespace_has_lo_alone(false);
+    a_fresh_namespace_has_lo_alone(false, false);
 }
 
 fn main() {
-    a_fresh_namespace_has_lo_alone(std::env::args().any(|a| a == "--fail"));
+    let given = |flag: &str| std::env::args().any(|a| a == flag);
+    a_fresh_namespace_has_lo_alone(given("--fail"), given("--rootless"));
     println!("passed");
 }

@@ -187,13 +187,19 @@ impl Enter {
     /// Opens `name`'s namespace file and reads the entries of
     /// /etc/netns/NAME, each of which must have a file in /etc to cover;
     /// `sysfs` is the host's /sys, from [`Sysfs::read`]. Changes nothing.
+    ///
+    /// In rootless mode ([`RunDir::rootless`]) the command also gets
+    /// `run_dir` (with the names mounted in it) bound over /run/netns,
+    /// where its `ip netns` and our verbs look for names, which in that
+    /// mode are elsewhere; nothing when /run/netns is missing, since an
+    /// ordinary user cannot make it.
     pub fn new(run_dir: &RunDir, name: &Name, sysfs: Sysfs) -> Result<Self> {
         let ns = Netns::open(run_dir, name)?;
         Ok(Enter {
             sysfs_source: c_string(name.as_os_str()),
             sysfs,
             etc_binds: etc_binds(name)?,
-            run_dir_bind: None,
+            run_dir_bind: run_dir.rootless().then(|| run_dir_bind(run_dir)).flatten(),
             user: None,
             ns,
         })
@@ -225,18 +231,6 @@ impl Enter {
             groups: user.groups,
         });
         Ok(())
-    }
-
-    /// Also binds `run_dir` (with the names mounted in it) over
-    /// /run/netns, where the command's `ip netns` and our verbs look for
-    /// names: for rootless mode, whose names are elsewhere. Nothing when
-    /// /run/netns is missing, since an ordinary user cannot make it.
-    pub fn show_run_dir(&mut self, run_dir: &RunDir) {
-        let target = crate::run_dir::DEFAULT_RUN_DIR;
-        let source = run_dir.path().as_os_str();
-        if source.as_bytes() != target.as_bytes() && Path::new(target).is_dir() {
-            self.run_dir_bind = Some((c_string(source), c_string(target.as_ref())));
-        }
     }
 
     /// Puts the calling process into the namespace, as `ip netns exec`
@@ -582,6 +576,15 @@ fn bind_back(held: &OwnedFd, target: &CStr) -> nix::Result<()> {
     let source = CStr::from_bytes_until_nul(&path).map_err(|_| Errno::EINVAL)?;
     let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
     mount(Some(source), target, None::<&CStr>, flags, None::<&CStr>)
+}
+
+/// What binds `run_dir` over /run/netns in rootless mode (see
+/// [`Enter::new`]): nothing where it is /run/netns, or that is missing.
+fn run_dir_bind(run_dir: &RunDir) -> Option<(CString, CString)> {
+    let target = crate::run_dir::DEFAULT_RUN_DIR;
+    let source = run_dir.path().as_os_str();
+    (source.as_bytes() != target.as_bytes() && Path::new(target).is_dir())
+        .then(|| (c_string(source), c_string(target.as_ref())))
 }
 
 /// The /etc/netns/NAME entries and the /etc files they go over. A missing

@@ -212,27 +212,20 @@ pub enum Error {
         /// The nsid the namespace has already, if any.
         current: Option<u32>,
     },
+    /// A refusal (EPERM, EACCES) met in rootless mode, made so by
+    /// [`Error::rootless`]: its message is the inner error's, with what
+    /// rootless mode may change in place of what root would.
+    Rootless(Box<Error>),
 }
 
 impl Error {
-    /// The exit status for a command that stopped on this error: 1, but
-    /// for a command that could not be started the shell's 127 (not found)
-    /// and 126 (found, cannot be run).
-    pub fn exit_status(&self) -> u8 {
-        match self {
-            Error::Exec {
-                errno: Errno::ENOENT,
-                ..
-            } => 127,
-            Error::Exec { .. } => 126,
-            _ => 1,
-        }
-    }
-
     /// Whether it is a shortage of this process's own (EMFILE, ENFILE,
     /// ENOMEM): no answer about what was asked, which must not be taken
     /// for an empty one.
     pub fn is_shortage(&self) -> bool {
+        if let Error::Rootless(err) = self {
+            return err.is_shortage();
+        }
         matches!(
             self,
             Error::Path { errno, .. } | Error::Sys { errno, .. }
@@ -243,6 +236,9 @@ impl Error {
     /// Whether the path it names is not there (ENOENT): a name removed
     /// since the run dir was read, for one.
     pub fn is_missing(&self) -> bool {
+        if let Error::Rootless(err) = self {
+            return err.is_missing();
+        }
         matches!(
             self,
             Error::Path {
@@ -250,6 +246,41 @@ impl Error {
                 ..
             }
         )
+    }
+
+    /// This error as met in rootless mode (a keeper joined, see
+    /// [`crate::rootless`]): a refusal then has another cause than a
+    /// missing root, and its message says so (`Operation not permitted
+    /// (in rootless mode only the namespaces of the rootless user namespace
+    /// are ours to change)`). Any other error is returned as it is, so that
+    /// matching on it still works; a refusal becomes [`Error::Rootless`].
+    /// The core words so the refusal it makes by the mode ([`crate::attach`]
+    /// of a namespace the rootless user namespace does not own); the
+    /// others are worded by a caller that knows its mode, as it reports
+    /// them (the tools do): the core's calls are not told the mode.
+    pub fn rootless(self) -> Self {
+        match self.refusal() {
+            true => Error::Rootless(Box::new(self)),
+            false => self,
+        }
+    }
+
+    /// Whether its message names a refusal that rootless mode words
+    /// differently: EPERM or EACCES, as its cause.
+    fn refusal(&self) -> bool {
+        let refused = |errno: &Errno| matches!(errno, Errno::EPERM | Errno::EACCES);
+        match self {
+            Error::Path { errno, .. }
+            | Error::Sys { errno, .. }
+            | Error::Bind { errno, .. }
+            | Error::NsidRefused {
+                errno,
+                message: None,
+                ..
+            } => refused(errno),
+            Error::NotPutBack { failed, .. } => failed.refusal(),
+            _ => false,
+        }
     }
 
     pub(crate) fn path(action: &'static str, path: impl Into<PathBuf>, errno: Errno) -> Self {
@@ -301,9 +332,9 @@ pub(crate) fn errno_of(err: &std::io::Error) -> Errno {
 
 /// Names the cause, and for a permission error what would grant it: every
 /// mount and namespace operation here needs CAP_SYS_ADMIN.
-fn cause(errno: Errno) -> String {
+fn cause(errno: Errno, rootless: bool) -> String {
     match errno {
-        Errno::EPERM | Errno::EACCES if crate::rootless::joined() => format!(
+        Errno::EPERM | Errno::EACCES if rootless => format!(
             "{} (in rootless mode only the namespaces of the rootless user namespace are ours \
              to change)",
             errno.desc()
@@ -361,7 +392,16 @@ fn has_cap_sys_admin() -> bool {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, false)
+    }
+}
+
+impl Error {
+    /// Its message; a refusal's cause worded for rootless mode when
+    /// `rootless` says so (see [`Error::rootless`]).
+    fn write(&self, f: &mut fmt::Formatter<'_>, rootless: bool) -> fmt::Result {
         match self {
+            Error::Rootless(err) => err.write(f, true),
             Error::InvalidName { name, reason } => {
                 write!(f, "invalid name {}: {reason}", InQuotes::new(name))
             }
@@ -373,9 +413,11 @@ impl fmt::Display for Error {
                 f,
                 "cannot {action} {}: {}",
                 InQuotes::new(path),
-                cause(*errno)
+                cause(*errno, rootless)
             ),
-            Error::Sys { action, errno } => write!(f, "cannot {action}: {}", cause(*errno)),
+            Error::Sys { action, errno } => {
+                write!(f, "cannot {action}: {}", cause(*errno, rootless))
+            }
             Error::UnsafeRunDir {
                 what,
                 path,
@@ -419,12 +461,15 @@ impl fmt::Display for Error {
                 "refusing to remove {}: it is no name an add made ({what}); left as it is",
                 InQuotes::new(path)
             ),
-            Error::NotPutBack { failed, errno } => write!(
-                f,
-                "{failed}; and cannot mount its namespace back: {} (the name is a stale file \
-                 now, and its namespace lives on only while something else holds it)",
-                errno.desc()
-            ),
+            Error::NotPutBack { failed, errno } => {
+                failed.write(f, rootless)?;
+                write!(
+                    f,
+                    "; and cannot mount its namespace back: {} (the name is a stale file now, \
+                     and its namespace lives on only while something else holds it)",
+                    errno.desc()
+                )
+            }
             Error::Bind {
                 source,
                 target,
@@ -434,7 +479,7 @@ impl fmt::Display for Error {
                 "cannot bind {} over {}: {}",
                 InQuotes::new(source),
                 InQuotes::new(target),
-                cause(*errno)
+                cause(*errno, rootless)
             ),
             Error::Exec { command, errno } => {
                 write!(f, "cannot run {}: {}", InQuotes::new(command), errno.desc())
@@ -541,7 +586,7 @@ impl fmt::Display for Error {
                 }
                 match message {
                     Some(message) => f.write_str(message.trim_end_matches('.'))?,
-                    None => f.write_str(&cause(*errno))?,
+                    None => f.write_str(&cause(*errno, rootless))?,
                 }
                 match current {
                     Some(current) => write!(f, " (it has nsid {current})"),
@@ -562,15 +607,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exit_status_follows_the_shell_for_exec() {
-        let exec = |errno| Error::Exec {
-            command: "x".into(),
-            errno,
-        };
-        assert_eq!(exec(Errno::ENOENT).exit_status(), 127);
-        assert_eq!(exec(Errno::EACCES).exit_status(), 126);
-        assert_eq!(exec(Errno::ENOEXEC).exit_status(), 126);
-        assert_eq!(Error::path("open", "/x", Errno::ENOENT).exit_status(), 1);
+    fn rootless_mode_words_refusals_only() {
+        let hint = "Operation not permitted (in rootless mode only the namespaces of the \
+                    rootless user namespace are ours to change)";
+        let err = Error::path("attach", "/proc/1/ns/net", Errno::EPERM).rootless();
+        assert!(matches!(err, Error::Rootless(_)));
+        assert_eq!(
+            err.to_string(),
+            format!("cannot attach \"/proc/1/ns/net\": {hint}")
+        );
+        let failed = Error::path("remove", "/r/a", Errno::EPERM);
+        let err = Error::NotPutBack {
+            failed: Box::new(failed),
+            errno: Errno::EINVAL,
+        }
+        .rootless();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot remove \"/r/a\": {hint}; and ")),
+            "{err}"
+        );
+        // Any other error is as it was, to match on.
+        let err = Error::path("open", "/r/a", Errno::ENOENT).rootless();
+        assert!(err.is_missing() && matches!(err, Error::Path { .. }));
+        let err = Error::NoProcess { pid: 7 }.rootless();
+        assert_eq!(err.to_string(), "no process with PID 7");
     }
 
     #[test]

@@ -68,8 +68,26 @@
 //! when asked to; the process is then root of the keeper's user
 //! namespace, in its mount and network namespaces, and everything in this
 //! crate works on that run dir's names as it does for root, nsids being
-//! those of the keeper's network namespace. Only namespaces that user
-//! namespace owns can be named there.
+//! those of the keeper's network namespace. The mode is a value, not the
+//! process's state: the [`rootless::Session`] that `join` returns holds
+//! the keeper, and its [`run_dir`](rootless::Session::run_dir) is the run
+//! dir in rootless mode ([`RunDir::rootless`]), which the calls given it
+//! go by: [`attach`] names only namespaces that user namespace owns,
+//! [`Enter`] shows the run dir to the command at /run/netns. A refusal
+//! worded for the mode is [`Error::rootless`]'s: attach's of a namespace
+//! not that user namespace's is; a caller words the others as it reports
+//! them, as the tools do.
+//!
+//! ```no_run
+//! # fn main() -> netns_core::Result<()> {
+//! use netns_core::rootless::{self, Keeper};
+//! use netns_core::{RunDir, Scratch};
+//!
+//! let session = rootless::join(RunDir::resolve_rootless(None)?, Keeper::Start)?;
+//! let ns = Scratch::in_run_dir(session.run_dir().clone(), "test")?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Examples
 //!

@@ -343,8 +343,9 @@ pub fn attach(run_dir: &RunDir, name: &Name, ns: &Netns) -> Result<PathBuf> {
     // too; in rootless mode a name is only for a namespace the rootless
     // user namespace owns, and the kernel says which it does not
     // (NS_GET_USERNS refuses those outside it).
-    if crate::rootless::joined() {
-        sys::owner_userns(ns.fd.as_fd()).map_err(|e| Error::path("attach", ns.path(), e))?;
+    if run_dir.rootless() {
+        sys::owner_userns(ns.fd.as_fd())
+            .map_err(|e| Error::path("attach", ns.path(), e).rootless())?;
     }
     run_dir.check_owner()?;
     run_dir.prepare()?;

@@ -11,6 +11,12 @@
 //! `core.quotePath=false` leaves it. A name that ends as netns-list's
 //! nsid does (` (id: N)`) is quoted too, so that a line of the list is
 //! read back as the name it shows (see [`without_nsid`]).
+//!
+//! [`without_nsid`] and [`unquote`] are the way back, for any program
+//! that reads names from the tools' text (`netns-list | netns-del -` does,
+//! and so may a script's or a Rust program's own reader): the format and
+//! its inverse are one thing, kept in one place, tested against each
+//! other.
 
 use std::borrow::Cow;
 use std::ffi::OsStr;

@@ -31,7 +31,6 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::dir::Dir;
 use nix::errno::Errno;
@@ -47,18 +46,6 @@ use crate::name::Name;
 use crate::run_dir::{RunDir, nsfs_device};
 use crate::sys;
 
-/// The environment variable that turns rootless mode on (`1`), as
-/// `--rootless` does.
-pub const ROOTLESS_ENV: &str = "NETNS_ROOTLESS";
-
-/// Set once this process has joined a keeper's namespaces: its refusals
-/// then have another cause than a missing `root`.
-static JOINED: AtomicBool = AtomicBool::new(false);
-
-pub(crate) fn joined() -> bool {
-    JOINED.load(Ordering::Relaxed)
-}
-
 /// Whether a verb needs a keeper: those that make names (and a watch,
 /// which must see the mounts the adds make) start one; the others work on
 /// what there is, which without a keeper is nothing.
@@ -70,15 +57,30 @@ pub enum Keeper {
     IfRunning,
 }
 
-/// A verb's hold on rootless mode, for as long as it works: the lock
-/// (shared), and for the verb that started the keeper the pipe whose end
-/// tells the keeper that verb is done.
+/// A process's hold on rootless mode, for as long as it works: the run
+/// dir it joined the keeper of, which carries the mode
+/// ([`Session::run_dir`]), the lock (shared), and for the process that
+/// started the keeper the pipe whose end tells the keeper it is done.
+/// Dropped, it lets the keeper end once the run dir is empty; the process
+/// stays in the keeper's namespaces (setns(2) has no way back).
 pub struct Session {
+    run_dir: RunDir,
     /// None where there was nothing to lock: no run dir, no keeper file.
     _lock: Option<Flock<OwnedFd>>,
     _hold: Option<OwnedFd>,
     /// The keeper found dead, if it was.
     pub gone: Option<Gone>,
+}
+
+impl Session {
+    /// The run dir to work in: the one given to [`join`], in rootless
+    /// mode ([`RunDir::rootless`]) once its keeper is joined, so that the
+    /// calls given it go by that mode. Where
+    /// no keeper ran and none was to be started, nothing was joined: the
+    /// run dir is as it was given, and holds no name.
+    pub fn run_dir(&self) -> &RunDir {
+        &self.run_dir
+    }
 }
 
 /// A keeper found dead: its namespaces went with it, and the names that
@@ -108,7 +110,7 @@ const KINDS: [(&str, CloneFlags); 3] = [
 ];
 
 /// The file beside the run dir that records its keeper.
-pub fn keeper_file(run_dir: &RunDir) -> PathBuf {
+fn keeper_file(run_dir: &RunDir) -> PathBuf {
     let mut path = run_dir.path().as_os_str().to_owned();
     path.push(".keeper");
     PathBuf::from(path)
@@ -120,8 +122,38 @@ pub fn keeper_file(run_dir: &RunDir) -> PathBuf {
 /// told in [`Session::gone`]. With no keeper and none to start, nothing is
 /// joined: the run dir then holds no name. Must be called before the
 /// process starts a thread: setns(2) into a user namespace refuses a
-/// threaded caller, and the keeper is forked from it.
-pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
+/// threaded caller, and the keeper is forked from it. The mode is the
+/// value returned, not the process's: work on [`Session::run_dir`].
+pub fn join(run_dir: RunDir, keeper: Keeper) -> Result<Session> {
+    let held = hold(&run_dir, keeper)?;
+    Ok(Session {
+        run_dir: match held.joined {
+            true => run_dir.joined(),
+            false => run_dir,
+        },
+        _lock: held.lock,
+        _hold: held.hold,
+        gone: held.gone,
+    })
+}
+
+/// What [`hold`] got: the [`Session`] but for its run dir, and whether
+/// the keeper's namespaces were joined.
+struct Held {
+    joined: bool,
+    lock: Option<Flock<OwnedFd>>,
+    hold: Option<OwnedFd>,
+    gone: Option<Gone>,
+}
+
+/// [`join`]'s work, on the run dir it is given.
+fn hold(run_dir: &RunDir, keeper: Keeper) -> Result<Held> {
+    let held = |joined, lock, hold, gone| Held {
+        joined,
+        lock,
+        hold,
+        gone,
+    };
     check_run_dir(run_dir)?;
     let path = keeper_file(run_dir);
     let mut exclusive = false;
@@ -152,13 +184,7 @@ pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
             },
             false => match lock_file(&path, FlockArg::LockShared, create)? {
                 Some(lock) => lock,
-                None => {
-                    return Ok(Session {
-                        _lock: None,
-                        _hold: None,
-                        gone: None,
-                    });
-                }
+                None => return Ok(held(false, None, None, None)),
             },
         };
         let record = read_record(&lock);
@@ -180,19 +206,11 @@ pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
                 Err(err) => return Err(err),
             };
             enter(&ns, record.inodes[0])?;
-            return Ok(Session {
-                _lock: Some(lock),
-                _hold: None,
-                gone: None,
-            });
+            return Ok(held(true, Some(lock), None, None));
         }
         let stale = record.is_some() || !is_empty(run_dir.path())?;
         if keeper == Keeper::IfRunning && !stale {
-            return Ok(Session {
-                _lock: Some(lock),
-                _hold: None,
-                gone: None,
-            });
+            return Ok(held(false, Some(lock), None, None));
         }
         if !exclusive {
             // A keeper to start or a dead one to clean up after: alone.
@@ -216,18 +234,16 @@ pub fn join(run_dir: &RunDir, keeper: Keeper) -> Result<Session> {
             },
             false => None,
         };
-        let hold = match keeper {
+        return Ok(match keeper {
             // Nothing is left to keep: the file goes, under the lock.
             Keeper::IfRunning => {
                 let _ = nix::unistd::unlink(&path);
-                None
+                held(false, Some(lock), None, gone)
             }
-            Keeper::Start => Some(start(run_dir, &path, &lock)?),
-        };
-        return Ok(Session {
-            _lock: Some(lock),
-            _hold: hold,
-            gone,
+            Keeper::Start => {
+                let hold = start(run_dir, &path, &lock)?;
+                held(true, Some(lock), Some(hold), gone)
+            }
         });
     }
 }
@@ -447,16 +463,21 @@ fn enter(namespaces: &[OwnedFd; 3], user: u64) -> Result<()> {
     )
     .ok();
     let in_it = stat("/proc/self/ns/user").is_ok_and(|st| st.st_ino == user);
+    // Once in one of them, a refusal is rootless mode's.
+    let mut joined = false;
     for (ns, (kind, flag)) in namespaces.iter().zip(KINDS) {
         if flag == CloneFlags::CLONE_NEWUSER && in_it {
             continue;
         }
-        setns(ns, flag).map_err(|errno| Error::Path {
-            action: "join",
-            path: format!("the rootless keeper's {kind} namespace").into(),
-            errno,
+        setns(ns, flag).map_err(|errno| {
+            let what = format!("the rootless keeper's {kind} namespace");
+            let err = Error::path("join", what, errno);
+            match joined {
+                true => err.rootless(),
+                false => err,
+            }
         })?;
-        JOINED.store(true, Ordering::Relaxed);
+        joined = true;
     }
     if let Some(cwd) = cwd {
         let _ = nix::unistd::fchdir(&cwd);

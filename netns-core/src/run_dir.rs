@@ -29,6 +29,8 @@ pub const RUN_DIR_ENV: &str = "NETNS_RUN_DIR";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunDir {
     path: PathBuf,
+    /// Its rootless keeper is joined: see [`RunDir::rootless`].
+    rootless: bool,
 }
 
 /// Whether a mount is in a shared peer group, and whose.
@@ -77,7 +79,10 @@ impl RunDir {
     /// The run dir at `path`, as it is: nothing is looked at or made
     /// until it is used ([`RunDir::prepare`] makes it).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        RunDir { path: path.into() }
+        RunDir {
+            path: path.into(),
+            rootless: false,
+        }
     }
 
     /// The run dir a command line asked for: the `--run-dir` value if
@@ -88,7 +93,7 @@ impl RunDir {
         let path = option
             .or(env.map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from(DEFAULT_RUN_DIR));
-        RunDir { path }
+        RunDir::new(path)
     }
 
     /// The run dir in rootless mode: the `--run-dir` value, else
@@ -111,7 +116,7 @@ impl RunDir {
         // and `d` are one run dir. `..` or `/` at the end leave no name.
         let clean: PathBuf = path.components().collect();
         match clean.file_name() {
-            Some(_) => Ok(RunDir { path: clean }),
+            Some(_) => Ok(RunDir::new(clean)),
             None => Err(Error::NotARunDir {
                 path: clean,
                 is: "no directory's own name (it ends in .. or is /)",
@@ -122,6 +127,24 @@ impl RunDir {
     /// Its path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether this is a rootless run dir whose keeper this process has
+    /// joined: the one [`crate::rootless::Session::run_dir`] gives. The
+    /// mode is this value's, not the process's: [`crate::attach`] then
+    /// names only namespaces the keeper's user namespace owns (refusing
+    /// the others in the mode's words, [`Error::rootless`]), and
+    /// [`crate::Enter::new`] shows the run dir at /run/netns.
+    pub fn rootless(&self) -> bool {
+        self.rootless
+    }
+
+    /// This run dir, its keeper joined (see [`RunDir::rootless`]).
+    pub(crate) fn joined(self) -> Self {
+        RunDir {
+            rootless: true,
+            ..self
+        }
     }
 
     /// The file that holds `name`'s namespace.

@@ -26,8 +26,9 @@ use crate::run_dir::RunDir;
 /// it while debugging. Both need what an add needs: root, root of a user
 /// namespace in a mount namespace of its own (`unshare -U -r -m`, which
 /// an ordinary user may run a test binary in), or rootless mode's joined
-/// keeper. Where that is missing it fails with the kernel's refusal, and
-/// leaves nothing behind.
+/// keeper (give [`Scratch::in_run_dir`] the run dir of
+/// [`crate::rootless::Session::run_dir`]). Where that is missing it fails
+/// with the kernel's refusal, and leaves nothing behind.
 ///
 /// ```no_run
 /// # fn main() -> netns_core::Result<()> {

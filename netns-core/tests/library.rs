@@ -321,6 +321,50 @@ fn a_command_sees_the_namespaces_sys_and_etc_netns() {
     assert_eq!(strays("mnt", mine("mnt")), []);
 }
 
+/// nobody's uid and gid, from /etc/passwd.
+fn nobody() -> (u32, u32) {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let line = passwd.lines().find(|l| l.starts_with("nobody:"));
+    let fields: Vec<&str> = line.expect("nobody in /etc/passwd").split(':').collect();
+    (fields[2].parse().unwrap(), fields[3].parse().unwrap())
+}
+
+/// A command run as a user (`Enter::as_user`, netns-exec's `--user`) has
+/// the user's ids, their USER and LOGNAME, and no capability left, in the
+/// namespace; its output and exit status come back through std's Command.
+#[test]
+fn a_command_as_a_user_has_its_ids_and_no_capabilities() {
+    // Root of a user namespace maps no one else: there is no user to be.
+    if std::env::var_os(IN_USERNS).is_some() {
+        return;
+    }
+    let _serial = serial();
+    let ns = scratch();
+    let mut enter = Enter::new(ns.run_dir(), ns.name(), Sysfs::read().unwrap()).unwrap();
+    enter.as_user("nobody".as_ref()).unwrap();
+    let script = "id -u; id -g; id -G; echo $USER $LOGNAME; \
+                  grep -E '^Cap(Inh|Prm|Eff|Amb):' /proc/self/status; \
+                  readlink /proc/self/ns/net; echo oops >&2; exit 4";
+    let out = enter
+        .command(Command::new("timeout").args(["60", "sh", "-c", script]))
+        .output()
+        .unwrap();
+    let (uid, gid) = nobody();
+    let none = "0000000000000000";
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{uid}\n{gid}\n{gid}\nnobody nobody\nCapInh:\t{none}\nCapPrm:\t{none}\n\
+             CapEff:\t{none}\nCapAmb:\t{none}\nnet:[{}]\n",
+            ns.netns().id().inode
+        )
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "oops\n");
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(nix::unistd::geteuid().as_raw(), 0);
+    assert_eq!(strays("mnt", mine("mnt")), []);
+}
+
 /// A step that fails fails the spawn with its errno, and nothing runs: a
 /// /etc/netns/NAME entry with no /etc file to cover.
 #[test]
@@ -448,7 +492,7 @@ fn everything_again_as_root_of_a_user_namespace() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(
-        stdout.contains("test result: ok. 9 passed; 0 failed; 1 ignored"),
+        stdout.contains("test result: ok. 10 passed; 0 failed; 1 ignored"),
         "{stdout}"
     );
 }

@@ -10,6 +10,7 @@ use netns_cli::{Parsed, Place, Ui};
 use netns_core::quote::InQuotes;
 use netns_core::rootless::Keeper;
 use netns_core::{Enter, Error, Exit, Name, RunDir, Sysfs};
+use nix::errno::Errno;
 
 pub const USAGE: &str = concat!(
     "\
@@ -120,7 +121,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     };
     let enter = Name::new(name.clone())
         .and_then(|name| Enter::new(&here.run_dir, &name, Sysfs::read()?))
-        .and_then(|enter| prepare(args, &here.run_dir, enter));
+        .and_then(|enter| prepare(args, enter));
     let err = match enter {
         Ok(enter) => {
             ui.out().flush()?;
@@ -128,20 +129,30 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         }
         Err(err) => err,
     };
-    let status = err.exit_status();
+    let status = exit_status(&err);
     ui.error_with_status(err, status);
     Ok(())
 }
 
+/// The exit status for a command that stopped on `err`: 1, but for a
+/// command that could not be started the shell's 127 (not found) and 126
+/// (found, cannot be run).
+fn exit_status(err: &Error) -> u8 {
+    match err {
+        Error::Exec {
+            errno: Errno::ENOENT,
+            ..
+        } => 127,
+        Error::Exec { .. } => 126,
+        _ => 1,
+    }
+}
+
 /// The user, looked up in the files the namespace binds over /etc's,
-/// before anything is entered; in rootless mode, the run dir shown where
-/// the command looks for names.
-fn prepare(args: &Args, run_dir: &RunDir, mut enter: Enter) -> netns_core::Result<Enter> {
+/// before anything is entered.
+fn prepare(args: &Args, mut enter: Enter) -> netns_core::Result<Enter> {
     if let Some(user) = &args.user {
         enter.as_user(user)?;
-    }
-    if args.place.rootless() {
-        enter.show_run_dir(run_dir);
     }
     Ok(enter)
 }
@@ -163,7 +174,7 @@ fn run_in_all(args: &Args, run_dir: &RunDir, ui: &mut Ui) -> std::io::Result<()>
         let ready = match Enter::new(run_dir, name, sysfs.clone()) {
             Err(Error::NotANamespace { .. }) => Err("it holds no namespace (a stale file)"),
             Err(err) if err.is_missing() => Err("it is gone (removed since the run dir was read)"),
-            opened => Ok(opened.and_then(|enter| prepare(args, run_dir, enter))),
+            opened => Ok(opened.and_then(|enter| prepare(args, enter))),
         };
         let ran = match ready {
             Err(why) => {
@@ -190,7 +201,10 @@ fn run_in_all(args: &Args, run_dir: &RunDir, ui: &mut Ui) -> std::io::Result<()>
                     Exit::Code(code) => format!("exit status {code}"),
                 }
             )),
-            Err(err) => ui.error(format_args!("in {name}: {err}")),
+            Err(err) => {
+                let err = ui.worded(err);
+                ui.error(format_args!("in {name}: {err}"))
+            }
         }
     }
     Ok(())

@@ -149,6 +149,33 @@ fn throwaway_test_passes_and_fails_leaving_nothing() {
     );
 }
 
+/// throwaway_test in rootless mode, as nobody: its scratch namespace is a
+/// name in the keeper's run dir while the test runs, and after it, passed
+/// or panicked, the name, the keeper and its file are gone.
+#[test]
+fn throwaway_test_in_rootless_mode_leaves_nothing() {
+    let nobody = crate::rootless::Nobody::new();
+    let run_dir = nobody.xdg.join("netns");
+    for (args, code) in [(&["--rootless"][..], 0), (&["--rootless", "--fail"], 101)] {
+        let mut cmd = nobody.command(example("throwaway_test").to_str().unwrap());
+        cmd.args(args);
+        let out = output(&mut cmd, "");
+        assert_eq!(out.code, code, "{out:?}");
+        let made = out
+            .stdout
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("made "));
+        let made = Path::new(made.unwrap_or_else(|| panic!("{out:?}")));
+        assert_eq!(made.parent(), Some(run_dir.as_path()), "{out:?}");
+        assert!(nobody.keepers_end(), "a keeper is left: {out:?}");
+        // The run dir stays, empty, as after the tools; its mounts were in
+        // the keeper's mount namespace, gone with it.
+        let kept = (vec!["netns".to_owned()], vec![]);
+        assert_eq!(nobody.files(), kept, "{out:?}");
+    }
+}
+
 /// Each example again as root of a user namespace that does not own the
 /// current network namespace, with a tmpfs for the run dirs: none has a
 /// thread that would have to come back.

@@ -52,7 +52,7 @@ impl Nobody {
         output(&mut cmd, "")
     }
 
-    fn command(&self, program: &str) -> Command {
+    pub fn command(&self, program: &str) -> Command {
         let bins = bin("list").parent().unwrap().to_path_buf();
         let mut cmd = Command::new("setpriv");
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", program])
@@ -98,7 +98,7 @@ impl Nobody {
     }
 
     /// The files in XDG_RUNTIME_DIR and in the run dir.
-    fn files(&self) -> (Vec<String>, Vec<String>) {
+    pub fn files(&self) -> (Vec<String>, Vec<String>) {
         (
             crate::util::entries(&self.xdg),
             crate::util::entries(&self.run_dir()),
@@ -724,4 +724,37 @@ fn the_user_namespace_limit_is_named() {
     );
     assert_eq!(out.stdout, "add 1\n0\n", "{out:?}");
     assert!(out.stderr.contains("user.max_user_namespaces"), "{out:?}");
+}
+
+/// A refusal met by a rootless verb after it joined the keeper says what
+/// rootless mode may change, in place of the advice to be root: an
+/// /etc/netns/NAME that only root can read, for exec and for exec --all
+/// (the mode is the verb's Place, which words the core's errors).
+#[test]
+fn a_refusal_in_rootless_mode_says_so() {
+    let nobody = Nobody::new();
+    let name = format!("nt-{}-refused", crate::util::tag());
+    let etc = crate::util::EtcNetns::new(&name, &[("hosts", "")]);
+    let dir = Path::new("/etc/netns").join(&name);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = nobody.script(&format!(
+        "netns-add --rootless {name}; \
+         netns-exec --rootless {name} true || echo \"refused: $?\"; \
+         netns-exec --rootless --all true || echo \"refused: $?\"; \
+         netns-del --rootless {name}"
+    ));
+    drop(etc);
+    let why = format!(
+        "cannot read \"{}\": Permission denied (in rootless mode only the namespaces of the \
+         rootless user namespace are ours to change)",
+        dir.display()
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "refused: 1\nrefused: 1\n", "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!("netns-exec: {why}\nnetns-exec: in {name}: {why}\n"),
+        "{out:?}"
+    );
+    assert!(nobody.keepers_end());
 }

@@ -283,11 +283,16 @@ pub fn to_closed_stdout(cmd: &mut Command) -> Output {
 /// root (which `cargo xtask test` checks is left empty); not created.
 pub fn fresh_dir(tag: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let root = std::env::var_os(TEST_ROOT_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("netns-tests"));
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    root.join(format!("{}{tag}-{n}", std::process::id()))
+    test_root().join(format!("{}{tag}-{n}", std::process::id()))
+}
+
+/// The tests' root: NETNS_TEST_ROOT (`cargo xtask test` gives one of its
+/// own), else netns-tests in the temporary directory.
+fn test_root() -> PathBuf {
+    std::env::var_os(TEST_ROOT_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("netns-tests"))
 }
 
 /// A directory of the test's own under the tests' root (0755), removed
@@ -494,11 +499,17 @@ pub fn host_mount_table() -> std::sync::MutexGuard<'static, ()> {
 }
 
 pub fn host_mounts() -> Vec<String> {
+    // The sandboxes are under the tests' root, which under `cargo xtask
+    // test` is not named netns-tests: their mounts counted, a sandbox
+    // made or removed alongside failed the comparison on a loaded machine.
+    let root = test_root();
     let mut mounts: Vec<String> = mounts()
         .into_iter()
         .filter(|m| {
             let point = m.point.to_string_lossy();
-            !point.contains("/netns-tests") && !point.starts_with("/run/netns/nt-")
+            !m.point.starts_with(&root)
+                && !point.contains("/netns-tests")
+                && !point.starts_with("/run/netns/nt-")
         })
         .map(|m| format!("{} {}", m.point.display(), m.fs_type))
         .collect();
