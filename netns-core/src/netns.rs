@@ -119,7 +119,13 @@ impl<'a> Creator<'a> {
         // may have taken all there were.
         let placed: Vec<Result<Placed>> = files
             .into_iter()
-            .map(|file| file.and_then(|file| file.settle(mounted.next().unwrap_or(Ok(())))))
+            .map(|file| {
+                // One mount a file made: none for a file that failed.
+                file.and_then(|file| {
+                    let done = mounted.next().unwrap_or(Ok(()));
+                    file.settle(done, self.loopback_up)
+                })
+            })
             .collect();
         made.extend(placed.into_iter().map(|p| p.and_then(|p| self.finish(p))));
         taken
@@ -208,8 +214,9 @@ impl NewFile {
     }
 
     /// The file as its mount (`done`) left it: closed, with its namespace
-    /// on it; or removed again, and the error.
-    fn settle(self, done: sys::Made) -> Result<Placed> {
+    /// on it (and, if `undoable`, what tells the file apart, to remove it
+    /// again); or removed again, and the error.
+    fn settle(self, done: sys::Made, undoable: bool) -> Result<Placed> {
         if let Err((action, errno)) = done {
             let path = self.path.clone();
             self.remove();
@@ -222,7 +229,7 @@ impl NewFile {
             );
         }
         Ok(Placed {
-            file: identity(fstat(&self.fd)),
+            file: undoable.then(|| identity(fstat(&self.fd))).flatten(),
             path: self.path,
         })
     }
@@ -231,7 +238,8 @@ impl NewFile {
 /// A [`NewFile`] with a new namespace mounted on it, no longer held open.
 struct Placed {
     path: PathBuf,
-    /// The file's device and inode (under the mount), for its removal.
+    /// The file's device and inode (under the mount), for its removal:
+    /// none, nothing removed.
     file: Option<(u64, u64)>,
 }
 

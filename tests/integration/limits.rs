@@ -187,6 +187,37 @@ fn the_namespace_limit_is_named_and_leaves_no_stale_file() {
     assert_eq!(out.stderr.lines().count(), 2, "{out:?}");
 }
 
+/// In one batch a name refused at its file (there already) and one at its
+/// namespace (the limit): each told of its own name, the one between them
+/// made, nothing else left.
+#[test]
+fn failures_at_the_file_and_at_the_namespace_are_told_of_their_names() {
+    let sb = Sandbox::new();
+    let out = crate::util::in_new_namespaces(
+        &sb,
+        &["-U", "-r", "-m"],
+        "set +e
+         mount -t tmpfs limits /mnt
+         export NETNS_RUN_DIR=/mnt/netns
+         netns-add t
+         echo 2 > /proc/sys/user/max_net_namespaces
+         netns-add t a b; echo add $?
+         ls $NETNS_RUN_DIR | tr '\\n' ' '
+         grep -c ' /mnt/netns/' /proc/self/mountinfo",
+    );
+    assert_eq!(out.stdout, "add 1\na t 2\n", "{out:?}");
+    let told: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(told.len(), 2, "{out:?}");
+    assert!(
+        told[0].starts_with("netns-add: cannot create \"/mnt/netns/t\": File exists"),
+        "{out:?}"
+    );
+    assert!(
+        told[1].starts_with("netns-add: cannot make a network namespace for \"/mnt/netns/b\""),
+        "{out:?}"
+    );
+}
+
 /// From an attack: a name twice in one batch, the first refused (the
 /// namespace limit), is tried again as it would be alone: the same
 /// refusal, not "File exists" for a file that is gone.
