@@ -90,7 +90,12 @@ impl<'a> Creator<'a> {
         // no namespace yet and is no stale one (see `RunDir::adding`).
         let _adding = self.lock.hold(FlockArg::LockShared);
         let mut files = Vec::with_capacity(names.len());
-        for name in names {
+        for (at, name) in names.iter().enumerate() {
+            // A name twice: the second in the next batch, once the first is
+            // made or removed again, as it would be tried alone.
+            if names[..at].contains(name) {
+                break;
+            }
             match NewFile::create(self.run_dir, name) {
                 // The rest in the next batch, once these are closed.
                 Err(err) if err.is_shortage() && files.iter().any(Result::is_ok) => break,
@@ -109,39 +114,34 @@ impl<'a> Creator<'a> {
         sys::mount_new_netns_each(&targets, &mut mounted);
         let taken = files.len();
         let mut mounted = mounted.into_iter();
-        for file in files {
-            let result = file.and_then(|file| {
-                let done = mounted.next().unwrap_or(Ok(()));
-                self.finish(file, done)
-            });
-            made.push(result);
-        }
+        // Every file closed before a loopback is brought up: that takes
+        // descriptors of its own (the namespace, a socket), and the batch
+        // may have taken all there were.
+        let placed: Vec<Result<Placed>> = files
+            .into_iter()
+            .map(|file| {
+                // One mount a file made: none for a file that failed.
+                file.and_then(|file| {
+                    let done = mounted.next().unwrap_or(Ok(()));
+                    file.settle(done, self.loopback_up)
+                })
+            })
+            .collect();
+        made.extend(placed.into_iter().map(|p| p.and_then(|p| self.finish(p))));
         taken
     }
 
-    /// A file made and mounted on (or not, says `done`): its path, or the
-    /// error, with the file removed again.
-    fn finish(&self, file: NewFile, done: sys::Made) -> Result<PathBuf> {
-        if let Err((action, errno)) = done {
-            let path = file.path.clone();
-            file.remove();
-            // unshare's ENOSPC: the kernel's count of network namespaces.
-            return Err(
-                match errno == Errno::ENOSPC && action == "make a network namespace for" {
-                    true => Error::NamespaceLimit { path },
-                    false => Error::path(action, path, errno),
-                },
-            );
-        }
+    /// A file with its namespace on it: its path, once its loopback is up
+    /// if asked for; or the error, with the name undone.
+    fn finish(&self, placed: Placed) -> Result<PathBuf> {
         if self.loopback_up {
-            let up = Netns::open_path(&file.path).and_then(|ns| crate::link::loopback_up(&ns));
+            let up = Netns::open_path(&placed.path).and_then(|ns| crate::link::loopback_up(&ns));
             if let Err(err) = up {
-                let _ = umount2(&file.path, MntFlags::MNT_DETACH);
-                file.remove();
+                placed.remove();
                 return Err(err);
             }
         }
-        Ok(file.path)
+        Ok(placed.path)
     }
 }
 
@@ -210,11 +210,57 @@ impl NewFile {
 
     /// Removes the file, if its path still names it.
     fn remove(self) {
-        let ours = fstat(&self.fd).map(|st| (st.st_dev, st.st_ino));
-        let there = lstat(&self.path).map(|st| (st.st_dev, st.st_ino));
-        if matches!((ours, there), (Ok(ours), Ok(there)) if ours == there) {
-            let _ = unlink(&self.path);
+        remove_if(&self.path, identity(fstat(&self.fd)));
+    }
+
+    /// The file as its mount (`done`) left it: closed, with its namespace
+    /// on it (and, if `undoable`, what tells the file apart, to remove it
+    /// again); or removed again, and the error.
+    fn settle(self, done: sys::Made, undoable: bool) -> Result<Placed> {
+        if let Err((action, errno)) = done {
+            let path = self.path.clone();
+            self.remove();
+            // unshare's ENOSPC: the kernel's count of network namespaces.
+            return Err(
+                match errno == Errno::ENOSPC && action == "make a network namespace for" {
+                    true => Error::NamespaceLimit { path },
+                    false => Error::path(action, path, errno),
+                },
+            );
         }
+        Ok(Placed {
+            file: undoable.then(|| identity(fstat(&self.fd))).flatten(),
+            path: self.path,
+        })
+    }
+}
+
+/// A [`NewFile`] with a new namespace mounted on it, no longer held open.
+struct Placed {
+    path: PathBuf,
+    /// The file's device and inode (under the mount), for its removal:
+    /// none, nothing removed.
+    file: Option<(u64, u64)>,
+}
+
+impl Placed {
+    /// Unmounts the namespace and removes the file, if its path still
+    /// names it.
+    fn remove(self) {
+        let _ = umount2(&self.path, MntFlags::MNT_DETACH);
+        remove_if(&self.path, self.file);
+    }
+}
+
+/// A file's device and inode, from its stat.
+fn identity(st: nix::Result<FileStat>) -> Option<(u64, u64)> {
+    st.ok().map(|st| (st.st_dev, st.st_ino))
+}
+
+/// Removes `path` if it still names the file `file` (its identity).
+fn remove_if(path: &Path, file: Option<(u64, u64)>) {
+    if file.is_some() && identity(lstat(path)) == file {
+        let _ = unlink(path);
     }
 }
 

@@ -187,6 +187,67 @@ fn the_namespace_limit_is_named_and_leaves_no_stale_file() {
     assert_eq!(out.stderr.lines().count(), 2, "{out:?}");
 }
 
+/// In one batch a name refused at its file (there already) and one at its
+/// namespace (the limit): each told of its own name, the one between them
+/// made, nothing else left.
+#[test]
+fn failures_at_the_file_and_at_the_namespace_are_told_of_their_names() {
+    let sb = Sandbox::new();
+    let out = crate::util::in_new_namespaces(
+        &sb,
+        &["-U", "-r", "-m"],
+        "set +e
+         mount -t tmpfs limits /mnt
+         export NETNS_RUN_DIR=/mnt/netns
+         netns-add t
+         echo 2 > /proc/sys/user/max_net_namespaces
+         netns-add t a b; echo add $?
+         ls $NETNS_RUN_DIR | tr '\\n' ' '
+         grep -c ' /mnt/netns/' /proc/self/mountinfo",
+    );
+    assert_eq!(out.stdout, "add 1\na t 2\n", "{out:?}");
+    let told: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(told.len(), 2, "{out:?}");
+    assert!(
+        told[0].starts_with("netns-add: cannot create \"/mnt/netns/t\": File exists"),
+        "{out:?}"
+    );
+    assert!(
+        told[1].starts_with("netns-add: cannot make a network namespace for \"/mnt/netns/b\""),
+        "{out:?}"
+    );
+}
+
+/// From an attack: a name twice in one batch, the first refused (the
+/// namespace limit), is tried again as it would be alone: the same
+/// refusal, not "File exists" for a file that is gone.
+#[test]
+fn a_name_twice_in_a_batch_is_tried_twice() {
+    let sb = Sandbox::new();
+    let out = crate::util::in_new_namespaces(
+        &sb,
+        &["-U", "-r", "-m"],
+        "set +e
+         mount -t tmpfs limits /mnt
+         export NETNS_RUN_DIR=/mnt/netns
+         echo 1 > /proc/sys/user/max_net_namespaces
+         netns-add a b b; echo add $?
+         netns-add --exist-ok c c; echo add $?
+         ls $NETNS_RUN_DIR | tr '\\n' ' '",
+    );
+    assert_eq!(out.stdout, "add 1\nadd 1\na ", "{out:?}");
+    let refused: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(refused.len(), 4, "{out:?}");
+    for (line, name) in refused.iter().zip(["b", "b", "c", "c"]) {
+        assert!(
+            line.starts_with(&format!(
+                "netns-add: cannot make a network namespace for \"/mnt/netns/{name}\": No space"
+            )),
+            "{out:?}"
+        );
+    }
+}
+
 /// A run dir on a read-only or a full filesystem: a clear message, exit
 /// 1, nothing half-made.
 #[test]
@@ -258,6 +319,29 @@ fn an_add_batch_larger_than_the_file_limit_makes_every_name() {
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
     assert_eq!(sb.mounted().len(), 100);
     assert_eq!(sb.entries().len(), 100);
+}
+
+/// From an attack: --lo-up needs descriptors of its own (the namespace, a
+/// netlink socket) after a batch has taken all there were for its files:
+/// every name is made, its loopback up.
+#[test]
+fn an_add_batch_with_lo_up_under_a_low_file_limit_makes_every_name() {
+    let sb = Sandbox::new();
+    let names: String = (0..30).map(|i| format!("l{i}\n")).collect();
+    let out = crate::util::output(
+        std::process::Command::new("prlimit")
+            .arg("--nofile=12:12")
+            .arg(crate::util::bin("add"))
+            .args(["--lo-up", "-"])
+            .env("NETNS_RUN_DIR", &sb.run),
+        &names,
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(sb.mounted().len(), 30);
+    for name in ["l0", "l29"] {
+        let out = sb.run("exec", &[name, "ip", "-br", "link", "show", "lo"]);
+        assert!(out.stdout.contains("UP"), "{name}: {out:?}");
+    }
 }
 
 /// From an attack: a long path in a message keeps its end (the name) as
