@@ -6,10 +6,10 @@ use std::ops::ControlFlow::{Break, Continue};
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
-use netns_cli::{JsonArray, Parsed, Place, Ui, json};
+use netns_cli::{Entered, JsonArray, Parsed, Place, Shared, Ui, json};
 use netns_core::quote::InQuotes;
 use netns_core::rootless::Keeper;
-use netns_core::{Creator, Name};
+use netns_core::{Creator, Name, RunDir};
 
 pub const USAGE: &str = concat!(
     "\
@@ -56,6 +56,34 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     netns_cli::run("netns-add", USAGE, args, parse, execute)
 }
 
+/// What the add lines of a batch keep from one to the next: the Creator
+/// of the batch's shared place, so that its run dir is checked and
+/// prepared once, not once a line.
+#[derive(Default)]
+pub struct Kept<'s> {
+    lo_up: bool,
+    creator: Option<Creator<'s>>,
+}
+
+/// [`run`] for a line of a batch (the multicall's `-batch`): the same, in
+/// the batch's shared place with the Creator the earlier add lines there
+/// made.
+pub fn run_in<'s>(args: Vec<OsString>, shared: &'s Shared, kept: &mut Kept<'s>) -> ExitCode {
+    netns_cli::run("netns-add", USAGE, args, parse, |args, ui| {
+        match shared.enter(&args.place, ui, Keeper::Start) {
+            None => Ok(()),
+            Some(Entered::Shared(here)) => {
+                if kept.lo_up != args.lo_up {
+                    kept.lo_up = args.lo_up;
+                    kept.creator = None;
+                }
+                add(args, ui, &here.run_dir, &mut kept.creator)
+            }
+            Some(Entered::Own(here)) => add(args, ui, &here.run_dir, &mut None),
+        }
+    })
+}
+
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let mut place = Place::default();
@@ -90,11 +118,21 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
-    let Some(here) = args.place.enter(ui, Keeper::Start) else {
-        return Ok(());
-    };
-    // Set up on the first valid name, so that bad names alone touch nothing.
-    let mut creator = None;
+    match args.place.enter(ui, Keeper::Start) {
+        Some(here) => add(args, ui, &here.run_dir, &mut None),
+        None => Ok(()),
+    }
+}
+
+/// Makes the names of `args` in `run_dir` with `creator`, which is set up
+/// on the first valid name if it is not yet, so that bad names alone
+/// touch nothing.
+fn add<'r>(
+    args: &Args,
+    ui: &mut Ui,
+    run_dir: &'r RunDir,
+    creator: &mut Option<Creator<'r>>,
+) -> std::io::Result<()> {
     let mut made = JsonArray::default();
     netns_cli::for_each_name(ui, &args.names, |ui, given| {
         let name = match Name::for_new(given.name) {
@@ -105,12 +143,12 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             }
         };
         if creator.is_none() {
-            let made = Creator::new(&here.run_dir).map(|c| match args.lo_up {
+            let made = Creator::new(run_dir).map(|c| match args.lo_up {
                 true => c.loopback_up(),
                 false => c,
             });
             match made {
-                Ok(new) => creator = Some(new),
+                Ok(new) => *creator = Some(new),
                 // Nothing can be made: one message, not one a name.
                 Err(err) => {
                     ui.error(err);
