@@ -255,7 +255,9 @@ fn run_words(
         return usage_error(format_args!("unknown verb {word}"));
     };
     let mut extra: Vec<OsString> = Vec::new();
-    if globals.json {
+    // Every verb but exec has --json; ip's -json means nothing to an exec
+    // (`ip -j netns exec NAME CMD` runs CMD).
+    if globals.json && name != "exec" {
         extra.push("--json".into());
     }
     // ip's -all means something to delete and exec only; the others
