@@ -53,6 +53,7 @@ const USAGE: &str = "\
 Usage: netns VERB [ARGS...]
        netns-VERB [ARGS...]          (run through a link of that name)
        netns [-j|-json] [-all] IP-NETNS-VERB [ARGS...]
+       netns [-force] -b|-batch FILE
 
 Named network namespaces, as `ip netns` keeps them. Verbs (each has --help):
   add NAME...           make namespaces and name them
@@ -75,6 +76,18 @@ of any other name is refused. Before the verb, `-j`/`-json` asks for JSON
 and `-all` applies delete or exec to every namespace (the other verbs
 ignore it), as ip's global options do, spelled as ip takes them: with one
 dash or two, shortened (`-js`, `--json`, `-a`).
+
+With -batch, the lines of FILE (stdin for `-`) run in this one process,
+as ip's batch files do (`ip -batch FILE`): a line is what could follow
+`netns` on a command line, with ip's leading `netns` or without it
+(`netns add blue`, `add blue`). As ip reads them, `#` ends a line's text,
+a backslash at the end of a line joins the next, and a word that starts
+with ' or \" runs to the next of that quote. -j and -all before -batch
+apply to every line. Consecutive add lines share one set-up of the run
+dir, and del lines their teardowns (at the end). A line that fails is
+reported after the verb's own message as `Command failed FILE:LINE` and
+ends the batch, but with -force (-fo), which goes on. The exit status is
+1 if any line failed. An exec line runs CMD in a child and goes on.
 
 Options:
       --verbs        print the verbs, one a line (to make the links)
