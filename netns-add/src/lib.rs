@@ -53,7 +53,7 @@ pub struct Args {
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    netns_cli::run("netns-add", USAGE, args, parse, execute)
+    netns_cli::run("netns-add", USAGE, args, parse, &mut execute)
 }
 
 /// What the add lines of a batch keep from one to the next: the Creator
@@ -69,8 +69,12 @@ pub struct Kept<'s> {
 /// the batch's shared place with the Creator the earlier add lines there
 /// made.
 pub fn run_in<'s>(args: Vec<OsString>, shared: &'s Shared, kept: &mut Kept<'s>) -> ExitCode {
-    netns_cli::run("netns-add", USAGE, args, parse, |args, ui| {
-        match shared.enter(&args.place, ui, Keeper::Start) {
+    netns_cli::run(
+        "netns-add",
+        USAGE,
+        args,
+        parse,
+        &mut |args, ui| match shared.enter(&args.place, ui, Keeper::Start) {
             None => Ok(()),
             Some(Entered::Shared(here)) => {
                 if kept.lo_up != args.lo_up {
@@ -80,8 +84,8 @@ pub fn run_in<'s>(args: Vec<OsString>, shared: &'s Shared, kept: &mut Kept<'s>) 
                 add(args, ui, &here.run_dir, &mut kept.creator)
             }
             Some(Entered::Own(here)) => add(args, ui, &here.run_dir, &mut None),
-        }
-    })
+        },
+    )
 }
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {

@@ -78,7 +78,7 @@ pub fn run<T>(
     usage: &str,
     args: Vec<OsString>,
     parse: fn(Vec<OsString>) -> Result<Parsed<T>, lexopt::Error>,
-    execute: impl FnOnce(&T, &mut Ui) -> io::Result<()>,
+    execute: &mut dyn FnMut(&T, &mut Ui) -> io::Result<()>,
 ) -> ExitCode {
     let mut ui = Ui {
         verb,

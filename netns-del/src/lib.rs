@@ -50,7 +50,7 @@ pub struct Args {
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    netns_cli::run("netns-del", USAGE, args, parse, execute)
+    netns_cli::run("netns-del", USAGE, args, parse, &mut execute)
 }
 
 /// What the del lines of a batch keep from one to the next: the Deleter
@@ -67,8 +67,12 @@ pub struct Kept<'s> {
 /// the batch's shared place with the Deleter the earlier del lines there
 /// made (but for --all, which has one of its own).
 pub fn run_in<'s>(args: Vec<OsString>, shared: &'s Shared, kept: &mut Kept<'s>) -> ExitCode {
-    netns_cli::run("netns-del", USAGE, args, parse, |args, ui| {
-        match shared.enter(&args.place, ui, Keeper::IfRunning) {
+    netns_cli::run(
+        "netns-del",
+        USAGE,
+        args,
+        parse,
+        &mut |args, ui| match shared.enter(&args.place, ui, Keeper::IfRunning) {
             None => Ok(()),
             Some(Entered::Shared(here)) if !args.all => {
                 if kept.deleter.is_none() {
@@ -83,8 +87,8 @@ pub fn run_in<'s>(args: Vec<OsString>, shared: &'s Shared, kept: &mut Kept<'s>) 
                 Some(mut deleter) => remove(args, ui, &here, &mut deleter),
                 None => Ok(()),
             },
-        }
-    })
+        },
+    )
 }
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {

@@ -63,14 +63,14 @@ pub struct Args {
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    netns_cli::run("netns-exec", USAGE, args, parse, execute)
+    netns_cli::run("netns-exec", USAGE, args, parse, &mut execute)
 }
 
 /// [`run`], but CMD runs in a child that this process waits for, as
 /// `ip -batch` forks for an exec line: for the multicall's batches, which
 /// go on after it. A CMD that fails is reported, as under --all.
 pub fn run_waiting(args: Vec<OsString>) -> ExitCode {
-    netns_cli::run("netns-exec", USAGE, args, parse, execute_waiting)
+    netns_cli::run("netns-exec", USAGE, args, parse, &mut execute_waiting)
 }
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {

@@ -1,9 +1,10 @@
 //! `netns`: every verb in one binary, for minimal images. It runs the verb
 //! named by the link it was run through (`netns-add`, busybox-style) or by
 //! its first argument (`netns add`), and takes `ip netns`'s words and
-//! options too (`netns -all delete`, `netns -j list`, `netns monitor`), so
-//! that it can stand in for `ip netns` in scripts. The verbs are the same
-//! library functions the single binaries call.
+//! options too (`netns -all delete`, `netns -j list`, `netns monitor`) and
+//! ip's batch files (`netns -batch FILE`: see batch.rs), so that it can
+//! stand in for `ip netns` in scripts. The verbs are the same library
+//! functions the single binaries call.
 
 use std::ffi::OsString;
 use std::io::Write;
