@@ -6,10 +6,10 @@ use std::ops::ControlFlow::{self, Break, Continue};
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
-use netns_cli::{JsonArray, Parsed, Place, Ui, json};
+use netns_cli::{Entered, JsonArray, Parsed, Place, Shared, Ui, json};
 use netns_core::quote::InQuotes;
 use netns_core::rootless::Keeper;
-use netns_core::{Creator, Name};
+use netns_core::{Creator, Name, RunDir};
 
 pub const USAGE: &str = concat!(
     "\
@@ -53,7 +53,39 @@ pub struct Args {
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    netns_cli::run("netns-add", USAGE, args, parse, execute)
+    netns_cli::run("netns-add", USAGE, args, parse, &mut execute)
+}
+
+/// What the add lines of a batch keep from one to the next: the Creator
+/// of the batch's shared place, so that its run dir is checked and
+/// prepared once, not once a line.
+#[derive(Default)]
+pub struct Kept<'s> {
+    lo_up: bool,
+    creator: Option<Creator<'s>>,
+}
+
+/// [`run`] for a line of a batch (the multicall's `-batch`): the same, in
+/// the batch's shared place with the Creator the earlier add lines there
+/// made.
+pub fn run_in<'s>(args: Vec<OsString>, shared: &'s Shared, kept: &mut Kept<'s>) -> ExitCode {
+    netns_cli::run(
+        "netns-add",
+        USAGE,
+        args,
+        parse,
+        &mut |args, ui| match shared.enter(&args.place, ui, Keeper::Start) {
+            None => Ok(()),
+            Some(Entered::Shared(here)) => {
+                if kept.lo_up != args.lo_up {
+                    kept.lo_up = args.lo_up;
+                    kept.creator = None;
+                }
+                add(args, ui, &here.run_dir, &mut kept.creator)
+            }
+            Some(Entered::Own(here)) => add(args, ui, &here.run_dir, &mut None),
+        },
+    )
 }
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
@@ -90,13 +122,25 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
-    let Some(here) = args.place.enter(ui, Keeper::Start) else {
-        return Ok(());
-    };
+    match args.place.enter(ui, Keeper::Start) {
+        Some(here) => add(args, ui, &here.run_dir, &mut None),
+        None => Ok(()),
+    }
+}
+
+/// Makes the names of `args` in `run_dir` with `creator`, which is set up
+/// on the first valid name if it is not yet, so that bad names alone
+/// touch nothing.
+fn add<'r>(
+    args: &Args,
+    ui: &mut Ui,
+    run_dir: &'r RunDir,
+    creator: &mut Option<Creator<'r>>,
+) -> std::io::Result<()> {
     let mut adds = Adds {
         args,
-        run_dir: &here.run_dir,
-        creator: None,
+        run_dir,
+        creator,
         made: JsonArray::default(),
         names: Vec::with_capacity(BATCH),
     };
@@ -124,17 +168,15 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
 const BATCH: usize = 64;
 
 /// The adds of one run: names checked and waiting, made a batch at a time.
-struct Adds<'a> {
+struct Adds<'a, 'r> {
     args: &'a Args,
-    run_dir: &'a netns_core::RunDir,
-    /// Set up on the first valid name, so that bad names alone touch
-    /// nothing.
-    creator: Option<Creator<'a>>,
+    run_dir: &'r RunDir,
+    creator: &'a mut Option<Creator<'r>>,
     made: JsonArray,
     names: Vec<(Name, Option<usize>)>,
 }
 
-impl Adds<'_> {
+impl Adds<'_, '_> {
     /// Makes the names waiting, and says what came of each.
     fn make(&mut self, ui: &mut Ui) -> ControlFlow<()> {
         if self.names.is_empty() {
@@ -146,7 +188,7 @@ impl Adds<'_> {
                 false => c,
             });
             match made {
-                Ok(new) => self.creator = Some(new),
+                Ok(new) => *self.creator = Some(new),
                 // Nothing can be made: one message, not one a name.
                 Err(err) => {
                     ui.error(err);

@@ -46,7 +46,7 @@ enum Source {
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    netns_cli::run("netns-attach", USAGE, args, parse, execute)
+    netns_cli::run("netns-attach", USAGE, args, parse, &mut execute)
 }
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {

@@ -113,7 +113,7 @@ pub fn run<T>(
     usage: &str,
     args: Vec<OsString>,
     parse: fn(Vec<OsString>) -> Result<Parsed<T>, lexopt::Error>,
-    execute: fn(&T, &mut Ui) -> io::Result<()>,
+    execute: &mut dyn FnMut(&T, &mut Ui) -> io::Result<()>,
 ) -> ExitCode {
     let mut ui = Ui {
         verb,
@@ -167,7 +167,7 @@ fn usage_error(err: &lexopt::Error) -> String {
 /// The options that say where a verb works, which every verb takes:
 /// `--run-dir DIR` and `--rootless`. Their help lines are
 /// [`place_help!`]'s.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Place {
     pub run_dir: Option<PathBuf>,
     pub rootless: bool,
@@ -243,6 +243,57 @@ impl Place {
             run_dir,
             _session: Some(session),
         })
+    }
+}
+
+/// What the lines of a batch (the multicall's `-batch`) share: the place
+/// that the first line to ask works in, entered once, for every later line
+/// that works there too, so that a verb can keep what it set up there
+/// from one line to the next (the run dir prepared once). A line that
+/// works elsewhere, or in rootless mode needs a keeper that the shared
+/// place was entered without, enters its own.
+#[derive(Default)]
+pub struct Shared {
+    entered: std::cell::OnceCell<(Place, Keeper, Here)>,
+}
+
+/// A place a line of a batch works in: the batch's shared one, or its own.
+pub enum Entered<'s> {
+    Shared(&'s Here),
+    Own(Here),
+}
+
+impl std::ops::Deref for Entered<'_> {
+    type Target = Here;
+
+    fn deref(&self) -> &Here {
+        match self {
+            Entered::Shared(here) => here,
+            Entered::Own(here) => here,
+        }
+    }
+}
+
+impl Shared {
+    /// [`Place::enter`] for a line of the batch: the shared place when
+    /// `place` is it (entered now if no line has yet), else a place of
+    /// the line's own.
+    pub fn enter<'s>(&'s self, place: &Place, ui: &mut Ui, keeper: Keeper) -> Option<Entered<'s>> {
+        match self.entered.get() {
+            Some((had, had_keeper, here)) if had == place => {
+                let keeps = !place.rootless() || *had_keeper == Keeper::Start;
+                match keeps || keeper == Keeper::IfRunning {
+                    true => Some(Entered::Shared(here)),
+                    false => place.enter(ui, keeper).map(Entered::Own),
+                }
+            }
+            Some(_) => place.enter(ui, keeper).map(Entered::Own),
+            None => {
+                let here = place.enter(ui, keeper)?;
+                let (_, _, here) = self.entered.get_or_init(|| (place.clone(), keeper, here));
+                Some(Entered::Shared(here))
+            }
+        }
     }
 }
 

@@ -309,7 +309,9 @@ impl Error {
         })
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, err: &std::io::Error) -> Self {
+    /// A std I/O error on `path`: `action` ("cannot open ..."), and the
+    /// kernel's reason (EIO for an error that carries none).
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, err: &std::io::Error) -> Self {
         Error::path(action, path, errno_of(err))
     }
 

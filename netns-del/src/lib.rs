@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::ops::ControlFlow::Continue;
 use std::process::ExitCode;
 
-use netns_cli::{JsonArray, Parsed, Place, Ui, json};
+use netns_cli::{Entered, Here, JsonArray, Parsed, Place, Shared, Ui, json};
 use netns_core::quote::InQuotes;
 use netns_core::rootless::Keeper;
 use netns_core::{Deleter, Name, Removed};
@@ -50,7 +50,45 @@ pub struct Args {
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    netns_cli::run("netns-del", USAGE, args, parse, execute)
+    netns_cli::run("netns-del", USAGE, args, parse, &mut execute)
+}
+
+/// What the del lines of a batch keep from one to the next: the Deleter
+/// of the batch's shared place, which holds the namespaces of every line
+/// until the batch ends, as it holds a batch's of `netns-del -` (see
+/// netns_core::Deleter::delete: a line's teardown would slow the next
+/// line's unmount).
+#[derive(Default)]
+pub struct Kept<'s> {
+    deleter: Option<Deleter<'s>>,
+}
+
+/// [`run`] for a line of a batch (the multicall's `-batch`): the same, in
+/// the batch's shared place with the Deleter the earlier del lines there
+/// made (but for --all, which has one of its own).
+pub fn run_in<'s>(args: Vec<OsString>, shared: &'s Shared, kept: &mut Kept<'s>) -> ExitCode {
+    netns_cli::run(
+        "netns-del",
+        USAGE,
+        args,
+        parse,
+        &mut |args, ui| match shared.enter(&args.place, ui, Keeper::IfRunning) {
+            None => Ok(()),
+            Some(Entered::Shared(here)) if !args.all => {
+                if kept.deleter.is_none() {
+                    kept.deleter = deleter(args, ui, here)?;
+                }
+                match kept.deleter.as_mut() {
+                    Some(deleter) => remove(args, ui, here, deleter),
+                    None => Ok(()),
+                }
+            }
+            Some(here) => match deleter(args, ui, &here)? {
+                Some(mut deleter) => remove(args, ui, &here, &mut deleter),
+                None => Ok(()),
+            },
+        },
+    )
 }
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
@@ -89,18 +127,29 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     let Some(here) = args.place.enter(ui, Keeper::IfRunning) else {
         return Ok(());
     };
-    let mut removed = JsonArray::default();
-    // A run dir that is not safe to change: one message, nothing removed.
+    match deleter(args, ui, &here)? {
+        Some(mut deleter) => remove(args, ui, &here, &mut deleter),
+        None => Ok(()),
+    }
+}
+
+/// The Deleter for `args` in `here`. A run dir that is not safe to change:
+/// one message, nothing removed (an empty array for --json).
+fn deleter<'h>(args: &Args, ui: &mut Ui, here: &'h Here) -> std::io::Result<Option<Deleter<'h>>> {
     let deleter = Deleter::new(&here.run_dir).map(|d| match args.all {
         true => d.every_name(),
         false => d,
     });
-    let Some(mut deleter) = ui.ok(deleter) else {
-        if args.json {
-            removed.finish(ui.out())?;
-        }
-        return Ok(());
-    };
+    let deleter = ui.ok(deleter);
+    if deleter.is_none() && args.json {
+        JsonArray::default().finish(ui.out())?;
+    }
+    Ok(deleter)
+}
+
+/// Removes the names of `args` from `here` with `deleter`.
+fn remove(args: &Args, ui: &mut Ui, here: &Here, deleter: &mut Deleter) -> std::io::Result<()> {
+    let mut removed = JsonArray::default();
     let mut delete = |name: Name, ui: &mut Ui| match deleter.delete(&name) {
         Ok(what) => {
             if what == Removed::StaleFile {

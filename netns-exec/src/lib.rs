@@ -64,7 +64,14 @@ pub struct Args {
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    netns_cli::run("netns-exec", USAGE, args, parse, execute)
+    netns_cli::run("netns-exec", USAGE, args, parse, &mut execute)
+}
+
+/// [`run`], but CMD runs in a child that this process waits for, as
+/// `ip -batch` forks for an exec line: for the multicall's batches, which
+/// go on after it. A CMD that fails is reported, as under --all.
+pub fn run_waiting(args: Vec<OsString>) -> ExitCode {
+    netns_cli::run("netns-exec", USAGE, args, parse, &mut execute_waiting)
 }
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
@@ -113,17 +120,37 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 }
 
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    execute_in(args, ui, false)
+}
+
+fn execute_waiting(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
+    execute_in(args, ui, true)
+}
+
+/// CMD in place of this process, or in a child waited for (`wait`).
+fn execute_in(args: &Args, ui: &mut Ui, wait: bool) -> std::io::Result<()> {
     let Some(here) = args.place.enter(ui, Keeper::IfRunning) else {
         return Ok(());
     };
     let Some(name) = &args.name else {
         return run_in_all(args, &here.run_dir, ui);
     };
-    let enter = Name::new(name.clone())
-        .and_then(|name| Enter::new(&here.run_dir, &name, Sysfs::read()?))
-        .and_then(|enter| prepare(args, enter));
+    let enter = Name::new(name.clone()).and_then(|name| {
+        let enter = Enter::new(&here.run_dir, &name, Sysfs::read()?)?;
+        Ok((prepare(args, enter)?, name))
+    });
     let err = match enter {
-        Ok(enter) => {
+        Ok((enter, name)) if wait => {
+            ui.out().flush()?;
+            match enter.run(&args.command) {
+                Ok(exit) => {
+                    failed(ui, &args.command[0], &name, exit);
+                    return Ok(());
+                }
+                Err(err) => err,
+            }
+        }
+        Ok((enter, _)) => {
             ui.out().flush()?;
             enter.exec(&args.command)
         }
@@ -192,15 +219,7 @@ fn run_in_all(args: &Args, run_dir: &RunDir, ui: &mut Ui) -> std::io::Result<()>
             Ok(Err(err)) => Err(err),
         };
         match ran {
-            Ok(Exit::Code(0)) => {}
-            Ok(exit) => ui.error(format_args!(
-                "{} failed in {name}: {}",
-                InQuotes::new(&args.command[0]),
-                match exit {
-                    Exit::Signal(signal) => format!("killed by signal {signal}"),
-                    Exit::Code(code) => format!("exit status {code}"),
-                }
-            )),
+            Ok(exit) => failed(ui, &args.command[0], name, exit),
             Err(err) => {
                 let err = ui.worded(err);
                 ui.error(format_args!("in {name}: {err}"))
@@ -208,4 +227,17 @@ fn run_in_all(args: &Args, run_dir: &RunDir, ui: &mut Ui) -> std::io::Result<()>
         }
     }
     Ok(())
+}
+
+/// Reports a CMD that ran in a child and failed in namespace `name`.
+fn failed(ui: &mut Ui, command: &OsString, name: &Name, exit: Exit) {
+    let how = match exit {
+        Exit::Code(0) => return,
+        Exit::Signal(signal) => format!("killed by signal {signal}"),
+        Exit::Code(code) => format!("exit status {code}"),
+    };
+    ui.error(format_args!(
+        "{} failed in {name}: {how}",
+        InQuotes::new(command)
+    ));
 }

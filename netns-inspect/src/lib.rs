@@ -71,7 +71,7 @@ enum Wanted {
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    netns_cli::run("netns-inspect", USAGE, args, parse, execute)
+    netns_cli::run("netns-inspect", USAGE, args, parse, &mut execute)
 }
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {

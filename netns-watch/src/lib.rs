@@ -60,7 +60,7 @@ pub struct Args {
 }
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    netns_cli::run("netns-watch", USAGE, args, parse, execute)
+    netns_cli::run("netns-watch", USAGE, args, parse, &mut execute)
 }
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {

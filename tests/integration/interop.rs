@@ -9,10 +9,10 @@ use crate::util::{Output, Procs, bin, json, output, remove_entry};
 use crate::watch::Watcher;
 
 /// Names in /run/netns that this test owns: `nt-<pid>-<tag>`.
-struct SystemNames(Vec<String>);
+pub struct SystemNames(pub Vec<String>);
 
 impl SystemNames {
-    fn new(tags: &[&str]) -> Self {
+    pub fn new(tags: &[&str]) -> Self {
         let run = crate::util::tag();
         SystemNames(tags.iter().map(|t| format!("nt-{run}-{t}")).collect())
     }

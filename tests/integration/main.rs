@@ -5,6 +5,7 @@
 
 mod add;
 mod attach;
+mod batch;
 mod cli;
 mod completion;
 mod container;

@@ -133,6 +133,8 @@ fn ip_words_and_global_options_work() {
         "[{\"name\":\"a\"},{\"name\":\"b\"}]\n"
     );
     assert_eq!(netns(&sb, &["-json", "pids", "a"]).stdout, "[]\n");
+    let out = netns(&sb, &["-j", "exec", "a", "true"]);
+    assert_eq!(out.code, 0, "ip's -json is no option of exec: {out:?}");
     let out = netns(&sb, &["-all", "exec", "true"]);
     assert_eq!(
         (out.code, out.stdout.as_str()),

@@ -53,12 +53,7 @@ struct Row {
 }
 
 pub fn run() -> Result<(), String> {
-    require_root("the benchmarks")?;
-    let bins = build()?;
-    let dist = crate::dist::dist()?;
-    let machine = machine();
-    isolate()?;
-    let b = Bins { dir: bins, dist };
+    let (b, machine) = prepare()?;
     let mut rows = startup::run(&b)?;
     rows.extend(single(&b)?);
     rows.extend(bulk(&b)?);
@@ -73,6 +68,28 @@ pub fn run() -> Result<(), String> {
     print!("{report}");
     std::fs::write(project_root().join("BENCHMARKS.md"), report)
         .map_err(|e| format!("cannot write BENCHMARKS.md: {e}"))
+}
+
+/// `cargo xtask bench bulk`: the rows of 1000 names in one process alone
+/// (a few minutes, not the whole bench's ten), printed, not written to
+/// BENCHMARKS.md.
+pub fn run_bulk() -> Result<(), String> {
+    let (b, _) = prepare()?;
+    for r in bulk(&b)? {
+        print!("{}", table_row(&r));
+    }
+    Ok(())
+}
+
+/// The binaries built, a description of the machine, and this process in
+/// its private mount namespace with an empty /run/netns.
+fn prepare() -> Result<(Bins, String), String> {
+    require_root("the benchmarks")?;
+    let bins = build()?;
+    let dist = crate::dist::dist()?;
+    let machine = machine();
+    isolate()?;
+    Ok((Bins { dir: bins, dist }, machine))
 }
 
 struct Bins {
@@ -247,8 +264,9 @@ fn row(
     }
 }
 
-/// 1000 names in one process: ours from stdin, ip's with -batch, and the
-/// kernel floor.
+/// 1000 names in one process: ours from stdin and as the lines of a batch
+/// (`netns -batch -`, the multicall), ip's with -batch, and the kernel
+/// floor.
 fn bulk(b: &Bins) -> Result<Vec<Row>, String> {
     let names: String = (0..BULK_NAMES).map(|i| format!("b{i}\n")).collect();
     let adds: String = (0..BULK_NAMES)
@@ -257,10 +275,19 @@ fn bulk(b: &Bins) -> Result<Vec<Row>, String> {
     let dels: String = (0..BULK_NAMES)
         .map(|i| format!("netns del b{i}\n"))
         .collect();
-    let [mut oa, mut od, mut ia, mut id, mut fa, mut fd] = [(); 6].map(|()| Vec::new());
+    let [
+        mut oa,
+        mut od,
+        mut ia,
+        mut id,
+        mut fa,
+        mut fd,
+        mut ba,
+        mut bd,
+    ] = [(); 8].map(|()| Vec::new());
     for rep in 0..BULK_RUNS {
-        for turn in 0..3 {
-            match (rep + turn) % 3 {
+        for turn in 0..4 {
+            match (rep + turn) % 4 {
                 0 => {
                     oa.push(time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()))?);
                     od.push(time(b.cmd("netns-del").arg("-"), Some(names.as_bytes()))?);
@@ -268,6 +295,10 @@ fn bulk(b: &Bins) -> Result<Vec<Row>, String> {
                 1 => {
                     ia.push(time(&mut ip(&["-batch", "-"]), Some(adds.as_bytes()))?);
                     id.push(time(&mut ip(&["-batch", "-"]), Some(dels.as_bytes()))?);
+                }
+                2 => {
+                    ba.push(time(b.multicall("-batch").arg("-"), Some(adds.as_bytes()))?);
+                    bd.push(time(b.multicall("-batch").arg("-"), Some(dels.as_bytes()))?);
                 }
                 _ => {
                     let floor = |verb: &str| {
@@ -284,7 +315,37 @@ fn bulk(b: &Bins) -> Result<Vec<Row>, String> {
     }
     let floor = median(fa.clone());
     let what = format!("{BULK_NAMES} adds in one process");
+    let batch = format!("`netns -batch` ({MULTICALL})");
+    let dels = format!("{BULK_NAMES} dels in one process");
     Ok(vec![
+        row(
+            &format!("{what}: {batch}"),
+            ba.clone(),
+            "`netns-add -`",
+            oa.clone(),
+            Some(1.1),
+        ),
+        row(
+            &format!("{what}: {batch}"),
+            ba,
+            "ip -batch",
+            ia.clone(),
+            None,
+        ),
+        row(
+            &format!("{dels}: {batch}"),
+            bd.clone(),
+            "`netns-del -`",
+            od.clone(),
+            Some(1.1),
+        ),
+        row(
+            &format!("{dels}: {batch}"),
+            bd,
+            "ip -batch",
+            id.clone(),
+            None,
+        ),
         row(
             &format!("{what}: `netns-add -`"),
             oa.clone(),
@@ -754,8 +815,29 @@ fn ratio(ours: Duration, theirs: Duration) -> f64 {
     }
 }
 
+/// A row of the main table, with its ratio and whether it met its target.
+fn table_row(r: &Row) -> String {
+    let ratio = ratio(r.ours, r.theirs);
+    let target = match r.target {
+        Some(t) if ratio <= t && !r.note.is_empty() => format!("<= {t} ({})", r.note),
+        Some(t) if ratio <= t => format!("<= {t} (met)"),
+        Some(t) => format!("<= {t} (MISSED)"),
+        None => r.note.clone(),
+    };
+    format!(
+        "| {} | {} | {} | {} | {ratio:.2} | {target} |\n",
+        r.what,
+        ms(r.ours),
+        r.reference,
+        ms(r.theirs)
+    )
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
 fn report(machine: &str, rows: &[Row], scale: &[scale::Point]) -> String {
-    let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
     let mut text = format!(
         "# Benchmarks\n\n\
          Written by `cargo xtask bench` (as root; about five minutes). Each figure is a\n\
@@ -770,20 +852,7 @@ fn report(machine: &str, rows: &[Row], scale: &[scale::Point]) -> String {
          |---|---|---|---|---|---|\n"
     );
     for r in rows {
-        let ratio = ratio(r.ours, r.theirs);
-        let target = match r.target {
-            Some(t) if ratio <= t && !r.note.is_empty() => format!("<= {t} ({})", r.note),
-            Some(t) if ratio <= t => format!("<= {t} (met)"),
-            Some(t) => format!("<= {t} (MISSED)"),
-            None => r.note.clone(),
-        };
-        text.push_str(&format!(
-            "| {} | {} | {} | {} | {ratio:.2} | {target} |\n",
-            r.what,
-            ms(r.ours),
-            r.reference,
-            ms(r.theirs)
-        ));
+        text.push_str(&table_row(r));
     }
     text.push_str(
         "\nThe kernel floor is `xtask/src/bin/floor.rs`: the same four system calls per\n\

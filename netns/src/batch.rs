@@ -1,0 +1,207 @@
+//! `netns -batch FILE`: ip's batch files (`ip -batch FILE`, `-` for
+//! stdin), a command a line, every line run by the same verbs in this one
+//! process. Lines are read as ip reads them (iproute2's getcmdline and
+//! makeargs): `#` ends a line's text wherever it is, a backslash at the
+//! end of a line joins the next to it, words are split at spaces, tabs
+//! and CRs, and a word that starts with a quote (' or ") runs to the next
+//! of the same quote. A line is what could follow `netns` on a command
+//! line, with ip's leading `netns` or without it. A failing line is
+//! reported as ip reports it, `Command failed FILE:LINE` on stderr after
+//! the verb's own message, and ends the batch but with -force; the exit
+//! status is 1 if any line failed, as ip's.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::process::ExitCode;
+
+use netns_cli::Shared;
+
+use crate::{Globals, Run};
+
+/// Runs the lines of `file` (stdin for `-`), each with the batch's
+/// `globals`; with `force`, past a failing line.
+pub fn run(file: &OsStr, globals: Globals, force: bool) -> ExitCode {
+    let input = match file == "-" {
+        true => Input::Stdin,
+        false => match File::open(file) {
+            Ok(opened) => Input::File(BufReader::new(opened)),
+            Err(err) => {
+                netns_cli::say(format_args!(
+                    "netns: {}",
+                    netns_core::Error::io("open", file, &err)
+                ));
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let mut lines = Lines {
+        input,
+        number: 0,
+        line: Vec::new(),
+    };
+    let shared = Shared::default();
+    let mut kept = Kept {
+        shared: &shared,
+        verb: String::new(),
+        add: Default::default(),
+        del: Default::default(),
+    };
+    let mut failed = false;
+    loop {
+        let ran = match lines.next() {
+            Ok(None) => break,
+            Ok(Some(Ok(words))) if words.is_empty() => continue,
+            Ok(Some(Ok(words))) => crate::run_line(globals, words, &mut kept),
+            Ok(Some(Err(why))) => {
+                netns_cli::say(format_args!("netns: {why}"));
+                ExitCode::FAILURE
+            }
+            Err(err) => {
+                let read = match file == "-" {
+                    true => netns_core::Error::io_sys("read stdin", &err),
+                    false => netns_core::Error::io("read", file, &err),
+                };
+                netns_cli::say(format_args!("netns: {read}"));
+                failed = true;
+                break;
+            }
+        };
+        if ran != ExitCode::SUCCESS {
+            // ip's words exactly, FILE as it was given, for the scripts
+            // that read them.
+            let mut said = b"Command failed ".to_vec();
+            said.extend_from_slice(file.as_bytes());
+            said.extend_from_slice(format!(":{}\n", lines.number).as_bytes());
+            let _ = io::stderr().write_all(&said);
+            failed = true;
+            if !force {
+                break;
+            }
+        }
+    }
+    match failed {
+        true => ExitCode::FAILURE,
+        false => ExitCode::SUCCESS,
+    }
+}
+
+/// What a run of lines of the same verb keeps from one to the next: for
+/// add the Creator, for del the Deleter, of the place the batch shares
+/// (see netns_cli::Shared). A line of another verb ends it: what it did
+/// (an exec, say) may have changed what they were set up for.
+pub struct Kept<'s> {
+    shared: &'s Shared,
+    /// The verb of the last line.
+    verb: String,
+    add: netns_add::Kept<'s>,
+    del: netns_del::Kept<'s>,
+}
+
+impl Kept<'_> {
+    /// Runs a line of verb `name`: `run` with `argv`, or the verb's own
+    /// entry point for batches.
+    pub fn run(&mut self, name: &str, run: Run, argv: Vec<OsString>) -> ExitCode {
+        if name != self.verb {
+            self.add = Default::default();
+            self.del = Default::default();
+            name.clone_into(&mut self.verb);
+        }
+        match name {
+            "add" => netns_add::run_in(argv, self.shared, &mut self.add),
+            "del" => netns_del::run_in(argv, self.shared, &mut self.del),
+            // A batch goes on after its exec lines: CMD runs in a child,
+            // as ip forks for it in a batch.
+            "exec" => netns_exec::run_waiting(argv),
+            _ => run(argv),
+        }
+    }
+}
+
+/// Where the lines come from. Stdin is locked a line at a time, not for
+/// the whole batch: a verb of a line may read it too (`add -`).
+enum Input {
+    Stdin,
+    File(BufReader<File>),
+}
+
+impl Input {
+    fn read_line(&mut self, line: &mut Vec<u8>) -> io::Result<usize> {
+        match self {
+            Input::Stdin => io::stdin().lock().read_until(b'\n', line),
+            Input::File(file) => file.read_until(b'\n', line),
+        }
+    }
+}
+
+/// A batch's commands, with the number of the line each ends on.
+struct Lines {
+    input: Input,
+    /// The last line read: the one the command last returned ends on.
+    number: usize,
+    line: Vec<u8>,
+}
+
+impl Lines {
+    /// The next command's words (none for a blank line or a comment), or
+    /// why its line cannot be read; `None` at the end.
+    fn next(&mut self) -> io::Result<Option<Result<Vec<OsString>, &'static str>>> {
+        self.line.clear();
+        if !self.read()? {
+            return Ok(None);
+        }
+        while self.line.ends_with(b"\\\n") {
+            self.line.truncate(self.line.len() - 2);
+            if !self.read()? {
+                return Ok(Some(Err("missing continuation line")));
+            }
+        }
+        Ok(Some(words(&self.line)))
+    }
+
+    /// Appends the next line to `line`, without the comment it has;
+    /// false at the end.
+    fn read(&mut self) -> io::Result<bool> {
+        let start = self.line.len();
+        if self.input.read_line(&mut self.line)? == 0 {
+            return Ok(false);
+        }
+        self.number += 1;
+        // ip's lines are C strings: a NUL ends one's text, as a # does.
+        if let Some(end) = self.line[start..].iter().position(|&b| b == 0 || b == b'#') {
+            self.line.truncate(start + end);
+        }
+        Ok(true)
+    }
+}
+
+/// A line's words, as ip's makeargs splits them: at spaces, tabs, CRs and
+/// newlines; a word that starts with ' or " runs to the next of that
+/// quote, which ends it (there are no escapes, and a quote within a word
+/// is a character of it).
+fn words(line: &[u8]) -> Result<Vec<OsString>, &'static str> {
+    let space = |b: &u8| b" \t\r\n".contains(b);
+    let mut words = Vec::new();
+    let mut rest = line;
+    loop {
+        let start = rest.iter().position(|b| !space(b)).unwrap_or(rest.len());
+        rest = &rest[start..];
+        let (word, after) = match rest.first() {
+            None => return Ok(words),
+            Some(&quote @ (b'\'' | b'"')) => {
+                let end = rest[1..]
+                    .iter()
+                    .position(|&b| b == quote)
+                    .ok_or("unterminated quoted string")?;
+                (&rest[1..=end], end + 2)
+            }
+            Some(_) => {
+                let end = rest.iter().position(space).unwrap_or(rest.len());
+                (&rest[..end], end)
+            }
+        };
+        words.push(OsString::from_vec(word.to_vec()));
+        rest = &rest[after.min(rest.len())..];
+    }
+}

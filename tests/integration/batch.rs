@@ -1,0 +1,282 @@
+//! `netns -batch FILE`: ip's batch files run through the multicall, each
+//! line by the same verbs as the command line; iproute2's own netns tests
+//! (testsuite/tests/ip/netns/set_nsid.t and set_nsid_batch.t) in our words;
+//! and a failing line, with and without -force, against real `ip -batch`
+//! on the same file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::interop::SystemNames;
+use crate::util::{Output, Sandbox, TempDir, bin, entries, in_new_netns, output};
+
+fn multicall() -> PathBuf {
+    bin("add").with_file_name("netns")
+}
+
+/// `netns ARGS...` in the sandbox's run dir, with `stdin`.
+fn netns(sb: &Sandbox, args: &[&str], stdin: &str) -> Output {
+    let mut cmd = Command::new(multicall());
+    cmd.env("NETNS_RUN_DIR", &sb.run).args(args);
+    output(&mut cmd, stdin)
+}
+
+/// A batch file of `text` in `dir`.
+fn batch_file(dir: &TempDir, text: &str) -> PathBuf {
+    let file = dir.0.join("batch");
+    std::fs::write(&file, text).expect("the batch file");
+    file
+}
+
+/// set_nsid.t: add, set an nsid, and see it in `list`, a bare `netns` and
+/// `list-id`, in a network namespace of the test's own (its nsid table
+/// holds only this test's 99).
+#[test]
+fn iproute2s_set_nsid_test_through_netns() {
+    let sb = Sandbox::new();
+    let out = in_new_netns(
+        &sb,
+        "netns add testnsid; netns set testnsid 99; echo list; netns list; echo bare; netns; \
+         echo ids; netns list-id; netns del testnsid",
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (
+            0,
+            "list\ntestnsid (id: 99)\nbare\ntestnsid (id: 99)\nids\nnsid 99 (iproute2 netns name: \
+             testnsid)\n"
+        ),
+        "{out:?}"
+    );
+    assert!(sb.entries().is_empty());
+}
+
+/// set_nsid_batch.t: the same add, set and list-id as lines of a batch
+/// file, run with `-b FILE`, then a delete.
+#[test]
+fn iproute2s_set_nsid_batch_test_through_netns() {
+    let sb = Sandbox::new();
+    let dir = TempDir::new("batch");
+    let file = batch_file(
+        &dir,
+        "netns add testnsid\nnetns set testnsid 99\nnetns list-id\n",
+    );
+    let script = format!("netns -b '{}'; netns del testnsid", file.display());
+    let out = in_new_netns(&sb, &script);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "nsid 99 (iproute2 netns name: testnsid)\n", ""),
+        "{out:?}"
+    );
+    assert!(sb.entries().is_empty());
+}
+
+/// 1000 adds then 1000 deletes as batch lines end as `netns-add -` and
+/// `netns-del -` of the same names do (the bench times them side by side).
+#[test]
+fn a_batch_of_1000_adds_and_dels_ends_as_netns_add_and_del_of_them() {
+    let names: String = (0..1000).map(|i| format!("b{i}\n")).collect();
+    let lines = |verb: &str| -> String {
+        names
+            .lines()
+            .map(|n| format!("netns {verb} {n}\n"))
+            .collect()
+    };
+    let (batch, bulk) = (Sandbox::new(), Sandbox::new());
+    let ours = netns(&batch, &["-batch", "-"], &lines("add"));
+    let theirs = bulk.run_stdin("add", &["-"], &names);
+    assert_eq!(
+        (ours.code, &ours.stdout, &ours.stderr),
+        (0, &String::new(), &String::new())
+    );
+    assert_eq!(theirs.code, 0, "{theirs:?}");
+    assert_eq!(batch.entries(), bulk.entries());
+    assert_eq!(batch.mounted(), bulk.mounted());
+    assert_eq!(batch.mounted().len(), 1000);
+    assert_eq!(netns(&batch, &[], "").stdout, netns(&bulk, &[], "").stdout);
+    let ours = netns(&batch, &["-b", "-"], &lines("delete"));
+    let theirs = bulk.run_stdin("del", &["-"], &names);
+    assert_eq!(
+        (ours.code, &ours.stdout, &ours.stderr),
+        (0, &String::new(), &String::new())
+    );
+    assert_eq!(theirs.code, 0, "{theirs:?}");
+    assert!(batch.entries().is_empty() && bulk.entries().is_empty());
+}
+
+/// What a batch of `text` did in /run/netns, run by `tool`: its exit
+/// status, its `Command failed` lines, how many other lines it wrote to
+/// stderr, its stdout, and which of `names` it left there (each then
+/// removed for the next run).
+fn in_run_netns(tool: &[&str], file: &Path, stdin: Option<&str>, names: &SystemNames) -> Run {
+    let mut cmd = Command::new(tool[0]);
+    cmd.args(&tool[1..]).env_remove("NETNS_RUN_DIR");
+    let out = match stdin {
+        Some(text) => output(cmd.arg("-").current_dir(file.parent().unwrap()), text),
+        None => output(
+            cmd.arg(file.file_name().unwrap())
+                .current_dir(file.parent().unwrap()),
+            "",
+        ),
+    };
+    let present = entries(Path::new("/run/netns"));
+    let left = names
+        .0
+        .iter()
+        .filter(|n| present.contains(n))
+        .cloned()
+        .collect();
+    for name in &names.0 {
+        crate::util::remove_entry(&Path::new("/run/netns").join(name));
+    }
+    let (failed, said): (Vec<&str>, Vec<&str>) = out
+        .stderr
+        .lines()
+        .partition(|l| l.starts_with("Command failed "));
+    Run {
+        code: out.code,
+        failed: failed.into_iter().map(String::from).collect(),
+        messages: said.len(),
+        stdout: out.stdout.clone(),
+        left,
+        stderr: out.stderr,
+    }
+}
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    failed: Vec<String>,
+    messages: usize,
+    stdout: String,
+    left: Vec<String>,
+    stderr: String,
+}
+
+/// A line that fails in the middle of a batch: without -force the lines
+/// after it do not run, with it they do; either way the exit status, the
+/// `Command failed FILE:LINE` lines (FILE `-` for stdin) and one message
+/// of the verb's own before each are ip's, on the same file. Comments,
+/// blank lines, quoted words and a continued line are read as ip reads
+/// them (the line numbers after them are ip's).
+#[test]
+fn a_failing_line_stops_the_batch_but_with_force_as_in_ip() {
+    let names = SystemNames::new(&["b1", "b2", "b 3", "b4x", "b5"]);
+    let [b1, b2, b3, b4x, b5] = [0, 1, 2, 3, 4].map(|i| names.0[i].as_str());
+    let b4 = b4x.strip_suffix('x').unwrap();
+    let dir = TempDir::new("batch");
+    let text = format!(
+        "netns add {b1}\n\
+         # a comment, then a blank line\n\
+         \n\
+         netns add {b1}\n\
+         netns add \"{b3}\" # added\n\
+         netns add {b4}\\\n\
+         x\n\
+         netns delete {b5}\n\
+         netns add {b2}\n"
+    );
+    let file = batch_file(&dir, &text);
+    let netns = multicall().display().to_string();
+    for force in [false, true] {
+        for stdin in [None, Some(text.as_str())] {
+            let with = |tool: &str| -> Vec<String> {
+                let mut args = vec![tool.to_owned()];
+                if force {
+                    args.push("-force".to_owned());
+                }
+                args.push("-batch".to_owned());
+                args
+            };
+            let (ip_args, our_args) = (with("ip"), with(&netns));
+            let ip_args: Vec<&str> = ip_args.iter().map(String::as_str).collect();
+            let our_args: Vec<&str> = our_args.iter().map(String::as_str).collect();
+            let ip = in_run_netns(&ip_args, &file, stdin, &names);
+            let ours = in_run_netns(&our_args, &file, stdin, &names);
+            let what = format!("force {force}, stdin {}", stdin.is_some());
+            let source = if stdin.is_some() { "-" } else { "batch" };
+            let expected: &[usize] = if force { &[4, 8] } else { &[4] };
+            let expected: Vec<String> = expected
+                .iter()
+                .map(|n| format!("Command failed {source}:{n}"))
+                .collect();
+            assert_eq!(ip.failed, expected, "{what}: ip {ip:?}");
+            assert_eq!(
+                (
+                    ours.code,
+                    &ours.failed,
+                    ours.messages,
+                    &ours.stdout,
+                    &ours.left
+                ),
+                (ip.code, &ip.failed, ip.messages, &ip.stdout, &ip.left),
+                "{what}: ours {ours:?}, ip {ip:?}"
+            );
+            let left: &[&str] = if force { &[b1, b2, b3, b4x] } else { &[b1] };
+            assert_eq!(ours.left, left, "{what}: {ours:?}");
+            assert!(ours.stderr.contains("netns-add: cannot create"), "{ours:?}");
+        }
+    }
+}
+
+/// Lines in our words too (no leading netns, our verbs and options),
+/// ip's options before -batch for every line, exec lines that go on to
+/// the next, and the batch's own errors.
+#[test]
+fn lines_take_our_words_and_the_batchs_options() {
+    let sb = Sandbox::new();
+    let out = netns(
+        &sb,
+        &["-j", "-b", "-"],
+        "add a\nnet add b\nnetns list\nexec a true\nexec b false\nlist\n",
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (
+            1,
+            "[{\"name\":\"a\",\"path\":\"RUN/a\"}]\n[{\"name\":\"b\",\"path\":\"RUN/b\"}]\n\
+             [{\"name\":\"a\"},{\"name\":\"b\"}]\n"
+                .replace("RUN", &sb.run.display().to_string())
+                .as_str()
+        ),
+        "{out:?}"
+    );
+    assert_eq!(
+        out.stderr,
+        "netns-exec: \"false\" failed in b: exit status 1\nCommand failed -:5\n"
+    );
+    // -all for the lines that take it.
+    let out = netns(&sb, &["-all", "-b", "-"], "netns delete\nlist\n");
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+    assert!(sb.entries().is_empty());
+    // A line that cannot be read is a failed line; -force goes past it.
+    let out = netns(
+        &sb,
+        &["-force", "-b", "-"],
+        "add 'a\n-batch x\nadd a\nadd b\\\n",
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "netns: unterminated quoted string\nCommand failed -:1\n\
+         netns: -batch in a line of a batch\nTry 'netns --help' for the verbs.\n\
+         Command failed -:2\n\
+         netns: missing continuation line\nCommand failed -:4\n"
+    );
+    assert_eq!(sb.entries(), ["a"]);
+    for (args, code, said) in [
+        (&["-b"][..], 2, "netns: option -b needs a FILE\n"),
+        (&["-b", "-", "list"], 2, "-batch runs the lines of FILE"),
+        (
+            &["-b", "/nonexistent"],
+            1,
+            "netns: cannot open \"/nonexistent\": No such file",
+        ),
+        // -f is ip's -family: not -force.
+        (&["-f", "-b", "-"], 2, "unknown verb \"-f\""),
+    ] {
+        let out = netns(&sb, args, "");
+        assert_eq!(out.code, code, "{args:?}: {out:?}");
+        assert!(out.stderr.contains(said), "{args:?}: {out:?}");
+    }
+}
