@@ -157,6 +157,7 @@ mod scan;
 mod scratch;
 mod sys;
 mod user;
+mod veth;
 mod watch;
 
 pub use enter::{ETC_NETNS_DIR, Enter, Exit, Sysfs};
@@ -169,4 +170,5 @@ pub use nsid::{NsidDump, NsidSocket, nsids};
 pub use pids::pids;
 pub use run_dir::{DEFAULT_RUN_DIR, Entry, RUN_DIR_ENV, RunDir};
 pub use scratch::Scratch;
+pub use veth::{Addr, End, Link, Made, MadeEnd, Wirer};
 pub use watch::{Event, Kinds, Watch, Woken};

@@ -261,8 +261,13 @@ fn leaks_now(root: &Path, tag: &str, etc_netns: bool) -> Vec<String> {
     if !etc_netns && Path::new("/etc/netns").exists() {
         leaks.push("dir: /etc/netns, which the tests made".to_owned());
     }
-    // A veth on the host, `nt<tag>h`, and its peer `nt<tag>p`.
-    let veth = [format!("nt{tag}h"), format!("nt{tag}p")];
+    // A veth on the host, `nt<tag>h`, and its peer `nt<tag>p`; a host
+    // end of netns-link's, `nt<tag>l`.
+    let veth = [
+        format!("nt{tag}h"),
+        format!("nt{tag}p"),
+        format!("nt{tag}l"),
+    ];
     leaks.extend(
         entries(Path::new("/sys/class/net"))
             .into_iter()

@@ -120,6 +120,8 @@ fn build() -> Result<PathBuf, String> {
                 "-p",
                 "netns-inspect",
                 "-p",
+                "netns-link",
+                "-p",
                 "netns-watch",
             ])
             .args(["-p", "xtask", "--bins"])
