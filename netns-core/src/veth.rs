@@ -156,7 +156,8 @@ pub struct Made {
 struct Conn {
     socket: netlink::Socket,
     owed: usize,
-    answers: HashMap<u32, Answer>,
+    /// A few at most (WINDOW): a Vec, not a map (size).
+    answers: Vec<(u32, Answer)>,
 }
 
 /// An answer: an ack (`None`), or a device's reply (RTM_NEWLINK), or a
@@ -186,15 +187,15 @@ impl Conn {
         let (answers, owed) = (&mut self.answers, &mut self.owed);
         self.socket.answers(&mut |seq, answer| {
             *owed = owed.saturating_sub(1);
-            answers.insert(seq, answer.map(|msg| msg.and_then(|m| device(&m))));
+            answers.push((seq, answer.map(|msg| msg.and_then(|m| device(&m)))));
         })
     }
 
     /// The answer to request `seq`, read when it comes.
     fn wait(&mut self, seq: u32) -> Result<Answer> {
         loop {
-            if let Some(answer) = self.answers.remove(&seq) {
-                return Ok(answer);
+            if let Some(at) = self.answers.iter().position(|(s, _)| *s == seq) {
+                return Ok(self.answers.swap_remove(at).1);
             }
             self.read()?;
         }
@@ -244,10 +245,12 @@ struct Place {
     /// The `ethN` to try first.
     next_eth: u32,
     lo_up: bool,
-    bridges: HashMap<Vec<u8>, Bridge>,
+    /// The bridges met there: a few (a Vec, not a map: size).
+    bridges: Vec<Bridge>,
 }
 
 struct Bridge {
+    name: Vec<u8>,
     index: u32,
     /// Made by this process for a link of the batch now on its way (it
     /// is removed again if none of them is kept).
@@ -335,7 +338,7 @@ impl Wirer {
             names: None,
             next_eth: 0,
             lo_up: at.ns.is_none(),
-            bridges: HashMap::new(),
+            bridges: Vec::new(),
         });
         if place.conn.is_none() {
             let socket = match at.ns {
@@ -345,7 +348,7 @@ impl Wirer {
             place.conn = Some(Conn {
                 socket,
                 owed: 0,
-                answers: HashMap::new(),
+                answers: Vec::new(),
             });
         }
         Ok(place)
@@ -479,7 +482,7 @@ impl Wirer {
         check_ifname(name)?;
         let up = self.up;
         let place = self.place(at)?;
-        if let Some(bridge) = place.bridges.get(name.as_bytes()) {
+        if let Some(bridge) = place.bridges.iter().find(|b| b.name == name.as_bytes()) {
             return Ok(bridge.index);
         }
         let conn = place.conn.as_mut().expect("opened by place");
@@ -518,11 +521,12 @@ impl Wirer {
             names.insert(name.as_bytes().to_vec());
         }
         let bridge = Bridge {
+            name: name.as_bytes().to_vec(),
             index: device.index,
             made,
             users: 0,
         };
-        place.bridges.insert(name.as_bytes().to_vec(), bridge);
+        place.bridges.push(bridge);
         Ok(device.index)
     }
 
@@ -621,7 +625,8 @@ impl Wirer {
             for (end, spec) in ends.iter().enumerate() {
                 let Some(bridge) = &spec.bridge else { continue };
                 let place = self.places.get_mut(&p.at[end].id);
-                if let Some(b) = place.and_then(|pl| pl.bridges.get_mut(bridge.as_bytes())) {
+                let mut bridges = place.into_iter().flat_map(|pl| pl.bridges.iter_mut());
+                if let Some(b) = bridges.find(|b| b.name == bridge.as_bytes()) {
                     b.users += 1;
                 }
             }
@@ -665,18 +670,17 @@ impl Wirer {
     /// Removes the bridges made for links none of which was kept.
     fn drop_unused_bridges(&mut self) {
         for place in self.places.values_mut() {
-            let unused: Vec<Vec<u8>> = place
-                .bridges
-                .iter()
-                .filter(|(_, b)| b.made && b.users == 0)
-                .map(|(name, _)| name.clone())
-                .collect();
-            for name in unused {
-                let Some(bridge) = place.bridges.remove(&name) else {
-                    continue;
-                };
+            let (unused, kept) = std::mem::take(&mut place.bridges)
+                .into_iter()
+                .partition(|b| b.made && b.users == 0);
+            place.bridges = kept;
+            for bridge in place.bridges.iter_mut() {
+                bridge.made = false;
+            }
+            for bridge in unused {
+                let bridge: Bridge = bridge;
                 if let Some(names) = place.names.as_mut() {
-                    names.remove(&name);
+                    names.remove(&bridge.name);
                 }
                 if let Some(conn) = place.conn.as_mut() {
                     let body = Attrs::after(&ifinfomsg(bridge.index, false));
@@ -684,9 +688,6 @@ impl Wirer {
                         let _ = conn.wait(seq);
                     }
                 }
-            }
-            for bridge in place.bridges.values_mut() {
-                bridge.made = false;
             }
         }
     }

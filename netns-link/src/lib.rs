@@ -3,13 +3,12 @@
 //! straight into their namespaces; `-` for a link a line, thousands in
 //! one process; `--delete` removes a link by one of its ends.
 
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, BufRead, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitCode;
 
-use netns_cli::{JsonArray, Parsed, Place, Ui, Value, json};
+use netns_cli::{JsonArray, Parsed, Place, Ui, Value};
 use netns_core::quote::{self, InQuotes, quote};
 use netns_core::rootless::Keeper;
 use netns_core::{Addr, End, Link, Made, MadeEnd, Name, Netns, RunDir, Wirer};
@@ -230,7 +229,7 @@ fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
     let mut work = Work {
         run_dir: &here.run_dir,
         wirer: wirer.up(args.up).nodad(args.nodad),
-        opened: HashMap::new(),
+        opened: Vec::new(),
         batch: Vec::new(),
         json: args.json.then(JsonArray::default),
         delete: args.delete,
@@ -279,7 +278,8 @@ fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
 struct Work<'r> {
     run_dir: &'r RunDir,
     wirer: Wirer,
-    opened: HashMap<OsString, Netns>,
+    /// At most a few batches' worth (a Vec, not a map: size).
+    opened: Vec<(OsString, Netns)>,
     /// Links waiting: their line, and their words, or why the line is
     /// refused (reported in its turn, so that messages come in line
     /// order).
@@ -298,13 +298,13 @@ impl Work<'_> {
         };
         for end in &words.ends {
             let Some(name) = &end.netns else { continue };
-            if self.opened.contains_key(name) {
+            if self.opened.iter().any(|(n, _)| n == name) {
                 continue;
             }
             let opened = Name::new(name.clone()).and_then(|n| Netns::open(self.run_dir, &n));
             match opened {
                 Ok(ns) => {
-                    self.opened.insert(name.clone(), ns);
+                    self.opened.push((name.clone(), ns));
                 }
                 Err(err) => return self.queue(ui, line, Err(err.to_string())),
             }
@@ -332,7 +332,7 @@ impl Work<'_> {
                     }
                 };
                 let end = &words.ends[0];
-                let ns = end.netns.as_ref().map(|n| &self.opened[n]);
+                let ns = end.netns.as_ref().map(|n| opened(&self.opened, n));
                 let ifname = end.ifname.as_deref().unwrap_or_default();
                 if let Err(err) = self.wirer.delete(ns, ifname) {
                     netns_cli::refuse(ui, *line, err);
@@ -340,7 +340,7 @@ impl Work<'_> {
             }
         } else {
             let end = |e: &EndWords| End {
-                ns: e.netns.as_ref().map(|n| &self.opened[n]),
+                ns: e.netns.as_ref().map(|n| opened(&self.opened, n)),
                 ifname: e.ifname.clone(),
                 addrs: e.addrs.clone(),
                 mtu: e.mtu,
@@ -381,12 +381,11 @@ impl Work<'_> {
         let ends = [(&words.ends[0], &made.a), (&words.ends[1], &made.b)];
         match &mut self.json {
             Some(array) => {
-                let fields: Vec<(&str, Value)> = ["a", "b"]
-                    .into_iter()
-                    .zip(ends)
-                    .map(|(key, (e, m))| (key, json_end(ui, e, m)))
-                    .collect();
-                array.push(ui.out(), &fields);
+                let (a, b) = (
+                    json_end(ui, ends[0].0, ends[0].1),
+                    json_end(ui, ends[1].0, ends[1].1),
+                );
+                array.push_nested(ui.out(), &[("a", &a), ("b", &b)]);
             }
             None => {
                 let mut text = String::new();
@@ -411,7 +410,13 @@ impl Work<'_> {
     }
 }
 
-fn json_end(ui: &mut Ui, e: &EndWords, m: &MadeEnd) -> Value {
+/// The namespace opened for `name` (every name of a batch is).
+fn opened<'o>(opened: &'o [(OsString, Netns)], name: &OsStr) -> &'o Netns {
+    let found = opened.iter().find(|(n, _)| n == name);
+    &found.expect("opened before it was queued").1
+}
+
+fn json_end(ui: &mut Ui, e: &EndWords, m: &MadeEnd) -> [(&'static str, Value); 4] {
     let text = |ui: &mut Ui, s: &OsStr| match s.to_str() {
         Some(s) => Value::from(s),
         None => {
@@ -426,13 +431,13 @@ fn json_end(ui: &mut Ui, e: &EndWords, m: &MadeEnd) -> Value {
         Some(n) => text(ui, n),
         None => Value::Null,
     };
-    let addrs: Vec<Value> = m.addrs.iter().map(|a| json!(a.to_string())).collect();
-    json!({
-        "netns": netns,
-        "ifname": text(ui, &m.ifname),
-        "ifindex": m.ifindex,
-        "addresses": addrs,
-    })
+    let addrs: Vec<Value> = m.addrs.iter().map(|a| Value::from(a.to_string())).collect();
+    [
+        ("netns", netns),
+        ("ifname", text(ui, &m.ifname)),
+        ("ifindex", Value::from(m.ifindex)),
+        ("addresses", Value::from(addrs)),
+    ]
 }
 
 /// The words of a line of `-`: split at white space, a word in double
