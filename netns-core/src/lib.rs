@@ -128,7 +128,9 @@
 //! What the tools do, as calls: list a run dir ([`RunDir::names`],
 //! [`RunDir::entries`]), identify ([`RunDir::names_of`]), [`pids`],
 //! attach ([`attach`]), nsids ([`NsidSocket`], [`nsids`]), the names that
-//! hold a device ([`holding`]), watch names and nsids come and go
+//! hold a device ([`holding`]), veth pairs between namespaces with their
+//! addresses and bridges, thousands at a time ([`Wirer`]), watch names
+//! and nsids come and go
 //! ([`Watch`]), and every namespace on the machine with what holds it
 //! ([`inspect`]). Names and paths as one line of text: [`quote`].
 //!

@@ -289,7 +289,8 @@ struct Pending<'l, 'a> {
     /// socket it went to, its sequence number, its step.
     owed: Vec<(usize, u32, Step)>,
     failed: Option<Error>,
-    /// Whether the pair may exist (its request was sent).
+    /// Whether the pair may exist: its request was sent, and not
+    /// refused.
     sent: bool,
 }
 
@@ -610,7 +611,14 @@ impl Wirer {
                         }
                         continue;
                     }
-                    Ok(Err(refusal)) => refused(p.what(end, step), refusal),
+                    Ok(Err(refusal)) => {
+                        // Refused: not made, and a device of its name
+                        // that was there already is not ours to delete.
+                        if let Step::Pair = step {
+                            p.sent = false;
+                        }
+                        refused(p.what(end, step), refusal)
+                    }
                     Err(err) => err,
                 };
                 p.failed.get_or_insert(err);

@@ -258,6 +258,12 @@ fn bad_input_is_reported_and_leaves_nothing() {
     );
     assert_eq!(devices(&sb, "a"), ["first", "last"]);
     assert_eq!(devices(&sb, "b"), ["first", "last"]);
+    // A link refused for a name another link has leaves that link be.
+    let out = sb.run("link", &["a", "-n", "first", "b", "-n", "other"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.ends_with(": File exists\n"), "{out:?}");
+    assert_eq!(devices(&sb, "a"), ["first", "last"]);
+    assert_eq!(devices(&sb, "b"), ["first", "last"]);
 }
 
 /// Whether `text` has the parts of `message` between its `*`s, in order

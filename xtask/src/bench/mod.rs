@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 
+mod link;
 mod rootless;
 mod scale;
 mod startup;
@@ -68,11 +69,25 @@ pub fn run() -> Result<(), String> {
     rows.extend(processes(&b)?);
     rows.extend(watch(&b)?);
     rows.extend(rootless::run(&b)?);
+    rows.extend(link::run(&b)?);
     let scale = scale::run(&b)?;
     let report = report(&machine, &rows, &scale);
     print!("{report}");
     std::fs::write(project_root().join("BENCHMARKS.md"), report)
         .map_err(|e| format!("cannot write BENCHMARKS.md: {e}"))
+}
+
+/// `cargo xtask bench link`: the link rows alone, printed, not written
+/// to BENCHMARKS.md (whose other rows they would drop).
+pub fn run_link() -> Result<(), String> {
+    require_root("the benchmarks")?;
+    let bins = build()?;
+    let dist = project_root().join("target").join("dist");
+    let machine = machine();
+    isolate()?;
+    let rows = link::run(&Bins { dir: bins, dist })?;
+    print!("{}", report(&machine, &rows, &[]));
+    Ok(())
 }
 
 struct Bins {
