@@ -266,6 +266,8 @@ pub struct Wirer {
     up: bool,
     nodad: bool,
     places: HashMap<NetnsId, Place>,
+    /// How many places have a socket open.
+    open: usize,
 }
 
 /// A request of a link's, and what it asked (for the message if it is
@@ -306,6 +308,7 @@ impl Wirer {
             up: true,
             nodad: false,
             places: HashMap::new(),
+            open: 0,
         })
     }
 
@@ -351,6 +354,7 @@ impl Wirer {
                 owed: 0,
                 answers: Vec::new(),
             });
+            self.open += 1;
         }
         Ok(place)
     }
@@ -413,10 +417,13 @@ impl Wirer {
         self.collect(&mut pending);
         let made = pending.iter_mut().map(|p| self.finish(p)).collect();
         self.drop_unused_bridges();
-        if self.places.values().filter(|p| p.conn.is_some()).count() > OPEN_MAX {
+        // Once every OPEN_MAX namespaces met, not every batch: the cost
+        // of a link stays the same however many there are.
+        if self.open > OPEN_MAX {
             for place in self.places.values_mut() {
                 place.conn = None;
             }
+            self.open = 0;
         }
         made
     }
