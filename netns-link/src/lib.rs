@@ -26,7 +26,8 @@ each namespace), and adds their addresses. A NETNS of `.` is the
 namespace this command runs in (the host's; with --rootless the
 keeper's): no name can be `.`. Both ends may be in one namespace.
 
-The options after a NETNS are its end's:
+`--netns NAME` is a NETNS too, for a NAME that starts with `-`. The
+options after a NETNS are its end's:
   -n, --name IFNAME   its interface name (default: the first ethN that
                       the namespace has no device of)
   -a, --addr ADDR[/LEN]  an address, IPv4 or IPv6 (LEN defaults to 32
@@ -123,6 +124,10 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
                 // The rest is the link's, in its own words.
                 words.extend(parser.raw_args()?);
             }
+            Long("netns") => {
+                words.extend(["--netns".into(), parser.value()?]);
+                words.extend(parser.raw_args()?);
+            }
             _ => return Err(misplaced(arg)),
         }
     }
@@ -159,47 +164,68 @@ fn link_words(words: Vec<OsString>, delete: bool) -> Result<Words, lexopt::Error
     let mut ends: Vec<EndWords> = Vec::new();
     let mut parser = lexopt::Parser::from_args(words);
     while let Some(arg) = parser.next()? {
-        if let Value(value) = arg {
+        let netns = match arg {
+            Value(value) => Some(netns_of(value)),
+            // A name that starts with `-`, which would be read as options.
+            Long("netns") => Some(Some(parser.value()?)),
+            arg => {
+                let option = match arg {
+                    Short('n') | Long("name") => 'n',
+                    Short('a') | Long("addr") => 'a',
+                    Long("mtu") => 'm',
+                    Short('b') | Long("bridge") => 'b',
+                    _ => return Err(misplaced(arg)),
+                };
+                let Some(end) = ends.last_mut() else {
+                    return Err(misplaced(arg));
+                };
+                end_option(&mut parser, end, option)?;
+                None
+            }
+        };
+        if let Some(netns) = netns {
             if ends.len() == 2 {
-                return Err(lexopt::Error::UnexpectedArgument(value));
+                let extra = netns.unwrap_or_else(|| ".".into());
+                return Err(lexopt::Error::UnexpectedArgument(extra));
             }
             ends.push(EndWords {
-                netns: netns_of(value),
+                netns,
                 ..EndWords::default()
             });
             continue;
-        }
-        let Some(end) = ends.last_mut() else {
-            return Err(misplaced(arg));
-        };
-        match arg {
-            Short('n') | Long("name") => end.ifname = Some(parser.value()?),
-            Short('a') | Long("addr") => {
-                let value = parser.value()?;
-                let text = value.to_str().unwrap_or_default();
-                let addr = Addr::parse(text).map_err(|why| match text {
-                    "" => format!("invalid address {}", InQuotes::new(&value)),
-                    _ => why,
-                })?;
-                end.addrs.push(addr);
-            }
-            Long("mtu") => {
-                let value = parser.value()?;
-                end.mtu = Some(
-                    value
-                        .to_str()
-                        .and_then(|v| v.parse().ok())
-                        .ok_or_else(|| format!("invalid MTU {}", InQuotes::new(&value)))?,
-                );
-            }
-            Short('b') | Long("bridge") => end.bridge = Some(parser.value()?),
-            _ => return Err(arg.unexpected()),
         }
     }
     match ends.len() {
         2 => Ok(Words { ends }),
         _ => Err("a link needs two NETNS".into()),
     }
+}
+
+/// One of an end's options (`n`ame, `a`ddr, `m`tu, `b`ridge) and its
+/// value, into `end`.
+fn end_option(
+    parser: &mut lexopt::Parser,
+    end: &mut EndWords,
+    option: char,
+) -> Result<(), lexopt::Error> {
+    let value = parser.value()?;
+    match option {
+        'n' => end.ifname = Some(value),
+        'a' => {
+            let text = value.to_str().unwrap_or_default();
+            let addr = Addr::parse(text).map_err(|why| match text {
+                "" => format!("invalid address {}", InQuotes::new(&value)),
+                _ => why,
+            })?;
+            end.addrs.push(addr);
+        }
+        'm' => {
+            let mtu = value.to_str().and_then(|v| v.parse().ok());
+            end.mtu = Some(mtu.ok_or_else(|| format!("invalid MTU {}", InQuotes::new(&value)))?);
+        }
+        _ => end.bridge = Some(value),
+    }
+    Ok(())
 }
 
 /// An option where it does not belong: an end's before any NETNS is

@@ -474,3 +474,19 @@ fn as_root_of_a_user_namespace_links_work() {
     );
     assert_eq!(out.stderr, "", "{out:?}");
 }
+
+/// A name that starts with `-` is a NETNS through `--netns`, on the
+/// command line and in a line of `-`; `.` is no name, but this namespace.
+#[test]
+fn a_name_that_starts_with_a_dash_is_given_with_netns() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run("add", &["--", "-x", "y"]).code, 0);
+    let out = sb.run("link", &["--netns", "-x", "-a", "10.0.0.0/31", "y"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert!(out.stdout.starts_with("netns -x dev eth0 "), "{out:?}");
+    let out = sb.run_stdin("link", &["-"], "y -n z --netns -x\n");
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let out = sb.run("exec", &["--", "-x", "ip", "-br", "addr", "show", "eth0"]);
+    assert!(out.stdout.contains("10.0.0.0/31"), "{out:?}");
+    assert_eq!(devices(&sb, "y"), ["eth0", "z"]);
+}
