@@ -434,12 +434,17 @@ impl Wirer {
     fn prepare(&mut self, p: &mut Pending<'_, '_>) -> Result<()> {
         for (end, spec) in [&p.link.a, &p.link.b].into_iter().enumerate() {
             let at = p.at[end];
-            if self.up && !self.place(at)?.lo_up {
-                let ns = at
-                    .ns
-                    .expect("only this namespace's loopback is taken as up");
-                crate::link::loopback_up(ns)?;
-                self.place(at)?.lo_up = true;
+            let up = self.up;
+            let place = self.place(at)?;
+            if up && !place.lo_up {
+                // On the namespace's own socket: no second one for it.
+                const LOOPBACK: u32 = 1;
+                let conn = place.conn.as_mut().expect("opened by place");
+                let body = Attrs::after(&ifinfomsg(LOOPBACK, true));
+                let seq = conn.send(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, &body)?;
+                conn.wait(seq)?
+                    .map_err(|r| refused(format!("bring up the loopback device of {at}"), r))?;
+                place.lo_up = true;
             }
             let taken = (end == 1 && at.id == p.at[0].id).then(|| p.names[0].clone());
             let name = match &spec.ifname {

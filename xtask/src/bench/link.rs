@@ -4,8 +4,10 @@
 //! both namespaces, then one `ip -n NAME -batch -` per namespace for its
 //! addresses, ups and lo), one `ip` process a step (on a chain of 100,
 //! scaled), and the kernel floor (`floor link`: the pairs and addresses,
-//! nothing else); and the network's teardown, `netns-del --all` beside
-//! `ip -batch` deletes. `cargo xtask bench link` runs these rows alone.
+//! nothing else); the network's teardown, `netns-del --all` beside
+//! `ip -batch` deletes; and a LAN, one namespace with a bridge and 500
+//! hosts linked to it, beside the fastest `ip` form of it. `cargo xtask
+//! bench link` runs these rows alone.
 
 use std::process::Command;
 use std::time::Duration;
@@ -16,6 +18,8 @@ const NODES: usize = 1000;
 /// The chain the one-`ip`-a-step way is timed on, then scaled to NODES.
 const STEP_NODES: usize = 100;
 const RUNS: usize = 3;
+/// The hosts on the LAN's bridge.
+const HOSTS: usize = 500;
 
 /// The address of end `k` (0 or 1) of link `i`: a /31 of its own.
 fn addr(i: usize, k: usize) -> String {
@@ -48,9 +52,10 @@ pub(super) fn run(b: &Bins) -> Result<Vec<Row>, String> {
     let add = |b: &Bins| time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()));
     let [mut o_add, mut o_link, mut o_del] = [(); 3].map(|()| Vec::new());
     let [mut i_pairs, mut i_rest, mut i_del, mut floor, mut steps] = [(); 5].map(|()| Vec::new());
+    let [mut o_lan, mut i_lan] = [(); 2].map(|()| Vec::new());
     for rep in 0..RUNS {
-        for turn in 0..4 {
-            match (rep + turn) % 4 {
+        for turn in 0..5 {
+            match (rep + turn) % 5 {
                 0 => {
                     o_add.push(add(b)?);
                     o_link.push(time(b.cmd("netns-link").arg("-"), Some(lines.as_bytes()))?);
@@ -75,6 +80,11 @@ pub(super) fn run(b: &Bins) -> Result<Vec<Row>, String> {
                     cmd.args(["link", &NODES.to_string(), "/run/netns", "c"]);
                     floor.push(time(&mut cmd, None)?);
                     time(b.cmd("netns-del").arg("--all"), None)?;
+                }
+                3 => {
+                    let (ours, theirs) = lan(b)?;
+                    o_lan.push(ours);
+                    i_lan.push(theirs);
                 }
                 _ => {
                     let small = self::names(STEP_NODES);
@@ -149,7 +159,55 @@ pub(super) fn run(b: &Bins) -> Result<Vec<Row>, String> {
             &i_del,
             Some(1.0),
         ),
+        row(
+            format!("a LAN: {HOSTS} hosts on one bridge, `netns-link -`"),
+            &o_lan,
+            "ip -batch pairs, then `ip -n NAME -batch -` each",
+            &i_lan,
+            None,
+        ),
     ])
+}
+
+/// A LAN made both ways, each on fresh namespaces (`hub`, and `h0` ..):
+/// ours with `netns-link -` (the bridge made by the first link), ip's
+/// with the bridge made by one `ip -n hub`, one `ip -batch` for the
+/// pairs placed straight in, one `ip -n hub -batch -` for the ports and
+/// ups, and one `ip -n hN -batch -` per host for its address and ups.
+fn lan(b: &Bins) -> Result<(Duration, Duration), String> {
+    let hosts: String = (0..HOSTS).map(|i| format!("h{i}\n")).collect();
+    let names = format!("hub\n{hosts}");
+    let host_addr = |i: usize| format!("10.9.{}.{}/16", i / 250, i % 250 + 1);
+    let lines: String = (0..HOSTS)
+        .map(|i| format!("h{i} -a {} hub -b br0\n", host_addr(i)))
+        .collect();
+    time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()))?;
+    let ours = time(b.cmd("netns-link").arg("-"), Some(lines.as_bytes()))?;
+    time(b.cmd("netns-del").arg("--all"), None)?;
+    settle();
+    time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()))?;
+    let pairs: String = (0..HOSTS)
+        .map(|i| format!("link add p{i} netns hub type veth peer name e{i} netns h{i}\n"))
+        .collect();
+    let mut hub = String::from("link set lo up\nlink set br0 up\n");
+    hub.extend((0..HOSTS).map(|i| format!("link set p{i} master br0 up\n")));
+    let bridge = ["-n", "hub", "link", "add", "br0", "type", "bridge"];
+    let mut theirs = time(&mut ip(&bridge), None)?;
+    theirs += time(&mut ip(&["-batch", "-"]), Some(pairs.as_bytes()))?;
+    theirs += time(&mut ip(&["-n", "hub", "-batch", "-"]), Some(hub.as_bytes()))?;
+    for i in 0..HOSTS {
+        let batch = format!(
+            "addr add {} dev e{i}\nlink set e{i} up\nlink set lo up\n",
+            host_addr(i)
+        );
+        let name = format!("h{i}");
+        theirs += time(
+            &mut ip(&["-n", &name, "-batch", "-"]),
+            Some(batch.as_bytes()),
+        )?;
+    }
+    time(b.cmd("netns-del").arg("--all"), None)?;
+    Ok((ours, theirs))
 }
 
 /// What `ip -n cJ -batch -` does for node `j` of a chain of `n`: the
