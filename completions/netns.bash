@@ -19,7 +19,7 @@
 # line or PATH says (`./netns-del <TAB>` runs no ./netns-del).
 
 # The verbs, as `netns --verbs` prints them (a test checks).
-_netns_verbs=(add attach del exec identify inspect list pids set watch)
+_netns_verbs=(add attach del exec identify inspect link list pids set watch)
 # ip's words, in the order ip tries prefixes, and the verb of each.
 _netns_ip_words=(list:list show:list lst:list list-id:list help:help add:add set:set
     delete:del identify:identify pids:pids exec:exec monitor:watch attach:attach)
@@ -259,6 +259,7 @@ _netns_candidates() {
         _netns_names
         _netns_pids
         ;;
+    link:*) _netns_names ;;
     watch:0) [[ ${tool[1]} == watch ]] && printf '%s\0' all name id ;;
     list:0) [[ ${tool[1]} == list ]] && printf 'dev\0' ;;
     list:1) [[ ${args[0]} == dev ]] && _netns_devices ;;

@@ -92,6 +92,6 @@ function __netns_complete
     end
 end
 
-for command in netns netns-add netns-attach netns-del netns-exec netns-identify netns-inspect netns-list netns-pids netns-set netns-watch
+for command in netns netns-add netns-attach netns-del netns-exec netns-identify netns-inspect netns-link netns-list netns-pids netns-set netns-watch
     complete -c $command -f -a '(__netns_complete | string split0)'
 end

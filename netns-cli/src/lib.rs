@@ -531,10 +531,34 @@ impl JsonArray {
         }
     }
 
+    /// Pushes an object of objects: each key with its object's fields,
+    /// in the order given.
+    pub fn push_nested(&mut self, out: &mut impl Write, objects: &[(&str, &[(&str, Value)])]) {
+        if self.failed.is_none() {
+            self.failed = self.write_nested(out, objects).err();
+        }
+    }
+
     fn write(&mut self, out: &mut impl Write, fields: &[(&str, Value)]) -> io::Result<()> {
         out.write_all(if self.started { b"," } else { b"[" })?;
         self.started = true;
         write_object(out, fields)
+    }
+
+    fn write_nested(
+        &mut self,
+        out: &mut impl Write,
+        objects: &[(&str, &[(&str, Value)])],
+    ) -> io::Result<()> {
+        out.write_all(if self.started { b"," } else { b"[" })?;
+        self.started = true;
+        for (i, (key, fields)) in objects.iter().enumerate() {
+            out.write_all(if i == 0 { b"{" } else { b"," })?;
+            serde_json::to_writer(&mut *out, key)?;
+            out.write_all(b":")?;
+            write_object(out, fields)?;
+        }
+        out.write_all(if objects.is_empty() { b"{}" } else { b"}" })
     }
 
     pub fn finish(self, out: &mut impl Write) -> io::Result<()> {

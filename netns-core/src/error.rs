@@ -191,6 +191,19 @@ pub enum Error {
     },
     /// The kernel sent something the netlink code does not understand.
     Netlink(&'static str),
+    /// The kernel refused a netlink request: `what` completes "cannot ..."
+    /// and names what was asked of which namespace.
+    Refused {
+        /// What was asked (`make the veth pair "eth0" in "/run/netns/a" ...`).
+        what: String,
+        /// The kernel's reason.
+        errno: Errno,
+        /// The kernel's reason in words (extended ack), when it gave one.
+        message: Option<String>,
+    },
+    /// A link that cannot be made as asked, found before anything was
+    /// sent (a name too long, a bridge that is no bridge): in words.
+    Link(String),
     /// No process has this pid (or it has exited and has no namespace).
     NoProcess {
         /// The pid given.
@@ -574,6 +587,18 @@ impl Error {
                 }
             }
             Error::Netlink(what) => write!(f, "unexpected netlink reply: {what}"),
+            Error::Refused {
+                what,
+                errno,
+                message,
+            } => {
+                write!(f, "cannot {what}: {}", cause(*errno))?;
+                match message {
+                    Some(message) => write!(f, " ({})", message.trim_end_matches('.')),
+                    None => Ok(()),
+                }
+            }
+            Error::Link(what) => f.write_str(what),
             Error::NoProcess { pid } => write!(f, "no process with PID {pid}"),
             Error::NsidRefused {
                 path,

@@ -146,7 +146,9 @@
 //! What the tools do, as calls: list a run dir ([`RunDir::names`],
 //! [`RunDir::entries`]), identify ([`RunDir::names_of`]), [`pids`],
 //! attach ([`attach`]), nsids ([`NsidSocket`], [`nsids`]), the names that
-//! hold a device ([`holding`]), watch names and nsids come and go
+//! hold a device ([`holding`]), veth pairs between namespaces with their
+//! addresses and bridges, thousands at a time ([`Wirer`]), watch names
+//! and nsids come and go
 //! ([`Watch`]), and every namespace on the machine with what holds it
 //! ([`inspect`]). Names and paths as one line of text: [`quote`].
 //!
@@ -175,6 +177,7 @@ mod scan;
 mod scratch;
 mod sys;
 mod user;
+mod veth;
 mod watch;
 
 pub use enter::{ETC_NETNS_DIR, Enter, Exit, Sysfs};
@@ -187,4 +190,5 @@ pub use nsid::{NsidDump, NsidSocket, nsids};
 pub use pids::pids;
 pub use run_dir::{DEFAULT_RUN_DIR, Entry, RUN_DIR_ENV, RunDir};
 pub use scratch::Scratch;
+pub use veth::{Addr, End, Link, Made, MadeEnd, Wirer};
 pub use watch::{Event, Kinds, Watch, Woken};

@@ -22,6 +22,8 @@ pub(crate) const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_MULTI: u16 = 0x2;
 pub(crate) const NLM_F_ACK: u16 = 0x4;
 pub(crate) const NLM_F_DUMP: u16 = 0x300;
+pub(crate) const NLM_F_EXCL: u16 = 0x200;
+pub(crate) const NLM_F_CREATE: u16 = 0x400;
 /// On an NLMSG_ERROR: the request is not echoed back in full...
 const NLM_F_CAPPED: u16 = 0x100;
 /// ...and extended-ack attributes follow it.
@@ -55,11 +57,58 @@ pub(crate) struct Refusal {
     pub message: Option<String>,
 }
 
+/// The answer to one request: an ack (`None`), a reply message, or the
+/// kernel's refusal.
+pub(crate) type Answer<'a> = std::result::Result<Option<Message<'a>>, Refusal>;
+
 /// How a reply ended.
 pub(crate) struct Ended {
     /// It ended right after a read that filled the buffer, with nothing
     /// more but its end: a dump that the kernel may have cut short.
     pub after_full_read: bool,
+}
+
+/// A request's body as it is built: the family header, then attributes,
+/// each padded to 4 bytes; nests for attributes that hold attributes.
+pub(crate) struct Attrs(Vec<u8>);
+
+impl Attrs {
+    /// A body that starts with the family header `family`.
+    pub fn after(family: &[u8]) -> Self {
+        let mut body = Vec::with_capacity(128);
+        body.extend_from_slice(family);
+        Attrs(body)
+    }
+
+    /// Appends the attribute (`kind`, `value`).
+    pub fn push(&mut self, kind: u16, value: &[u8]) -> &mut Self {
+        self.0
+            .extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
+        self.0.extend_from_slice(&kind.to_ne_bytes());
+        self.0.extend_from_slice(value);
+        self.0.resize(align(self.0.len()), 0);
+        self
+    }
+
+    /// Appends raw bytes (a nested family header), 4-byte aligned.
+    pub fn raw(&mut self, bytes: &[u8]) -> &mut Self {
+        self.0.extend_from_slice(bytes);
+        self.0.resize(align(self.0.len()), 0);
+        self
+    }
+
+    /// Appends the attribute `kind` (NLA_F_NESTED set) holding what
+    /// `inner` appends.
+    pub fn nest(&mut self, kind: u16, inner: impl FnOnce(&mut Self)) -> &mut Self {
+        const NLA_F_NESTED: u16 = 0x8000;
+        let at = self.0.len();
+        self.0.extend_from_slice(&[0; 4]);
+        inner(self);
+        let len = (self.0.len() - at) as u16;
+        self.0[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+        self.0[at + 2..at + 4].copy_from_slice(&(kind | NLA_F_NESTED).to_ne_bytes());
+        self
+    }
 }
 
 impl Socket {
@@ -149,23 +198,24 @@ impl Socket {
         family: &[u8],
         attrs: &[(u16, &[u8])],
     ) -> Result<u32> {
+        let mut body = Attrs::after(family);
+        for (kind, value) in attrs {
+            body.push(*kind, value);
+        }
+        self.send(kind, flags, &body)
+    }
+
+    /// Sends a request of type `kind` whose body (family header and
+    /// attributes) is made already; returns its sequence number.
+    pub fn send(&mut self, kind: u16, flags: u16, body: &Attrs) -> Result<u32> {
         self.seq = self.seq.wrapping_add(1);
-        let mut msg = Vec::with_capacity(64);
-        msg.extend_from_slice(&0u32.to_ne_bytes());
+        let mut msg = Vec::with_capacity(NLMSG_HDRLEN + body.0.len());
+        msg.extend_from_slice(&((NLMSG_HDRLEN + body.0.len()) as u32).to_ne_bytes());
         msg.extend_from_slice(&kind.to_ne_bytes());
         msg.extend_from_slice(&flags.to_ne_bytes());
         msg.extend_from_slice(&self.seq.to_ne_bytes());
         msg.extend_from_slice(&0u32.to_ne_bytes());
-        msg.extend_from_slice(family);
-        for (kind, value) in attrs {
-            let len = 4 + value.len();
-            msg.extend_from_slice(&(len as u16).to_ne_bytes());
-            msg.extend_from_slice(&kind.to_ne_bytes());
-            msg.extend_from_slice(value);
-            msg.resize(align(msg.len()), 0);
-        }
-        let len = msg.len() as u32;
-        msg[..4].copy_from_slice(&len.to_ne_bytes());
+        msg.extend_from_slice(&body.0);
         sendto(
             self.fd.as_raw_fd(),
             &msg,
@@ -177,6 +227,34 @@ impl Socket {
             errno,
         })?;
         Ok(self.seq)
+    }
+
+    /// Reads the answers of one read: `each` gets the sequence number of
+    /// every request answered in it and the answer, an ack (`Ok(None)`),
+    /// a reply message, or the kernel's refusal. For requests that are
+    /// not dumps, sent many at a time and matched by their numbers.
+    pub fn answers(&mut self, each: &mut dyn FnMut(u32, Answer<'_>)) -> Result<()> {
+        let n = self.read(MsgFlags::empty())?;
+        for_each_message(&self.buf[..n], &mut |seq, flags, msg| {
+            match msg.kind {
+                NLMSG_ERROR => {
+                    let code = msg.body.get(..4).map_or(0, |b| i32_at(b, 0));
+                    match code {
+                        0.. => each(seq, Ok(None)),
+                        _ => each(
+                            seq,
+                            Err(Refusal {
+                                errno: Errno::from_raw(-code),
+                                message: ack_message(msg.kind, msg.body, flags),
+                            }),
+                        ),
+                    }
+                }
+                NLMSG_DONE => {}
+                _ => each(seq, Ok(Some(msg))),
+            }
+            Ok(())
+        })
     }
 
     /// Reads the reply to request `seq` to its end: an ack, one message,

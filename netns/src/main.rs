@@ -24,6 +24,7 @@ const VERBS: &[(&str, Run)] = &[
     ("exec", netns_exec::run),
     ("identify", netns_identify::run),
     ("inspect", netns_inspect::run),
+    ("link", netns_link::run),
     ("list", netns_list::run),
     ("pids", netns_pids::run),
     ("set", netns_set::run),
@@ -63,6 +64,7 @@ Named network namespaces, as `ip netns` keeps them. Verbs (each has --help):
   exec NAME CMD...      run CMD in the namespace
   identify [PID]        the names of a process's namespace
   inspect [NAME|PID|PATH...]  every namespace and what holds it
+  link NETNS NETNS | -  veth pairs between namespaces, addresses, bridges
   list [--ids]          the names, or the nsid table      (ip: list-id)
   list --dev DEV        the names that hold device DEV    (card: list dev DEV)
   pids NAME             the processes in the namespace

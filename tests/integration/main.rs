@@ -18,6 +18,7 @@ mod image;
 mod inspect;
 mod interop;
 mod limits;
+mod link;
 mod list;
 mod multicall;
 pub mod names;

@@ -61,6 +61,9 @@ fn every_verb_says_and_exits_the_same_as_its_single_binary() {
         ("inspect", &["nope"]),
         ("inspect", &["a", "b"]),
         ("inspect", &["--json", "a"]),
+        ("link", &["nope", "b"]),
+        ("link", &["a"]),
+        ("link", &["--delete", "a", "nope"]),
         ("attach", &["c", &me]),
         ("attach", &["a", &me]),
         ("set", &["a", "x"]),
@@ -76,7 +79,8 @@ fn every_verb_says_and_exits_the_same_as_its_single_binary() {
         ("watch", &["--names", "-j", "-e", "-c", "0"]),
     ];
     let verbs = [
-        "add", "attach", "del", "exec", "identify", "inspect", "list", "pids", "set", "watch",
+        "add", "attach", "del", "exec", "identify", "inspect", "link", "list", "pids", "set",
+        "watch",
     ];
     let help: Vec<(&str, Vec<&str>)> = verbs
         .iter()
@@ -170,7 +174,8 @@ fn help_and_verbs_list_every_verb() {
     let out = netns(&sb, &["--help"]);
     assert_eq!(out.code, 0, "{out:?}");
     let verbs = [
-        "add", "attach", "del", "exec", "identify", "inspect", "list", "pids", "set", "watch",
+        "add", "attach", "del", "exec", "identify", "inspect", "link", "list", "pids", "set",
+        "watch",
     ];
     for verb in verbs {
         // `  VERB ARGS  WHAT IT DOES`: the two spaces end the term, as

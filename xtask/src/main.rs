@@ -6,7 +6,8 @@
 //!   test --workspace ARGS`, as root), then a check that the tests left no
 //!   namespace, mount or run dir behind.
 //! - `bench`: `ip netns` and ours side by side; writes BENCHMARKS.md
-//!   (`bench bulk`: the rows of 1000 names in one process alone, printed).
+//!   (`bench bulk`, `bench link`: the rows of 1000 names in one process, or
+//!   of links, alone, printed).
 //! - `dist`: the static multicall and its links in target/dist/, within
 //!   its size budget.
 //! - `install [--prefix DIR]`: the same into DIR/bin (default /usr/local),
@@ -23,7 +24,7 @@ mod vm;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask test [CARGO TEST ARGS] | bench [bulk] | dist | install [--prefix DIR] | man | vm";
+const USAGE: &str = "usage: cargo xtask test [CARGO TEST ARGS] | bench [bulk|link] | dist | install [--prefix DIR] | man | vm";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(&rest),
         Some("bench") if rest.is_empty() => bench::run(),
         Some("bench") if rest == ["bulk"] => bench::run_bulk(),
+        Some("bench") if rest == ["link"] => bench::run_link(),
         Some("dist") if rest.is_empty() => dist::dist().map(drop),
         Some("install") => dist::install(&rest),
         Some("man") if rest.is_empty() => man::run(),

@@ -261,8 +261,13 @@ fn leaks_now(root: &Path, tag: &str, etc_netns: bool) -> Vec<String> {
     if !etc_netns && Path::new("/etc/netns").exists() {
         leaks.push("dir: /etc/netns, which the tests made".to_owned());
     }
-    // A veth on the host, `nt<tag>h`, and its peer `nt<tag>p`.
-    let veth = [format!("nt{tag}h"), format!("nt{tag}p")];
+    // A veth on the host, `nt<tag>h`, and its peer `nt<tag>p`; a host
+    // end of netns-link's, `nt<tag>l`.
+    let veth = [
+        format!("nt{tag}h"),
+        format!("nt{tag}p"),
+        format!("nt{tag}l"),
+    ];
     leaks.extend(
         entries(Path::new("/sys/class/net"))
             .into_iter()
@@ -443,11 +448,12 @@ mod tests {
             "ip link add nt{tag}h type veth peer name nt{tag}p"
         ));
         let start = Instant::now();
+        // Until the hidden mount is made: the other mount namespace
+        // shows the root's first mount (copied) before it.
+        let hidden_mount = format!(" {r}/hidden ");
         let found = loop {
             let found = leaks_now(&root, &tag, etc_netns);
-            if found.iter().any(|l| l.contains("mount namespace of pid"))
-                || start.elapsed().as_secs() > 5
-            {
+            if found.iter().any(|l| l.contains(&hidden_mount)) || start.elapsed().as_secs() > 5 {
                 break found;
             }
             std::thread::sleep(Duration::from_millis(10));

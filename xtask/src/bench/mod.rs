@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 
+mod link;
 mod rootless;
 mod scale;
 mod startup;
@@ -63,6 +64,7 @@ pub fn run() -> Result<(), String> {
     rows.extend(processes(&b)?);
     rows.extend(watch(&b)?);
     rows.extend(rootless::run(&b)?);
+    rows.extend(link::run(&b)?);
     let scale = scale::run(&b)?;
     let report = report(&machine, &rows, &scale);
     print!("{report}");
@@ -90,6 +92,15 @@ fn prepare() -> Result<(Bins, String), String> {
     let machine = machine();
     isolate()?;
     Ok((Bins { dir: bins, dist }, machine))
+}
+
+/// `cargo xtask bench link`: the link rows alone, printed, not written
+/// to BENCHMARKS.md (whose other rows they would drop).
+pub fn run_link() -> Result<(), String> {
+    let (b, machine) = prepare()?;
+    let rows = link::run(&b)?;
+    print!("{}", report(&machine, &rows, &[]));
+    Ok(())
 }
 
 struct Bins {
@@ -136,6 +147,8 @@ fn build() -> Result<PathBuf, String> {
                 "netns-identify",
                 "-p",
                 "netns-inspect",
+                "-p",
+                "netns-link",
                 "-p",
                 "netns-watch",
             ])

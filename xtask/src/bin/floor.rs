@@ -13,6 +13,12 @@
 //! - `floor exec PROG` makes a mount namespace whose mounts are all slaves,
 //!   then execs PROG: the mount work of `ip netns exec` (setns and the
 //!   /sys remount are a few µs).
+//! - `floor link N DIR PREFIX` wires the N fresh namespaces PREFIX0 ..
+//!   into a chain: per link one RTM_NEWLINK making the veth pair with both
+//!   ends placed by IFLA_NET_NS_FD, sent from the first end's namespace,
+//!   then an RTM_NEWADDR of a /31 in each end's, each acked before the
+//!   next; the ifindexes are those a fresh namespace gives (lo 1, then 2,
+//!   3), asked of no one. Its sockets are made by setns there and back.
 
 use std::ffi::CString;
 use std::os::fd::AsFd;
@@ -33,8 +39,11 @@ fn main() -> ExitCode {
         ["del", n, dir, prefix] => del(n.parse().unwrap_or(0), dir, prefix),
         ["identify", dir] => identify(dir),
         ["exec", prog] => exec(prog),
+        ["link", n, dir, prefix] => link(n.parse().unwrap_or(0), dir, prefix),
         _ => {
-            eprintln!("usage: floor add|del N DIR PREFIX | floor identify DIR | floor exec PROG");
+            eprintln!(
+                "usage: floor add|del|link N DIR PREFIX | floor identify DIR | floor exec PROG"
+            );
             return ExitCode::from(2);
         }
     };
@@ -114,4 +123,103 @@ fn exec(prog: &str) -> nix::Result<()> {
     let prog = CString::new(prog).map_err(|_| nix::Error::EINVAL)?;
     execv(&prog, &[&prog])?;
     Ok(())
+}
+
+fn link(n: usize, dir: &str, prefix: &str) -> nix::Result<()> {
+    use nix::sys::socket::{
+        AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType, recv, sendto,
+        socket,
+    };
+    use std::os::fd::{AsRawFd, OwnedFd};
+    let home = open(
+        "/proc/thread-self/ns/net",
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut spaces = Vec::with_capacity(n);
+    for i in 0..n {
+        let path = format!("{dir}/{prefix}{i}");
+        let ns = open(
+            path.as_str(),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        setns(&ns, CloneFlags::CLONE_NEWNET)?;
+        let sock: OwnedFd = socket(
+            AddressFamily::Netlink,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            SockProtocol::NetlinkRoute,
+        )?;
+        setns(&home, CloneFlags::CLONE_NEWNET)?;
+        spaces.push((ns, sock));
+    }
+    let attr = |m: &mut Vec<u8>, kind: u16, value: &[u8]| {
+        m.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
+        m.extend_from_slice(&kind.to_ne_bytes());
+        m.extend_from_slice(value);
+        m.resize((m.len() + 3) & !3, 0);
+    };
+    let close = |m: &mut Vec<u8>, at: usize| {
+        let len = (m.len() - at) as u16;
+        m[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+    };
+    let mut buf = vec![0u8; 8192];
+    let mut seq = 0u32;
+    let mut ask = |sock: &OwnedFd, kind: u16, body: &[u8]| -> nix::Result<()> {
+        seq += 1;
+        let mut m = Vec::with_capacity(16 + body.len());
+        m.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+        m.extend_from_slice(&kind.to_ne_bytes());
+        m.extend_from_slice(&(0x1u16 | 0x4 | 0x200 | 0x400).to_ne_bytes());
+        m.extend_from_slice(&seq.to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        m.extend_from_slice(body);
+        sendto(
+            sock.as_raw_fd(),
+            &m,
+            &NetlinkAddr::new(0, 0),
+            MsgFlags::empty(),
+        )?;
+        recv(sock.as_raw_fd(), &mut buf, MsgFlags::empty())?;
+        let code = i32::from_ne_bytes([buf[16], buf[17], buf[18], buf[19]]);
+        match code {
+            0 => Ok(()),
+            _ => Err(nix::Error::from_raw(-code)),
+        }
+    };
+    for i in 0..n.saturating_sub(1) {
+        let ((ns_a, sock_a), (ns_b, sock_b)) = (&spaces[i], &spaces[i + 1]);
+        let mut m = vec![0u8; 16];
+        attr(&mut m, 3, b"r\0");
+        attr(&mut m, 28, &ns_a.as_raw_fd().to_ne_bytes());
+        let info = m.len();
+        attr(&mut m, 18, &[]);
+        attr(&mut m, 1, b"veth");
+        let data = m.len();
+        attr(&mut m, 2, &[]);
+        let peer = m.len();
+        attr(&mut m, 1, &[0; 16]);
+        attr(&mut m, 3, b"l\0");
+        attr(&mut m, 28, &ns_b.as_raw_fd().to_ne_bytes());
+        for at in [peer, data, info] {
+            close(&mut m, at);
+        }
+        ask(sock_a, 16, &m)?;
+        // The right end is a's second device but in the first namespace.
+        for (sock, index, end) in [(sock_a, if i == 0 { 2u32 } else { 3 }, 0u8), (sock_b, 2, 1)] {
+            let ip = [10, (i / 256) as u8, (i % 256) as u8, end];
+            let mut m = vec![libc_af_inet(), 31, 0, 0];
+            m.extend_from_slice(&index.to_ne_bytes());
+            attr(&mut m, 2, &ip);
+            attr(&mut m, 1, &ip);
+            ask(sock, 20, &m)?;
+        }
+    }
+    Ok(())
+}
+
+/// AF_INET.
+fn libc_af_inet() -> u8 {
+    nix::sys::socket::AddressFamily::Inet as i32 as u8
 }

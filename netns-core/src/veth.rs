@@ -1,0 +1,862 @@
+//! Links between network namespaces: veth pairs made with both ends
+//! placed straight into their namespaces, their addresses, MTU, state
+//! and bridges, many at a time (rtnetlink(7), veth(4)).
+//!
+//! A pair is one RTM_NEWLINK request, sent on a socket made in the first
+//! end's namespace: IFLA_NET_NS_FD places that end, and the same
+//! attribute inside VETH_INFO_PEER's nested ifinfomsg places the peer.
+//! The kernel creates each device in its target namespace directly (its
+//! name is checked there), never in the caller's to be moved after, and
+//! brings both up when their ifinfomsgs ask (IFF_UP). Addresses, bridge
+//! ports and ifindexes are then asked of each end's namespace through a
+//! socket made there by a thrown-away task (`Netns::socket`), so that
+//! root of a user namespace that owns the namespaces but not the current
+//! one can wire them. Requests go out many at a time and their answers
+//! are matched by sequence number; a link that fails at any step is
+//! deleted again (one end's RTM_DELLINK takes its peer with it).
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::net::IpAddr;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::ffi::OsStrExt;
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Result};
+use crate::netlink::{
+    self, Attrs, Message, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, Refusal,
+};
+use crate::netns::{Netns, NetnsId};
+use crate::quote::InQuotes;
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
+const RTM_GETLINK: u16 = 18;
+const RTM_NEWADDR: u16 = 20;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MTU: u16 = 4;
+const IFLA_MASTER: u16 = 10;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_NET_NS_FD: u16 = 28;
+const IFLA_EXT_MASK: u16 = 29;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const VETH_INFO_PEER: u16 = 1;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_F_NODAD: u8 = 0x02;
+const RTEXT_FILTER_SKIP_STATS: u32 = 1 << 3;
+/// The longest interface name, less its NUL (IFNAMSIZ - 1).
+const IFNAME_MAX: usize = 15;
+/// Answers a socket may owe before it is read: well inside a socket's
+/// default receive buffer (212992 bytes), so that no ack is dropped.
+const WINDOW: usize = 64;
+/// A read holds one answer; an ack echoes its request (a few hundred
+/// bytes), a device's reply without counters is under 2 KB.
+const REPLY: usize = 8 * 1024;
+/// More open namespaces than this and their sockets are closed after a
+/// batch (made again when next needed), to stay far below the open-file
+/// limit however many namespaces a network has.
+const OPEN_MAX: usize = 256;
+
+/// An address of an end: an IPv4 or IPv6 address and its prefix length
+/// (`10.0.0.0/31`, `fd00::1/127`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Addr {
+    /// The address.
+    pub ip: IpAddr,
+    /// Its prefix length: up to 32 for IPv4, 128 for IPv6.
+    pub prefix: u8,
+}
+
+impl Addr {
+    /// Reads `ADDRESS/LEN`, or `ADDRESS` alone for a host address (/32,
+    /// /128), as ip reads it; the error says why not, in words.
+    pub fn parse(text: &str) -> std::result::Result<Addr, String> {
+        let (ip, len) = match text.split_once('/') {
+            Some((ip, len)) => (ip, Some(len)),
+            None => (text, None),
+        };
+        let ip: IpAddr = ip
+            .parse()
+            .map_err(|_| format!("invalid address {}", InQuotes::new(text)))?;
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        let prefix = match len {
+            None => max,
+            Some(len) => match len.parse::<u8>() {
+                Ok(n) if n <= max && len.bytes().all(|b| b.is_ascii_digit()) => n,
+                _ => {
+                    return Err(format!(
+                        "invalid prefix length in {} (0 to {max})",
+                        InQuotes::new(text)
+                    ));
+                }
+            },
+        };
+        Ok(Addr { ip, prefix })
+    }
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.ip, self.prefix)
+    }
+}
+
+/// One end of a link to be made.
+#[derive(Clone, Debug, Default)]
+pub struct End<'a> {
+    /// Its namespace; `None` for the one this process is in (the host's,
+    /// or in rootless mode the keeper's).
+    pub ns: Option<&'a Netns>,
+    /// Its interface name; `None` for the next free `ethN` there.
+    pub ifname: Option<OsString>,
+    /// Its addresses, added in this order.
+    pub addrs: Vec<Addr>,
+    /// Its MTU; `None` for the kernel's (1500).
+    pub mtu: Option<u32>,
+    /// A bridge in its namespace for it to join, made (and brought up)
+    /// if there is none of that name.
+    pub bridge: Option<OsString>,
+}
+
+/// A link to be made: a veth pair, end `a` and end `b`.
+#[derive(Clone, Debug, Default)]
+pub struct Link<'a> {
+    /// The first end: the request goes to its namespace.
+    pub a: End<'a>,
+    /// The peer.
+    pub b: End<'a>,
+}
+
+/// An end as made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MadeEnd {
+    /// Its interface name.
+    pub ifname: OsString,
+    /// Its ifindex in its namespace.
+    pub ifindex: u32,
+    /// Its addresses.
+    pub addrs: Vec<Addr>,
+}
+
+/// A link as made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Made {
+    /// End `a`.
+    pub a: MadeEnd,
+    /// End `b`.
+    pub b: MadeEnd,
+}
+
+/// A netlink socket in one namespace, with the answers it has read but
+/// no one has asked for yet.
+struct Conn {
+    socket: netlink::Socket,
+    owed: usize,
+    /// A few at most (WINDOW): a Vec, not a map (size).
+    answers: Vec<(u32, Answer)>,
+}
+
+/// An answer: an ack (`None`), or a device's reply (RTM_NEWLINK), or a
+/// refusal.
+type Answer = std::result::Result<Option<Device>, Refusal>;
+
+/// What a device's reply says that is needed here.
+#[derive(Clone, Copy)]
+struct Device {
+    index: u32,
+    bridge: bool,
+    veth: bool,
+}
+
+impl Conn {
+    /// Sends a request, first reading answers while too many are owed.
+    fn send(&mut self, kind: u16, flags: u16, body: &Attrs) -> Result<u32> {
+        while self.owed >= WINDOW {
+            self.read()?;
+        }
+        let seq = self.socket.send(kind, flags, body)?;
+        self.owed += 1;
+        Ok(seq)
+    }
+
+    fn read(&mut self) -> Result<()> {
+        let (answers, owed) = (&mut self.answers, &mut self.owed);
+        self.socket.answers(&mut |seq, answer| {
+            *owed = owed.saturating_sub(1);
+            answers.push((seq, answer.map(|msg| msg.and_then(|m| device(&m)))));
+        })
+    }
+
+    /// The answer to request `seq`, read when it comes.
+    fn wait(&mut self, seq: u32) -> Result<Answer> {
+        loop {
+            if let Some(at) = self.answers.iter().position(|(s, _)| *s == seq) {
+                return Ok(self.answers.swap_remove(at).1);
+            }
+            self.read()?;
+        }
+    }
+}
+
+/// A device's ifindex, and whether it is a bridge, from its RTM_NEWLINK.
+fn device(msg: &Message<'_>) -> Option<Device> {
+    if msg.kind != RTM_NEWLINK || msg.body.len() < 16 {
+        return None;
+    }
+    let index = netlink::i32_at(msg.body, 4) as u32;
+    let kind = netlink::attr(&msg.body[16..], IFLA_LINKINFO)
+        .and_then(|info| netlink::attr(info, IFLA_INFO_KIND));
+    let kind = kind.map(|k| k.strip_suffix(b"\0").unwrap_or(k));
+    Some(Device {
+        index,
+        bridge: kind == Some(b"bridge"),
+        veth: kind == Some(b"veth"),
+    })
+}
+
+/// Where an end is: its namespace (`ns`: `None` for this process's),
+/// told apart by `id`, placed by the descriptor `fd`.
+#[derive(Clone, Copy)]
+struct At<'n> {
+    ns: Option<&'n Netns>,
+    id: NetnsId,
+    fd: i32,
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ns {
+            Some(ns) => write!(f, "{}", InQuotes::new(ns.path())),
+            None => f.write_str("this namespace"),
+        }
+    }
+}
+
+/// What is known of one namespace that links were made in.
+struct Place {
+    conn: Option<Conn>,
+    /// Its device names, read once (by a dump) when an `ethN` is first
+    /// chosen there, and kept up to date with what is made here.
+    names: Option<HashSet<Vec<u8>>>,
+    /// The `ethN` to try first.
+    next_eth: u32,
+    lo_up: bool,
+    /// The bridges met there: a few (a Vec, not a map: size).
+    bridges: Vec<Bridge>,
+}
+
+struct Bridge {
+    name: Vec<u8>,
+    index: u32,
+    /// Made by this process for a link of the batch now on its way (it
+    /// is removed again if none of them is kept).
+    made: bool,
+    users: usize,
+}
+
+/// Makes links, many at a time, and removes them. Keeps a socket in each
+/// namespace it has worked in (up to a few hundred), and what it learnt
+/// of each.
+pub struct Wirer {
+    here: Netns,
+    up: bool,
+    nodad: bool,
+    places: HashMap<NetnsId, Place>,
+    /// How many places have a socket open.
+    open: usize,
+}
+
+/// A request of a link's, and what it asked (for the message if it is
+/// refused).
+#[derive(Clone, Copy)]
+enum Step {
+    Pair,
+    Find,
+    Port,
+    Addr(Addr),
+}
+
+/// A link of a batch on its way.
+struct Pending<'l, 'a> {
+    link: &'l Link<'a>,
+    at: [At<'a>; 2],
+    names: [Vec<u8>; 2],
+    masters: [Option<u32>; 2],
+    index: [u32; 2],
+    /// The requests whose answers are owed: the end, the namespace whose
+    /// socket it went to, its sequence number, its step.
+    owed: Vec<(usize, u32, Step)>,
+    failed: Option<Error>,
+    /// Whether the pair may exist: its request was sent, and not
+    /// refused.
+    sent: bool,
+}
+
+impl Wirer {
+    /// A wirer that brings up both ends and the loopback of each
+    /// namespace it touches, and adds IPv6 addresses with duplicate
+    /// address detection. Opens the namespace this process is in, for
+    /// ends placed there.
+    pub fn new() -> Result<Self> {
+        let here = Netns::open_path("/proc/thread-self/ns/net".as_ref())?;
+        Ok(Wirer {
+            here,
+            up: true,
+            nodad: false,
+            places: HashMap::new(),
+            open: 0,
+        })
+    }
+
+    /// Leaves the ends and the loopbacks down (`false`).
+    pub fn up(mut self, up: bool) -> Self {
+        self.up = up;
+        self
+    }
+
+    /// Adds IPv6 addresses without duplicate address detection
+    /// (IFA_F_NODAD): usable at once, not seconds later.
+    pub fn nodad(mut self, nodad: bool) -> Self {
+        self.nodad = nodad;
+        self
+    }
+
+    fn at<'n>(&self, ns: Option<&'n Netns>) -> At<'n> {
+        let (id, fd) = match ns {
+            Some(ns) => (ns.id(), ns.as_fd().as_raw_fd()),
+            None => (self.here.id(), self.here.as_fd().as_raw_fd()),
+        };
+        // A name of the run dir that is this process's namespace is
+        // worked in as that, with no task to enter it.
+        let ns = ns.filter(|_| id != self.here.id());
+        At { ns, id, fd }
+    }
+
+    fn place(&mut self, at: At<'_>) -> Result<&mut Place> {
+        let place = self.places.entry(at.id).or_insert_with(|| Place {
+            conn: None,
+            names: None,
+            next_eth: 0,
+            lo_up: at.ns.is_none(),
+            bridges: Vec::new(),
+        });
+        if place.conn.is_none() {
+            let socket = match at.ns {
+                None => netlink::Socket::open(REPLY)?,
+                Some(ns) => netlink::Socket::open_in(ns, REPLY)?,
+            };
+            place.conn = Some(Conn {
+                socket,
+                owed: 0,
+                answers: Vec::new(),
+            });
+            self.open += 1;
+        }
+        Ok(place)
+    }
+
+    fn conn(&mut self, at: At<'_>) -> Result<&mut Conn> {
+        Ok(self.place(at)?.conn.as_mut().expect("opened by place"))
+    }
+
+    /// Makes the links of `links`, in order, and says for each what was
+    /// made or why nothing was: a link that fails at any step is removed
+    /// again (with a bridge made for it alone), and the others go on.
+    /// Per link: one RTM_NEWLINK for the pair, one RTM_GETLINK per end
+    /// (its ifindex), one RTM_NEWLINK for the peer's IFF_UP and each
+    /// bridge port (in one when both) and one
+    /// RTM_NEWADDR per address, each step sent for the whole batch
+    /// before its answers are read; the first time a namespace is met, a
+    /// socket in it and its loopback up, and when an `ethN` is chosen
+    /// there, a dump of its device names.
+    pub fn make(&mut self, links: &[Link<'_>]) -> Vec<Result<Made>> {
+        let mut pending: Vec<Pending<'_, '_>> = links
+            .iter()
+            .map(|link| Pending {
+                link,
+                at: [self.at(link.a.ns), self.at(link.b.ns)],
+                names: [Vec::new(), Vec::new()],
+                masters: [None, None],
+                index: [0, 0],
+                owed: Vec::new(),
+                failed: None,
+                sent: false,
+            })
+            .collect();
+        for p in &mut pending {
+            if let Err(err) = self.prepare(p) {
+                p.failed = Some(err);
+                self.release(p);
+            }
+        }
+        // The pairs.
+        for p in pending.iter_mut().filter(|p| p.failed.is_none()) {
+            let sent = self.send_pair(p);
+            self.sent(p, 0, Step::Pair, sent);
+            p.sent = p.failed.is_none();
+        }
+        self.collect(&mut pending);
+        // Their ifindexes.
+        for p in pending.iter_mut().filter(|p| p.failed.is_none()) {
+            for end in 0..2 {
+                let sent = self.send_find(p, end);
+                self.sent(p, end, Step::Find, sent);
+            }
+        }
+        self.collect(&mut pending);
+        // Bridge ports and addresses.
+        for p in pending.iter_mut().filter(|p| p.failed.is_none()) {
+            for end in 0..2 {
+                self.send_settings(p, end);
+            }
+        }
+        self.collect(&mut pending);
+        let made = pending.iter_mut().map(|p| self.finish(p)).collect();
+        self.drop_unused_bridges();
+        // Once every OPEN_MAX namespaces met, not every batch: the cost
+        // of a link stays the same however many there are.
+        if self.open > OPEN_MAX {
+            for place in self.places.values_mut() {
+                place.conn = None;
+            }
+            self.open = 0;
+        }
+        made
+    }
+
+    /// The steps before anything is sent: each end's namespace met (its
+    /// socket, its loopback up), its name chosen and checked, its bridge
+    /// found or made.
+    fn prepare(&mut self, p: &mut Pending<'_, '_>) -> Result<()> {
+        for (end, spec) in [&p.link.a, &p.link.b].into_iter().enumerate() {
+            let at = p.at[end];
+            let up = self.up;
+            let place = self.place(at)?;
+            if up && !place.lo_up {
+                // On the namespace's own socket: no second one for it.
+                const LOOPBACK: u32 = 1;
+                let conn = place.conn.as_mut().expect("opened by place");
+                let body = Attrs::after(&ifinfomsg(LOOPBACK, true));
+                let seq = conn.send(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, &body)?;
+                conn.wait(seq)?
+                    .map_err(|r| refused(format!("bring up the loopback device of {at}"), r))?;
+                place.lo_up = true;
+            }
+            let taken = (end == 1 && at.id == p.at[0].id).then(|| p.names[0].clone());
+            let name = match &spec.ifname {
+                Some(name) => {
+                    check_ifname(name)?;
+                    name.as_bytes().to_vec()
+                }
+                None => self.next_eth(at, taken.as_deref())?,
+            };
+            if taken.as_ref() == Some(&name) {
+                return Err(Error::Link(format!(
+                    "both ends are named {} in {at}",
+                    InQuotes(&name)
+                )));
+            }
+            if let Some(names) = self.place(at)?.names.as_mut() {
+                names.insert(name.clone());
+            }
+            p.names[end] = name;
+            if let Some(bridge) = &spec.bridge {
+                p.masters[end] = Some(self.bridge(at, bridge)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The first `ethN` that the namespace has no device of, nor end `a`
+    /// of this link takes (`taken`).
+    fn next_eth(&mut self, at: At<'_>, taken: Option<&[u8]>) -> Result<Vec<u8>> {
+        let place = self.place(at)?;
+        if place.names.is_none() {
+            let conn = place.conn.as_mut().expect("opened by place");
+            place.names = Some(device_names(conn, at)?);
+        }
+        let names = place.names.as_ref().expect("read above");
+        loop {
+            let name = format!("eth{}", place.next_eth).into_bytes();
+            if !names.contains(&name) && taken != Some(&name[..]) {
+                return Ok(name);
+            }
+            place.next_eth += 1;
+        }
+    }
+
+    /// The ifindex of the bridge `name` in `at`: found (and checked to
+    /// be a bridge), or made.
+    fn bridge(&mut self, at: At<'_>, name: &OsStr) -> Result<u32> {
+        check_ifname(name)?;
+        let up = self.up;
+        let place = self.place(at)?;
+        if let Some(bridge) = place.bridges.iter().find(|b| b.name == name.as_bytes()) {
+            return Ok(bridge.index);
+        }
+        let conn = place.conn.as_mut().expect("opened by place");
+        let where_ = format!("{} in {at}", InQuotes::new(name));
+        let (device, made) = match get(conn, name.as_bytes())? {
+            Ok(Some(device)) if device.bridge => (device, false),
+            Ok(_) => return Err(Error::Link(format!("{where_} is not a bridge"))),
+            Err(refusal) if refusal.errno == Errno::ENODEV => {
+                let mut body = Attrs::after(&ifinfomsg(0, up));
+                body.push(IFLA_IFNAME, &nul(name.as_bytes()));
+                body.nest(IFLA_LINKINFO, |info| {
+                    info.push(IFLA_INFO_KIND, b"bridge");
+                });
+                let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+                let seq = conn.send(RTM_NEWLINK, flags, &body)?;
+                let made = conn.wait(seq).and_then(|answer| {
+                    answer.map_err(|r| refused(format!("make the bridge {where_}"), r))?;
+                    match get(conn, name.as_bytes())? {
+                        Ok(Some(device)) => Ok(device),
+                        Ok(None) => Err(Error::Netlink("no device in a device's reply")),
+                        Err(r) => Err(refused(format!("find the bridge {where_}"), r)),
+                    }
+                });
+                match made {
+                    Ok(device) => (device, true),
+                    Err(err) => {
+                        // Made, perhaps, though its answer was lost.
+                        let _ = delete_named(conn, name.as_bytes());
+                        return Err(err);
+                    }
+                }
+            }
+            Err(r) => return Err(refused(format!("find the bridge {where_}"), r)),
+        };
+        if let Some(names) = place.names.as_mut() {
+            names.insert(name.as_bytes().to_vec());
+        }
+        let bridge = Bridge {
+            name: name.as_bytes().to_vec(),
+            index: device.index,
+            made,
+            users: 0,
+        };
+        place.bridges.push(bridge);
+        Ok(device.index)
+    }
+
+    fn send_pair(&mut self, p: &Pending<'_, '_>) -> Result<u32> {
+        let (a, b) = (&p.link.a, &p.link.b);
+        let mut body = Attrs::after(&ifinfomsg(0, self.up));
+        body.push(IFLA_IFNAME, &nul(&p.names[0]));
+        body.push(IFLA_NET_NS_FD, &p.at[0].fd.to_ne_bytes());
+        if let Some(mtu) = a.mtu {
+            body.push(IFLA_MTU, &mtu.to_ne_bytes());
+        }
+        body.nest(IFLA_LINKINFO, |info| {
+            info.push(IFLA_INFO_KIND, b"veth");
+            info.nest(IFLA_INFO_DATA, |data| {
+                data.nest(VETH_INFO_PEER, |peer| {
+                    // Down: a veth cannot be opened before its peer is
+                    // made (ENOTCONN), and the peer is made first.
+                    peer.raw(&ifinfomsg(0, false));
+                    peer.push(IFLA_IFNAME, &nul(&p.names[1]));
+                    peer.push(IFLA_NET_NS_FD, &p.at[1].fd.to_ne_bytes());
+                    if let Some(mtu) = b.mtu {
+                        peer.push(IFLA_MTU, &mtu.to_ne_bytes());
+                    }
+                });
+            });
+        });
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        self.conn(p.at[0])?.send(RTM_NEWLINK, flags, &body)
+    }
+
+    fn send_find(&mut self, p: &Pending<'_, '_>, end: usize) -> Result<u32> {
+        get_request(self.conn(p.at[end])?, &p.names[end])
+    }
+
+    fn send_settings(&mut self, p: &mut Pending<'_, '_>, end: usize) {
+        let index = p.index[end];
+        let up = self.up && end == 1;
+        if p.masters[end].is_some() || up {
+            let mut body = Attrs::after(&ifinfomsg(index, up));
+            if let Some(master) = p.masters[end] {
+                body.push(IFLA_MASTER, &master.to_ne_bytes());
+            }
+            let sent = self
+                .conn(p.at[end])
+                .and_then(|c| c.send(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, &body));
+            self.sent(p, end, Step::Port, sent);
+        }
+        let spec = if end == 0 { &p.link.a } else { &p.link.b };
+        for addr in &spec.addrs {
+            let body = address(addr, index, self.nodad);
+            let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+            let sent = self
+                .conn(p.at[end])
+                .and_then(|c| c.send(RTM_NEWADDR, flags, &body));
+            self.sent(p, end, Step::Addr(*addr), sent);
+        }
+    }
+
+    /// Notes a request sent for end `end` of `p` (its answer is owed),
+    /// or that the link failed.
+    fn sent(&self, p: &mut Pending<'_, '_>, end: usize, step: Step, sent: Result<u32>) {
+        match sent {
+            Ok(seq) => p.owed.push((end, seq, step)),
+            Err(err) => {
+                p.failed.get_or_insert(err);
+            }
+        }
+    }
+
+    /// Reads the answer to every request the batch's links are owed.
+    fn collect(&mut self, pending: &mut [Pending<'_, '_>]) {
+        for p in pending.iter_mut() {
+            for (end, seq, step) in std::mem::take(&mut p.owed) {
+                // A pair's request went to end a's namespace.
+                let at = p.at[end];
+                let answer = self.conn(at).and_then(|conn| conn.wait(seq));
+                let err = match answer {
+                    Ok(Ok(device)) => {
+                        if let (Step::Find, Some(device)) = (step, device) {
+                            p.index[end] = device.index;
+                        }
+                        continue;
+                    }
+                    Ok(Err(refusal)) => {
+                        // Refused: not made, and a device of its name
+                        // that was there already is not ours to delete.
+                        if let Step::Pair = step {
+                            p.sent = false;
+                        }
+                        refused(p.what(end, step), refusal)
+                    }
+                    Err(err) => err,
+                };
+                p.failed.get_or_insert(err);
+            }
+        }
+    }
+
+    /// The link made, or its failure, once it is removed again.
+    fn finish(&mut self, p: &mut Pending<'_, '_>) -> Result<Made> {
+        let ends = [&p.link.a, &p.link.b];
+        let Some(err) = p.failed.take() else {
+            for (end, spec) in ends.iter().enumerate() {
+                let Some(bridge) = &spec.bridge else { continue };
+                let place = self.places.get_mut(&p.at[end].id);
+                let mut bridges = place.into_iter().flat_map(|pl| pl.bridges.iter_mut());
+                if let Some(b) = bridges.find(|b| b.name == bridge.as_bytes()) {
+                    b.users += 1;
+                }
+            }
+            let made = |end: usize| MadeEnd {
+                ifname: OsStr::from_bytes(&p.names[end]).to_owned(),
+                ifindex: p.index[end],
+                addrs: ends[end].addrs.clone(),
+            };
+            return Ok(Made {
+                a: made(0),
+                b: made(1),
+            });
+        };
+        if p.sent {
+            // Its request may have been carried out though its answer was
+            // lost: removed by name, and a pair that is not there is fine.
+            let _ = self
+                .conn(p.at[0])
+                .and_then(|conn| delete_named(conn, &p.names[0]));
+        }
+        self.release(p);
+        Err(err)
+    }
+
+    /// Gives back the `ethN` names a failed link had chosen.
+    fn release(&mut self, p: &Pending<'_, '_>) {
+        let ends = [&p.link.a, &p.link.b];
+        for (end, spec) in ends.iter().enumerate() {
+            if spec.ifname.is_some() || p.names[end].is_empty() {
+                continue;
+            }
+            if let Some(place) = self.places.get_mut(&p.at[end].id) {
+                if let Some(names) = place.names.as_mut() {
+                    names.remove(&p.names[end]);
+                    place.next_eth = 0;
+                }
+            }
+        }
+    }
+
+    /// Removes the bridges made for links none of which was kept.
+    fn drop_unused_bridges(&mut self) {
+        for place in self.places.values_mut() {
+            let (unused, kept) = std::mem::take(&mut place.bridges)
+                .into_iter()
+                .partition(|b| b.made && b.users == 0);
+            place.bridges = kept;
+            for bridge in place.bridges.iter_mut() {
+                bridge.made = false;
+            }
+            for bridge in unused {
+                let bridge: Bridge = bridge;
+                if let Some(names) = place.names.as_mut() {
+                    names.remove(&bridge.name);
+                }
+                if let Some(conn) = place.conn.as_mut() {
+                    let body = Attrs::after(&ifinfomsg(bridge.index, false));
+                    if let Ok(seq) = conn.send(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, &body) {
+                        let _ = conn.wait(seq);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes the link whose end is `ifname` in `ns` (`None`: this
+    /// process's namespace), and so its peer wherever that is: one
+    /// RTM_DELLINK, after an RTM_GETLINK that checks it is a veth.
+    pub fn delete(&mut self, ns: Option<&Netns>, ifname: &OsStr) -> Result<()> {
+        check_ifname(ifname)?;
+        let at = self.at(ns);
+        let which = format!("{} in {at}", InQuotes::new(ifname));
+        let conn = self.conn(at)?;
+        let device = match get(conn, ifname.as_bytes())? {
+            Ok(Some(device)) => device,
+            Ok(None) => return Err(Error::Netlink("no device in a device's reply")),
+            Err(r) => return Err(refused(format!("find {which}"), r)),
+        };
+        if !device.veth {
+            return Err(Error::Link(format!("{which} is not a veth")));
+        }
+        let body = Attrs::after(&ifinfomsg(device.index, false));
+        let seq = conn.send(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, &body)?;
+        conn.wait(seq)?
+            .map(|_| ())
+            .map_err(|r| refused(format!("delete {which}"), r))
+    }
+}
+
+impl Pending<'_, '_> {
+    /// What a refused request asked, for "cannot ...".
+    fn what(&self, end: usize, step: Step) -> String {
+        let at = |end: usize| format!("{} in {}", InQuotes(&self.names[end]), self.at[end]);
+        match step {
+            Step::Pair => format!("make the veth pair {} and {}", at(0), at(1)),
+            Step::Find => format!("find {}", at(end)),
+            Step::Port => match self.masters[end] {
+                Some(_) => format!("put {} into its bridge", at(end)),
+                None => format!("bring up {}", at(end)),
+            },
+            Step::Addr(addr) => format!("add {addr} to {}", at(end)),
+        }
+    }
+}
+
+fn get_request(conn: &mut Conn, name: &[u8]) -> Result<u32> {
+    let mut body = Attrs::after(&ifinfomsg(0, false));
+    body.push(IFLA_IFNAME, &nul(name));
+    body.push(IFLA_EXT_MASK, &RTEXT_FILTER_SKIP_STATS.to_ne_bytes());
+    conn.send(RTM_GETLINK, NLM_F_REQUEST, &body)
+}
+
+/// Removes the device `name` of `conn`'s namespace: RTM_DELLINK by name.
+fn delete_named(conn: &mut Conn, name: &[u8]) -> Result<Answer> {
+    let mut body = Attrs::after(&ifinfomsg(0, false));
+    body.push(IFLA_IFNAME, &nul(name));
+    let seq = conn.send(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, &body)?;
+    conn.wait(seq)
+}
+
+/// The device `name` of `conn`'s namespace: RTM_GETLINK by name.
+fn get(conn: &mut Conn, name: &[u8]) -> Result<Answer> {
+    let seq = get_request(conn, name)?;
+    conn.wait(seq)
+}
+
+/// Every device name of the namespace `conn` is in: one dump.
+fn device_names(conn: &mut Conn, at: At<'_>) -> Result<HashSet<Vec<u8>>> {
+    let mut body = Attrs::after(&ifinfomsg(0, false));
+    body.push(IFLA_EXT_MASK, &RTEXT_FILTER_SKIP_STATS.to_ne_bytes());
+    let flags = NLM_F_REQUEST | NLM_F_DUMP;
+    let seq = conn.socket.send(RTM_GETLINK, flags, &body)?;
+    let mut names = HashSet::new();
+    let answered = conn.socket.replies(seq, &mut |msg| {
+        let attrs = msg.body.get(16..).unwrap_or_default();
+        if let Some(name) = netlink::attr(attrs, IFLA_IFNAME) {
+            names.insert(name.strip_suffix(b"\0").unwrap_or(name).to_vec());
+        }
+    })?;
+    answered.map_err(|r| refused(format!("list the devices of {at}"), r))?;
+    Ok(names)
+}
+
+/// An interface name the kernel takes (dev_valid_name): 1 to 15 bytes,
+/// not `.` or `..`, without `/`, `:` or white space.
+fn check_ifname(name: &OsStr) -> Result<()> {
+    let bytes = name.as_bytes();
+    let why = if bytes.is_empty() {
+        "it is empty"
+    } else if bytes.len() > IFNAME_MAX {
+        "it is longer than 15 bytes"
+    } else if bytes == b"." || bytes == b".." {
+        "it is . or .."
+    } else if bytes
+        .iter()
+        .any(|&b| b == b'/' || b == b':' || b.is_ascii_whitespace())
+    {
+        "it contains '/', ':' or white space"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Link(format!(
+        "invalid interface name {}: {why}",
+        InQuotes::new(name)
+    )))
+}
+
+fn refused(what: String, refusal: Refusal) -> Error {
+    Error::Refused {
+        what,
+        errno: refusal.errno,
+        message: refusal.message,
+    }
+}
+
+/// struct ifinfomsg: any family and type, device `index` (0: by name or
+/// new), IFF_UP set and changed when `up`.
+fn ifinfomsg(index: u32, up: bool) -> [u8; 16] {
+    let mut msg = [0; 16];
+    msg[4..8].copy_from_slice(&index.to_ne_bytes());
+    if up {
+        let up = (libc::IFF_UP as u32).to_ne_bytes();
+        msg[8..12].copy_from_slice(&up);
+        msg[12..16].copy_from_slice(&up);
+    }
+    msg
+}
+
+/// An RTM_NEWADDR body: struct ifaddrmsg and IFA_LOCAL and IFA_ADDRESS,
+/// as `ip addr add ADDR dev DEV` sends them.
+fn address(addr: &Addr, index: u32, nodad: bool) -> Attrs {
+    let (family, bytes) = match addr.ip {
+        IpAddr::V4(ip) => (libc::AF_INET as u8, ip.octets().to_vec()),
+        IpAddr::V6(ip) => (libc::AF_INET6 as u8, ip.octets().to_vec()),
+    };
+    let flags = if nodad && addr.ip.is_ipv6() {
+        IFA_F_NODAD
+    } else {
+        0
+    };
+    let mut head = [family, addr.prefix, flags, 0, 0, 0, 0, 0];
+    head[4..8].copy_from_slice(&index.to_ne_bytes());
+    let mut body = Attrs::after(&head);
+    body.push(IFA_LOCAL, &bytes).push(IFA_ADDRESS, &bytes);
+    body
+}
+
+fn nul(name: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(name.len() + 1);
+    v.extend_from_slice(name);
+    v.push(0);
+    v
+}

@@ -1,0 +1,500 @@
+//! `netns-link [OPTIONS] NETNS [END] NETNS [END]`: wires named network
+//! namespaces together with veth pairs, each made with both ends placed
+//! straight into their namespaces; `-` for a link a line, thousands in
+//! one process; `--delete` removes a link by one of its ends.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, BufRead, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::process::ExitCode;
+
+use netns_cli::{JsonArray, Parsed, Place, Ui, Value};
+use netns_core::quote::{self, InQuotes, quote};
+use netns_core::rootless::Keeper;
+use netns_core::{Addr, End, Link, Made, MadeEnd, Name, Netns, RunDir, Wirer};
+
+pub const USAGE: &str = concat!(
+    "\
+Usage: netns-link [OPTIONS] NETNS [END-OPTIONS] NETNS [END-OPTIONS]
+       netns-link [OPTIONS] -
+       netns-link [OPTIONS] --delete NETNS IFNAME
+       netns-link [OPTIONS] --delete -
+
+Link two named network namespaces with a veth pair: one request makes
+both ends, each straight in its namespace, brings them up (and lo in
+each namespace), and adds their addresses. A NETNS of `.` is the
+namespace this command runs in (the host's; with --rootless the
+keeper's): no name can be `.`. Both ends may be in one namespace.
+
+`--netns NAME` is a NETNS too, for a NAME that starts with `-`. The
+options after a NETNS are its end's:
+  -n, --name IFNAME   its interface name (default: the first ethN that
+                      the namespace has no device of)
+  -a, --addr ADDR[/LEN]  an address, IPv4 or IPv6 (LEN defaults to 32
+                      or 128); repeat it for more
+      --mtu MTU       its MTU (default: the kernel's, 1500)
+  -b, --bridge BRIDGE  join the bridge BRIDGE of its namespace, made
+                      (and brought up) if there is none
+
+With `-`, stdin has a link a line, in the words of a command line's link
+(`NETNS [END-OPTIONS] NETNS [END-OPTIONS]`, or with --delete `NETNS
+IFNAME`), a word in double quotes read as netns-list quotes names; empty
+lines are skipped. A 1000-namespace chain with a /31 on each link:
+  seq 999 | awk '{print \"n\"$1, \"-a 10.\"int($1/256)\".\"$1%256\".0/31\",
+    \"n\"$1+1, \"-a 10.\"int($1/256)\".\"$1%256\".1/31\"}' | netns-link -
+
+A link that fails at any step is removed again and reported (with its
+line number), and the others are still made (exit 1). A link is removed
+with --delete by either end; a namespace deleted takes its links along.
+
+One line a link made:
+  netns NETNS dev IFNAME index N [addr ADDR/LEN]... peer netns NETNS dev ..
+
+Options:
+",
+    netns_cli::place_help!(),
+    "      --delete       remove the links whose ends are given
+      --no-up        leave the ends and lo down
+      --nodad        add IPv6 addresses without duplicate address
+                     detection (IFA_F_NODAD): usable at once. Without it
+                     an address is tentative for a second or two, as on a
+                     real network, where a duplicate must be found
+  -j, --json         print a JSON array, an object a link made:
+                     {\"a\": {\"netns\": \"..\", \"ifname\": \"..\",
+                     \"ifindex\": N, \"addresses\": [\"ADDR/LEN\"]},
+                     \"b\": {..}} (\"netns\" is null for `.`)
+  -h, --help         print this help
+  -V, --version      print the version
+"
+);
+
+pub struct Args {
+    place: Place,
+    json: bool,
+    delete: bool,
+    up: bool,
+    nodad: bool,
+    /// The link (or with --delete the end) of the command line, or
+    /// `None` for `-`.
+    link: Option<Words>,
+}
+
+/// A link's words, parsed; with --delete its first end alone, with
+/// IFNAME as its name.
+#[derive(Clone, Debug, Default)]
+struct Words {
+    ends: Vec<EndWords>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct EndWords {
+    /// `None` for `.`.
+    netns: Option<OsString>,
+    ifname: Option<OsString>,
+    addrs: Vec<Addr>,
+    mtu: Option<u32>,
+    bridge: Option<OsString>,
+}
+
+/// Links sent to the kernel at a time.
+const BATCH: usize = 64;
+
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    netns_cli::run("netns-link", USAGE, args, parse, execute)
+}
+
+fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut place = Place::default();
+    let (mut json, mut delete, mut up, mut nodad) = (false, false, true, false);
+    let mut words = Vec::new();
+    let mut parser = lexopt::Parser::from_iter(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
+            Long("rootless") => place.rootless = true,
+            Short('j') | Long("json") => json = true,
+            Long("delete") => delete = true,
+            Long("no-up") => up = false,
+            Long("nodad") => nodad = true,
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Short('V') | Long("version") => return Ok(Parsed::Version),
+            Value(value) => {
+                words.push(value);
+                // The rest is the link's, in its own words.
+                words.extend(parser.raw_args()?);
+            }
+            Long("netns") => {
+                words.extend(["--netns".into(), parser.value()?]);
+                words.extend(parser.raw_args()?);
+            }
+            _ => return Err(misplaced(arg)),
+        }
+    }
+    let link = match words.as_slice() {
+        [dash] if dash == "-" => None,
+        [] => return Err("no link given (NETNS NETNS, or - for stdin)".into()),
+        _ => Some(link_words(words, delete)?),
+    };
+    Ok(Parsed::Run(Args {
+        place,
+        json,
+        delete,
+        up,
+        nodad,
+        link,
+    }))
+}
+
+/// The words of one link (a command line's, or a line of `-`).
+fn link_words(words: Vec<OsString>, delete: bool) -> Result<Words, lexopt::Error> {
+    use lexopt::prelude::*;
+    if delete {
+        return match <[OsString; 2]>::try_from(words) {
+            Ok([netns, ifname]) => Ok(Words {
+                ends: vec![EndWords {
+                    netns: netns_of(netns),
+                    ifname: Some(ifname),
+                    ..EndWords::default()
+                }],
+            }),
+            Err(_) => Err("--delete takes NETNS IFNAME".into()),
+        };
+    }
+    let mut ends: Vec<EndWords> = Vec::new();
+    let mut parser = lexopt::Parser::from_args(words);
+    while let Some(arg) = parser.next()? {
+        let netns = match arg {
+            Value(value) => Some(netns_of(value)),
+            // A name that starts with `-`, which would be read as options.
+            Long("netns") => Some(Some(parser.value()?)),
+            arg => {
+                let option = match arg {
+                    Short('n') | Long("name") => 'n',
+                    Short('a') | Long("addr") => 'a',
+                    Long("mtu") => 'm',
+                    Short('b') | Long("bridge") => 'b',
+                    _ => return Err(misplaced(arg)),
+                };
+                let Some(end) = ends.last_mut() else {
+                    return Err(misplaced(arg));
+                };
+                end_option(&mut parser, end, option)?;
+                None
+            }
+        };
+        if let Some(netns) = netns {
+            if ends.len() == 2 {
+                let extra = netns.unwrap_or_else(|| ".".into());
+                return Err(lexopt::Error::UnexpectedArgument(extra));
+            }
+            ends.push(EndWords {
+                netns,
+                ..EndWords::default()
+            });
+            continue;
+        }
+    }
+    match ends.len() {
+        2 => Ok(Words { ends }),
+        _ => Err("a link needs two NETNS".into()),
+    }
+}
+
+/// One of an end's options (`n`ame, `a`ddr, `m`tu, `b`ridge) and its
+/// value, into `end`.
+fn end_option(
+    parser: &mut lexopt::Parser,
+    end: &mut EndWords,
+    option: char,
+) -> Result<(), lexopt::Error> {
+    let value = parser.value()?;
+    match option {
+        'n' => end.ifname = Some(value),
+        'a' => {
+            let text = value.to_str().unwrap_or_default();
+            let addr = Addr::parse(text).map_err(|why| match text {
+                "" => format!("invalid address {}", InQuotes::new(&value)),
+                _ => why,
+            })?;
+            end.addrs.push(addr);
+        }
+        'm' => {
+            let mtu = value.to_str().and_then(|v| v.parse().ok());
+            end.mtu = Some(mtu.ok_or_else(|| format!("invalid MTU {}", InQuotes::new(&value)))?);
+        }
+        _ => end.bridge = Some(value),
+    }
+    Ok(())
+}
+
+/// An option where it does not belong: an end's before any NETNS is
+/// said so.
+fn misplaced(arg: lexopt::Arg<'_>) -> lexopt::Error {
+    use lexopt::prelude::*;
+    let option = match arg {
+        Short(c @ ('n' | 'a' | 'b')) => format!("-{c}"),
+        Long(name @ ("name" | "addr" | "mtu" | "bridge")) => format!("--{name}"),
+        _ => return arg.unexpected(),
+    };
+    format!("{option} comes before any NETNS").into()
+}
+
+/// A NETNS word: `.` is this process's namespace.
+fn netns_of(word: OsString) -> Option<OsString> {
+    (word != ".").then_some(word)
+}
+
+fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
+    let Some(here) = args.place.enter(ui, Keeper::IfRunning) else {
+        return Ok(());
+    };
+    let Some(wirer) = ui.ok(Wirer::new()) else {
+        return Ok(());
+    };
+    let mut work = Work {
+        run_dir: &here.run_dir,
+        wirer: wirer.up(args.up).nodad(args.nodad),
+        opened: Vec::new(),
+        batch: Vec::new(),
+        json: args.json.then(JsonArray::default),
+        delete: args.delete,
+    };
+    match &args.link {
+        Some(words) => work.take(ui, None, Ok(words)),
+        None => {
+            let mut stdin = io::stdin().lock();
+            let mut line = Vec::new();
+            for number in 1.. {
+                line.clear();
+                match stdin.read_until(b'\n', &mut line) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(err) => {
+                        ui.error(netns_core::Error::io_sys("read stdin", &err));
+                        break;
+                    }
+                }
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                let parsed = split(&line).and_then(|words| match words.is_empty() {
+                    true => Ok(None),
+                    false => link_words(words, args.delete)
+                        .map(Some)
+                        .map_err(|e| e.to_string()),
+                });
+                match parsed {
+                    Ok(Some(words)) => work.take(ui, Some(number), Ok(&words)),
+                    Ok(None) => {}
+                    Err(why) => work.take(ui, Some(number), Err(why)),
+                }
+            }
+        }
+    }
+    work.flush(ui);
+    if let Some(array) = work.json.take() {
+        array.finish(ui.out())?;
+    }
+    Ok(())
+}
+
+/// A run's state: the namespaces opened (each once), the links waiting
+/// to be sent, the output.
+struct Work<'r> {
+    run_dir: &'r RunDir,
+    wirer: Wirer,
+    /// At most a few batches' worth (a Vec, not a map: size).
+    opened: Vec<(OsString, Netns)>,
+    /// Links waiting: their line, and their words, or why the line is
+    /// refused (reported in its turn, so that messages come in line
+    /// order).
+    batch: Vec<(Option<usize>, Result<Words, String>)>,
+    json: Option<JsonArray>,
+    delete: bool,
+}
+
+impl Work<'_> {
+    /// Takes one link (or end to delete): its namespaces opened, then
+    /// queued, and the queue sent when full.
+    fn take(&mut self, ui: &mut Ui, line: Option<usize>, words: Result<&Words, String>) {
+        let words = match words {
+            Ok(words) => words,
+            Err(why) => return self.queue(ui, line, Err(why)),
+        };
+        for end in &words.ends {
+            let Some(name) = &end.netns else { continue };
+            if self.opened.iter().any(|(n, _)| n == name) {
+                continue;
+            }
+            let opened = Name::new(name.clone()).and_then(|n| Netns::open(self.run_dir, &n));
+            match opened {
+                Ok(ns) => {
+                    self.opened.push((name.clone(), ns));
+                }
+                Err(err) => return self.queue(ui, line, Err(err.to_string())),
+            }
+        }
+        self.queue(ui, line, Ok(words.clone()));
+    }
+
+    fn queue(&mut self, ui: &mut Ui, line: Option<usize>, words: Result<Words, String>) {
+        self.batch.push((line, words));
+        if self.batch.len() >= BATCH {
+            self.flush(ui);
+        }
+    }
+
+    /// Sends the links waiting, and reports each.
+    fn flush(&mut self, ui: &mut Ui) {
+        let batch = std::mem::take(&mut self.batch);
+        if self.delete {
+            for (line, words) in &batch {
+                let words = match words {
+                    Ok(words) => words,
+                    Err(why) => {
+                        netns_cli::refuse(ui, *line, why);
+                        continue;
+                    }
+                };
+                let end = &words.ends[0];
+                let ns = end.netns.as_ref().map(|n| opened(&self.opened, n));
+                let ifname = end.ifname.as_deref().unwrap_or_default();
+                if let Err(err) = self.wirer.delete(ns, ifname) {
+                    netns_cli::refuse(ui, *line, err);
+                }
+            }
+        } else {
+            let end = |e: &EndWords| End {
+                ns: e.netns.as_ref().map(|n| opened(&self.opened, n)),
+                ifname: e.ifname.clone(),
+                addrs: e.addrs.clone(),
+                mtu: e.mtu,
+                bridge: e.bridge.clone(),
+            };
+            let links: Vec<Link<'_>> = batch
+                .iter()
+                .filter_map(|(_, w)| w.as_ref().ok())
+                .map(|w| Link {
+                    a: end(&w.ends[0]),
+                    b: end(&w.ends[1]),
+                })
+                .collect();
+            let made = self.wirer.make(&links);
+            let mut made = made.into_iter();
+            for (line, words) in &batch {
+                let words = match words {
+                    Ok(words) => words,
+                    Err(why) => {
+                        netns_cli::refuse(ui, *line, why);
+                        continue;
+                    }
+                };
+                match made.next().expect("a result a link") {
+                    Ok(made) => self.report(ui, words, &made),
+                    Err(err) => netns_cli::refuse(ui, *line, err),
+                }
+            }
+        }
+        // Descriptors are bounded: a network of thousands of namespaces
+        // is opened a batch at a time.
+        if self.opened.len() > 4 * BATCH {
+            self.opened.clear();
+        }
+    }
+
+    fn report(&mut self, ui: &mut Ui, words: &Words, made: &Made) {
+        let ends = [(&words.ends[0], &made.a), (&words.ends[1], &made.b)];
+        match &mut self.json {
+            Some(array) => {
+                let (a, b) = (
+                    json_end(ui, ends[0].0, ends[0].1),
+                    json_end(ui, ends[1].0, ends[1].1),
+                );
+                array.push_nested(ui.out(), &[("a", &a), ("b", &b)]);
+            }
+            None => {
+                let mut text = String::new();
+                for (i, (e, m)) in ends.into_iter().enumerate() {
+                    if i == 1 {
+                        text.push_str(" peer ");
+                    }
+                    let netns = e.netns.as_deref().unwrap_or(OsStr::new("."));
+                    text.push_str(&format!(
+                        "netns {} dev {} index {}",
+                        quote(netns.as_bytes()),
+                        quote(m.ifname.as_bytes()),
+                        m.ifindex
+                    ));
+                    for addr in &m.addrs {
+                        text.push_str(&format!(" addr {addr}"));
+                    }
+                }
+                let _ = writeln!(ui.out(), "{text}");
+            }
+        }
+    }
+}
+
+/// The namespace opened for `name` (every name of a batch is).
+fn opened<'o>(opened: &'o [(OsString, Netns)], name: &OsStr) -> &'o Netns {
+    let found = opened.iter().find(|(n, _)| n == name);
+    &found.expect("opened before it was queued").1
+}
+
+fn json_end(ui: &mut Ui, e: &EndWords, m: &MadeEnd) -> [(&'static str, Value); 4] {
+    let text = |ui: &mut Ui, s: &OsStr| match s.to_str() {
+        Some(s) => Value::from(s),
+        None => {
+            ui.warn(format_args!(
+                "{} is not UTF-8: its JSON string has U+FFFD in place of the bytes that are not",
+                InQuotes::new(s)
+            ));
+            Value::from(s.to_string_lossy())
+        }
+    };
+    let netns = match &e.netns {
+        Some(n) => text(ui, n),
+        None => Value::Null,
+    };
+    let addrs: Vec<Value> = m.addrs.iter().map(|a| Value::from(a.to_string())).collect();
+    [
+        ("netns", netns),
+        ("ifname", text(ui, &m.ifname)),
+        ("ifindex", Value::from(m.ifindex)),
+        ("addresses", Value::from(addrs)),
+    ]
+}
+
+/// The words of a line of `-`: split at white space, a word in double
+/// quotes decoded as netns-list quotes names.
+fn split(line: &[u8]) -> Result<Vec<OsString>, String> {
+    let mut words = Vec::new();
+    let mut rest = line;
+    loop {
+        let start = rest.iter().position(|b| !b.is_ascii_whitespace());
+        let Some(start) = start else { break };
+        rest = &rest[start..];
+        let len = match rest[0] {
+            b'"' => {
+                let mut at = 1;
+                loop {
+                    match rest.get(at) {
+                        None => return Err("a double quote is not closed".into()),
+                        Some(b'\\') => at += 2,
+                        Some(b'"') => break at + 1,
+                        Some(_) => at += 1,
+                    }
+                }
+            }
+            _ => rest
+                .iter()
+                .position(|b| b.is_ascii_whitespace())
+                .unwrap_or(rest.len()),
+        };
+        let word = quote::unquote(&rest[..len.min(rest.len())])?;
+        words.push(OsString::from_vec(word.into_owned()));
+        rest = &rest[len.min(rest.len())..];
+    }
+    Ok(words)
+}

@@ -1,0 +1,258 @@
+//! Links: a chain of 1000 namespaces (999 veth pairs, a /31 on each end,
+//! everything up) made by `netns-add -` then `netns-link -`, beside the
+//! fastest `ip` form (one `ip -batch` for the pairs placed straight into
+//! both namespaces, then one `ip -n NAME -batch -` per namespace for its
+//! addresses, ups and lo), one `ip` process a step (on a chain of 100,
+//! scaled), and the kernel floor (`floor link`: the pairs and addresses,
+//! nothing else); the network's teardown, `netns-del --all` beside
+//! `ip -batch` deletes; and a LAN, one namespace with a bridge and 500
+//! hosts linked to it, beside the fastest `ip` form of it. `cargo xtask
+//! bench link` runs these rows alone.
+
+use std::process::Command;
+use std::time::Duration;
+
+use super::{Bins, Row, ip, median, settle, time};
+
+const NODES: usize = 1000;
+/// The chain the one-`ip`-a-step way is timed on, then scaled to NODES.
+const STEP_NODES: usize = 100;
+const RUNS: usize = 3;
+/// The hosts on the LAN's bridge.
+const HOSTS: usize = 500;
+
+/// The address of end `k` (0 or 1) of link `i`: a /31 of its own.
+fn addr(i: usize, k: usize) -> String {
+    format!("10.{}.{}.{k}/31", i / 256, i % 256)
+}
+
+fn names(n: usize) -> String {
+    (0..n).map(|i| format!("c{i}\n")).collect()
+}
+
+/// `netns-link -`'s lines for a chain of `n`.
+fn chain(n: usize) -> String {
+    (0..n - 1)
+        .map(|i| format!("c{i} -a {} c{} -a {}\n", addr(i, 0), i + 1, addr(i, 1)))
+        .collect()
+}
+
+pub(super) fn run(b: &Bins) -> Result<Vec<Row>, String> {
+    let names = names(NODES);
+    let lines = chain(NODES);
+    let pairs: String = (0..NODES - 1)
+        .map(|i| {
+            format!(
+                "link add r{i} netns c{i} type veth peer name l{i} netns c{}\n",
+                i + 1
+            )
+        })
+        .collect();
+    let dels: String = (0..NODES).map(|i| format!("netns del c{i}\n")).collect();
+    let add = |b: &Bins| time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()));
+    let [mut o_add, mut o_link, mut o_del] = [(); 3].map(|()| Vec::new());
+    let [mut i_pairs, mut i_rest, mut i_del, mut floor, mut steps] = [(); 5].map(|()| Vec::new());
+    let [mut o_lan, mut i_lan] = [(); 2].map(|()| Vec::new());
+    for rep in 0..RUNS {
+        for turn in 0..5 {
+            match (rep + turn) % 5 {
+                0 => {
+                    o_add.push(add(b)?);
+                    o_link.push(time(b.cmd("netns-link").arg("-"), Some(lines.as_bytes()))?);
+                    o_del.push(time(b.cmd("netns-del").arg("--all"), None)?);
+                }
+                1 => {
+                    add(b)?;
+                    i_pairs.push(time(&mut ip(&["-batch", "-"]), Some(pairs.as_bytes()))?);
+                    let mut rest = Duration::ZERO;
+                    for j in 0..NODES {
+                        let batch = node_batch(j, NODES);
+                        let name = format!("c{j}");
+                        let mut cmd = ip(&["-n", &name, "-batch", "-"]);
+                        rest += time(&mut cmd, Some(batch.as_bytes()))?;
+                    }
+                    i_rest.push(rest);
+                    i_del.push(time(&mut ip(&["-batch", "-"]), Some(dels.as_bytes()))?);
+                }
+                2 => {
+                    add(b)?;
+                    let mut cmd = b.cmd("floor");
+                    cmd.args(["link", &NODES.to_string(), "/run/netns", "c"]);
+                    floor.push(time(&mut cmd, None)?);
+                    time(b.cmd("netns-del").arg("--all"), None)?;
+                }
+                3 => {
+                    let (ours, theirs) = lan(b)?;
+                    o_lan.push(ours);
+                    i_lan.push(theirs);
+                }
+                _ => {
+                    let small = self::names(STEP_NODES);
+                    time(b.cmd("netns-add").arg("-"), Some(small.as_bytes()))?;
+                    steps.push(one_ip_a_step(STEP_NODES)?);
+                    time(b.cmd("netns-del").arg("--all"), None)?;
+                }
+            }
+            settle();
+        }
+    }
+    let scale = (NODES - 1) as f64 / (STEP_NODES - 1) as f64;
+    let links = NODES - 1;
+    let fastest: Vec<Duration> = i_pairs.iter().zip(&i_rest).map(|(p, r)| *p + *r).collect();
+    let total: Vec<Duration> = o_add.iter().zip(&o_link).map(|(a, l)| *a + *l).collect();
+    let steps: Vec<Duration> = steps.iter().map(|s| s.mul_f64(scale)).collect();
+    let what = format!("a chain of {NODES} ({links} links, a /31 each end, all up)");
+    let row = |what: String, ours: &[Duration], reference: &str, theirs: &[Duration], target| Row {
+        what: format!("{what} (median of {RUNS})"),
+        ours: median(ours.to_vec()),
+        reference: reference.to_owned(),
+        theirs: median(theirs.to_vec()),
+        target,
+        note: String::new(),
+    };
+    let mut total_row = row(
+        format!("{what}: `netns-add -` + `netns-link -`"),
+        &total,
+        "ip -batch pairs, then `ip -n NAME -batch -` each",
+        &fastest,
+        None,
+    );
+    let ms = median(total.clone()).as_secs_f64();
+    total_row.note = format!(
+        "add + link {ms:.2} s (target <= 1.5 s: {})",
+        if ms <= 1.5 { "met" } else { "MISSED" }
+    );
+    Ok(vec![
+        row(
+            format!("{what}: `netns-link -`"),
+            &o_link,
+            "ip -batch pairs, then `ip -n NAME -batch -` each",
+            &fastest,
+            Some(0.2),
+        ),
+        row(
+            format!("{what}: `netns-link -`"),
+            &o_link,
+            &format!("one ip a step ({STEP_NODES} nodes, scaled x{scale:.2})"),
+            &steps,
+            Some(0.05),
+        ),
+        row(
+            format!("{what}: `netns-link -`"),
+            &o_link,
+            "the kernel floor (pairs and addresses)",
+            &floor,
+            Some(1.3),
+        ),
+        total_row,
+        row(
+            format!("{what}: the pairs alone, ip -batch"),
+            &i_pairs,
+            "the kernel floor (pairs and addresses)",
+            &floor,
+            None,
+        ),
+        row(
+            format!("teardown of {what}: `netns-del --all`"),
+            &o_del,
+            "ip -batch of netns del",
+            &i_del,
+            Some(1.0),
+        ),
+        row(
+            format!("a LAN: {HOSTS} hosts on one bridge, `netns-link -`"),
+            &o_lan,
+            "ip -batch pairs, then `ip -n NAME -batch -` each",
+            &i_lan,
+            None,
+        ),
+    ])
+}
+
+/// A LAN made both ways, each on fresh namespaces (`hub`, and `h0` ..):
+/// ours with `netns-link -` (the bridge made by the first link), ip's
+/// with the bridge made by one `ip -n hub`, one `ip -batch` for the
+/// pairs placed straight in, one `ip -n hub -batch -` for the ports and
+/// ups, and one `ip -n hN -batch -` per host for its address and ups.
+fn lan(b: &Bins) -> Result<(Duration, Duration), String> {
+    let hosts: String = (0..HOSTS).map(|i| format!("h{i}\n")).collect();
+    let names = format!("hub\n{hosts}");
+    let host_addr = |i: usize| format!("10.9.{}.{}/16", i / 250, i % 250 + 1);
+    let lines: String = (0..HOSTS)
+        .map(|i| format!("h{i} -a {} hub -b br0\n", host_addr(i)))
+        .collect();
+    time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()))?;
+    let ours = time(b.cmd("netns-link").arg("-"), Some(lines.as_bytes()))?;
+    time(b.cmd("netns-del").arg("--all"), None)?;
+    settle();
+    time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()))?;
+    let pairs: String = (0..HOSTS)
+        .map(|i| format!("link add p{i} netns hub type veth peer name e{i} netns h{i}\n"))
+        .collect();
+    let mut hub = String::from("link set lo up\nlink set br0 up\n");
+    hub.extend((0..HOSTS).map(|i| format!("link set p{i} master br0 up\n")));
+    let bridge = ["-n", "hub", "link", "add", "br0", "type", "bridge"];
+    let mut theirs = time(&mut ip(&bridge), None)?;
+    theirs += time(&mut ip(&["-batch", "-"]), Some(pairs.as_bytes()))?;
+    theirs += time(&mut ip(&["-n", "hub", "-batch", "-"]), Some(hub.as_bytes()))?;
+    for i in 0..HOSTS {
+        let batch = format!(
+            "addr add {} dev e{i}\nlink set e{i} up\nlink set lo up\n",
+            host_addr(i)
+        );
+        let name = format!("h{i}");
+        theirs += time(
+            &mut ip(&["-n", &name, "-batch", "-"]),
+            Some(batch.as_bytes()),
+        )?;
+    }
+    time(b.cmd("netns-del").arg("--all"), None)?;
+    Ok((ours, theirs))
+}
+
+/// What `ip -n cJ -batch -` does for node `j` of a chain of `n`: the
+/// address and up of its two ends, and lo up.
+fn node_batch(j: usize, n: usize) -> String {
+    let mut batch = String::new();
+    if j + 1 < n {
+        batch.push_str(&format!(
+            "addr add {} dev r{j}\nlink set r{j} up\n",
+            addr(j, 0)
+        ));
+    }
+    if j > 0 {
+        let i = j - 1;
+        batch.push_str(&format!(
+            "addr add {} dev l{i}\nlink set l{i} up\n",
+            addr(i, 1)
+        ));
+    }
+    batch.push_str("link set lo up\n");
+    batch
+}
+
+/// A chain of `n` wired one `ip` process a step: per link the pair, two
+/// addresses and two ups; lo up once per namespace.
+fn one_ip_a_step(n: usize) -> Result<Duration, String> {
+    let mut total = Duration::ZERO;
+    let mut run = |args: &[&str]| -> Result<(), String> {
+        total += time(Command::new("ip").args(args), None)?;
+        Ok(())
+    };
+    for j in 0..n {
+        run(&["-n", &format!("c{j}"), "link", "set", "lo", "up"])?;
+    }
+    for i in 0..n - 1 {
+        let (a, b) = (format!("c{i}"), format!("c{}", i + 1));
+        let (r, l) = (format!("r{i}"), format!("l{i}"));
+        let peer = ["type", "veth", "peer", "name", &l, "netns", &b];
+        let mut add = vec!["link", "add", &r, "netns", &a];
+        add.extend(peer);
+        run(&add)?;
+        run(&["-n", &a, "addr", "add", &addr(i, 0), "dev", &r])?;
+        run(&["-n", &b, "addr", "add", &addr(i, 1), "dev", &l])?;
+        run(&["-n", &a, "link", "set", &r, "up"])?;
+        run(&["-n", &b, "link", "set", &l, "up"])?;
+    }
+    Ok(total)
+}
