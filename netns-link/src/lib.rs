@@ -150,10 +150,24 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 fn link_words(words: Vec<OsString>, delete: bool) -> Result<Words, lexopt::Error> {
     use lexopt::prelude::*;
     if delete {
+        // `--netns NAME` is a NETNS here too (`--netns=NAME` as lexopt
+        // reads it), for a NAME that starts with `-`.
+        let mut words = words;
+        let named = match words.first().map(|w| w.as_bytes()) {
+            Some(b"--netns") => {
+                words.remove(0);
+                true
+            }
+            Some(w) if w.starts_with(b"--netns=") => {
+                words[0] = OsStr::from_bytes(&w[b"--netns=".len()..]).to_owned();
+                true
+            }
+            _ => false,
+        };
         return match <[OsString; 2]>::try_from(words) {
             Ok([netns, ifname]) => Ok(Words {
                 ends: vec![EndWords {
-                    netns: netns_of(netns),
+                    netns: if named { Some(netns) } else { netns_of(netns) },
                     ifname: Some(ifname),
                     ..EndWords::default()
                 }],
