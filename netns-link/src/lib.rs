@@ -496,7 +496,14 @@ fn split(line: &[u8]) -> Result<Vec<OsString>, String> {
                     match rest.get(at) {
                         None => return Err("a double quote is not closed".into()),
                         Some(b'\\') => at += 2,
-                        Some(b'"') => break at + 1,
+                        // `"a"b` is no word netns-list writes: not
+                        // taken as two.
+                        Some(b'"') => match rest.get(at + 1) {
+                            Some(b) if !b.is_ascii_whitespace() => {
+                                return Err("a word goes on after its closing double quote".into());
+                            }
+                            _ => break at + 1,
+                        },
                         Some(_) => at += 1,
                     }
                 }

@@ -140,3 +140,22 @@ fn delete_takes_netns_for_a_name_that_starts_with_a_dash() {
     assert_eq!(devices(&sb, "-x"), Vec::<String>::new());
     assert_eq!(devices(&sb, "y"), Vec::<String>::new());
 }
+
+/// A word in double quotes ends at its closing quote: `"a"b` is refused,
+/// not read as the two words `a` and `b` (which would make a link from
+/// `a -n "eth1"b`).
+#[test]
+fn a_quoted_word_that_goes_on_is_refused() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let out = sb.run_stdin("link", &["-"], "a -n \"w1\"b\n\"a\"b\n");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "netns-link: line 1 of stdin: a word goes on after its closing double quote\n\
+         netns-link: line 2 of stdin: a word goes on after its closing double quote\n",
+        "{out:?}"
+    );
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert_eq!(devices(&sb, "a"), Vec::<String>::new());
+    assert_eq!(devices(&sb, "b"), Vec::<String>::new());
+}
