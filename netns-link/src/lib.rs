@@ -5,6 +5,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, BufRead, Write};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitCode;
 
@@ -277,10 +278,19 @@ fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
     match &args.link {
         Some(words) => work.take(ui, None, Ok(words)),
         None => {
-            let mut stdin = io::stdin().lock();
+            // Reads of a buffer this large bypass stdin's own, so that
+            // what is buffered is all in this one.
+            let mut stdin = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
             let mut line = Vec::new();
             for number in 1.. {
                 line.clear();
+                // What has come is made before waiting for more: a name
+                // opened now still holds the namespace it names when its
+                // link is sent, whatever the writer does meanwhile.
+                let idle = stdin.buffer().is_empty() && !work.batch.is_empty();
+                if idle && netns_core::waiting(stdin.get_ref().as_fd()) {
+                    work.flush(ui);
+                }
                 match stdin.read_until(b'\n', &mut line) {
                     Ok(0) => break,
                     Ok(_) => {}
@@ -410,11 +420,10 @@ impl Work<'_> {
                 }
             }
         }
-        // Descriptors are bounded: a network of thousands of namespaces
-        // is opened a batch at a time.
-        if self.opened.len() > 4 * BATCH {
-            self.opened.clear();
-        }
+        // Each batch opens its names afresh: a name deleted and made again
+        // meanwhile is the new namespace (links made in the old one went
+        // with it, reported made), and descriptors stay a batch's.
+        self.opened.clear();
     }
 
     fn report(&mut self, ui: &mut Ui, words: &Words, made: &Made) {

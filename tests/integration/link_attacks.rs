@@ -159,3 +159,40 @@ fn a_quoted_word_that_goes_on_is_refused() {
     assert_eq!(devices(&sb, "a"), Vec::<String>::new());
     assert_eq!(devices(&sb, "b"), Vec::<String>::new());
 }
+
+/// A line of `-` is made before the next is waited for: the writer sees
+/// its link at once, and a name deleted and made again before its next
+/// line is that line's new namespace, not the old one (whose links went
+/// with it, though reported made).
+#[test]
+fn a_line_is_made_before_the_next_is_waited_for() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let sb = Sandbox::with(&["p", "q"]);
+    let mut child = sb
+        .cmd("link")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"p q -n l1\n").unwrap();
+    let start = std::time::Instant::now();
+    while !devices(&sb, "q").contains(&"l1".to_owned()) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "line 1 not made while line 2 is waited for"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(sb.run("del", &["p"]).code, 0);
+    assert_eq!(sb.run("add", &["p"]).code, 0);
+    stdin.write_all(b"p q -n l2\n").unwrap();
+    drop(stdin);
+    let out = crate::util::finish(child);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(devices(&sb, "p"), ["eth0"]);
+    assert!(devices(&sb, "q").contains(&"l2".to_owned()));
+}
