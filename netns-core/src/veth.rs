@@ -294,6 +294,9 @@ struct Pending<'l, 'a> {
     /// Whether the pair may exist: its request was sent, and not
     /// refused.
     sent: bool,
+    /// The pair's request, while its answer is lost to a socket error:
+    /// still to be looked for before the pair is deleted again.
+    unanswered: Option<u32>,
 }
 
 impl Wirer {
@@ -385,12 +388,21 @@ impl Wirer {
                 owed: Vec::new(),
                 failed: None,
                 sent: false,
+                unanswered: None,
             })
             .collect();
+        // The names that the batch's links before each take, in their
+        // namespaces: none is made yet, and a link must find them taken
+        // as it would after them, not choose them as an `ethN` nor make
+        // a bridge of one.
+        let mut claimed: Vec<(NetnsId, Vec<u8>)> = Vec::new();
         for p in &mut pending {
-            if let Err(err) = self.prepare(p) {
-                p.failed = Some(err);
-                self.release(p);
+            match self.prepare(p, &claimed) {
+                Ok(()) => claimed.extend((0..2).map(|end| (p.at[end].id, p.names[end].clone()))),
+                Err(err) => {
+                    p.failed = Some(err);
+                    self.release(p);
+                }
             }
         }
         // The pairs.
@@ -431,7 +443,7 @@ impl Wirer {
     /// The steps before anything is sent: each end's namespace met (its
     /// socket, its loopback up), its name chosen and checked, its bridge
     /// found or made.
-    fn prepare(&mut self, p: &mut Pending<'_, '_>) -> Result<()> {
+    fn prepare(&mut self, p: &mut Pending<'_, '_>, claimed: &[(NetnsId, Vec<u8>)]) -> Result<()> {
         for (end, spec) in [&p.link.a, &p.link.b].into_iter().enumerate() {
             let at = p.at[end];
             let up = self.up;
@@ -446,15 +458,19 @@ impl Wirer {
                     .map_err(|r| refused(format!("bring up the loopback device of {at}"), r))?;
                 place.lo_up = true;
             }
-            let taken = (end == 1 && at.id == p.at[0].id).then(|| p.names[0].clone());
+            let this = (end == 1 && at.id == p.at[0].id).then(|| p.names[0].clone());
+            let taken = |name: &[u8]| {
+                this.as_deref() == Some(name)
+                    || claimed.iter().any(|(id, n)| *id == at.id && n == name)
+            };
             let name = match &spec.ifname {
                 Some(name) => {
                     check_ifname(name)?;
                     name.as_bytes().to_vec()
                 }
-                None => self.next_eth(at, taken.as_deref())?,
+                None => self.next_eth(at, &taken)?,
             };
-            if taken.as_ref() == Some(&name) {
+            if this.as_ref() == Some(&name) {
                 return Err(Error::Link(format!(
                     "both ends are named {} in {at}",
                     InQuotes(&name)
@@ -465,15 +481,22 @@ impl Wirer {
             }
             p.names[end] = name;
             if let Some(bridge) = &spec.bridge {
+                if taken(bridge.as_bytes()) || p.names[end] == bridge.as_bytes() {
+                    return Err(Error::Link(format!(
+                        "{} in {at} is not a bridge",
+                        InQuotes::new(bridge)
+                    )));
+                }
                 p.masters[end] = Some(self.bridge(at, bridge)?);
             }
         }
         Ok(())
     }
 
-    /// The first `ethN` that the namespace has no device of, nor end `a`
-    /// of this link takes (`taken`).
-    fn next_eth(&mut self, at: At<'_>, taken: Option<&[u8]>) -> Result<Vec<u8>> {
+    /// The first `ethN` that the namespace has no device of, and that
+    /// neither this link's end `a` nor the batch's links before it take
+    /// (`taken`).
+    fn next_eth(&mut self, at: At<'_>, taken: &dyn Fn(&[u8]) -> bool) -> Result<Vec<u8>> {
         let place = self.place(at)?;
         if place.names.is_none() {
             let conn = place.conn.as_mut().expect("opened by place");
@@ -482,7 +505,7 @@ impl Wirer {
         let names = place.names.as_ref().expect("read above");
         loop {
             let name = format!("eth{}", place.next_eth).into_bytes();
-            if !names.contains(&name) && taken != Some(&name[..]) {
+            if !names.contains(&name) && !taken(&name) {
                 return Ok(name);
             }
             place.next_eth += 1;
@@ -631,7 +654,12 @@ impl Wirer {
                         }
                         refused(p.what(end, step), refusal)
                     }
-                    Err(err) => err,
+                    Err(err) => {
+                        if let Step::Pair = step {
+                            p.unanswered = Some(seq);
+                        }
+                        err
+                    }
                 };
                 p.failed.get_or_insert(err);
             }
@@ -661,11 +689,10 @@ impl Wirer {
             });
         };
         if p.sent {
-            // Its request may have been carried out though its answer was
-            // lost: removed by name, and a pair that is not there is fine.
+            let unanswered = p.unanswered;
             let _ = self
                 .conn(p.at[0])
-                .and_then(|conn| delete_named(conn, &p.names[0]));
+                .and_then(|conn| undo(conn, unanswered, &p.names[0]));
         }
         self.release(p);
         Err(err)
@@ -759,6 +786,27 @@ fn get_request(conn: &mut Conn, name: &[u8]) -> Result<u32> {
     conn.send(RTM_GETLINK, NLM_F_REQUEST, &body)
 }
 
+/// Removes the pair that a failed link made, by its end `name` (one that
+/// is not there is fine). If the pair's answer was lost to a socket error
+/// (`unanswered`: its request), the pair may have been made or refused
+/// (its name taken by a device that is not ours): the answer is looked
+/// for again first, behind the answer to a request sent after it; if it
+/// is gone for good, only a veth of that name is taken for the pair.
+fn undo(conn: &mut Conn, unanswered: Option<u32>, name: &[u8]) -> Result<()> {
+    if let Some(seq) = unanswered {
+        let device = get(conn, name)?;
+        let at = conn.answers.iter().position(|(s, _)| *s == seq);
+        let ours = match at.map(|at| conn.answers.swap_remove(at).1) {
+            Some(answer) => answer.is_ok(),
+            None => matches!(device, Ok(Some(Device { veth: true, .. }))),
+        };
+        if !ours {
+            return Ok(());
+        }
+    }
+    delete_named(conn, name).map(drop)
+}
+
 /// Removes the device `name` of `conn`'s namespace: RTM_DELLINK by name.
 fn delete_named(conn: &mut Conn, name: &[u8]) -> Result<Answer> {
     let mut body = Attrs::after(&ifinfomsg(0, false));
@@ -791,7 +839,8 @@ fn device_names(conn: &mut Conn, at: At<'_>) -> Result<HashSet<Vec<u8>>> {
 }
 
 /// An interface name the kernel takes (dev_valid_name): 1 to 15 bytes,
-/// not `.` or `..`, without `/`, `:` or white space.
+/// not `.` or `..`, without `/`, `:` or white space (the kernel's
+/// isspace: ASCII's, with \v, and 0xa0).
 fn check_ifname(name: &OsStr) -> Result<()> {
     let bytes = name.as_bytes();
     let why = if bytes.is_empty() {
@@ -800,10 +849,7 @@ fn check_ifname(name: &OsStr) -> Result<()> {
         "it is longer than 15 bytes"
     } else if bytes == b"." || bytes == b".." {
         "it is . or .."
-    } else if bytes
-        .iter()
-        .any(|&b| b == b'/' || b == b':' || b.is_ascii_whitespace())
-    {
+    } else if bytes.iter().any(|&b| b"/: \t\n\x0b\x0c\r\xa0".contains(&b)) {
         "it contains '/', ':' or white space"
     } else {
         return Ok(());

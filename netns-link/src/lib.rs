@@ -5,6 +5,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, BufRead, Write};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitCode;
 
@@ -150,10 +151,24 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
 fn link_words(words: Vec<OsString>, delete: bool) -> Result<Words, lexopt::Error> {
     use lexopt::prelude::*;
     if delete {
+        // `--netns NAME` is a NETNS here too (`--netns=NAME` as lexopt
+        // reads it), for a NAME that starts with `-`.
+        let mut words = words;
+        let named = match words.first().map(|w| w.as_bytes()) {
+            Some(b"--netns") => {
+                words.remove(0);
+                true
+            }
+            Some(w) if w.starts_with(b"--netns=") => {
+                words[0] = OsStr::from_bytes(&w[b"--netns=".len()..]).to_owned();
+                true
+            }
+            _ => false,
+        };
         return match <[OsString; 2]>::try_from(words) {
             Ok([netns, ifname]) => Ok(Words {
                 ends: vec![EndWords {
-                    netns: netns_of(netns),
+                    netns: if named { Some(netns) } else { netns_of(netns) },
                     ifname: Some(ifname),
                     ..EndWords::default()
                 }],
@@ -263,10 +278,19 @@ fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
     match &args.link {
         Some(words) => work.take(ui, None, Ok(words)),
         None => {
-            let mut stdin = io::stdin().lock();
+            // Reads of a buffer this large bypass stdin's own, so that
+            // what is buffered is all in this one.
+            let mut stdin = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
             let mut line = Vec::new();
             for number in 1.. {
                 line.clear();
+                // What has come is made before waiting for more: a name
+                // opened now still holds the namespace it names when its
+                // link is sent, whatever the writer does meanwhile.
+                let idle = stdin.buffer().is_empty() && !work.batch.is_empty();
+                if idle && netns_core::waiting(stdin.get_ref().as_fd()) {
+                    work.flush(ui);
+                }
                 match stdin.read_until(b'\n', &mut line) {
                     Ok(0) => break,
                     Ok(_) => {}
@@ -396,11 +420,10 @@ impl Work<'_> {
                 }
             }
         }
-        // Descriptors are bounded: a network of thousands of namespaces
-        // is opened a batch at a time.
-        if self.opened.len() > 4 * BATCH {
-            self.opened.clear();
-        }
+        // Each batch opens its names afresh: a name deleted and made again
+        // meanwhile is the new namespace (links made in the old one went
+        // with it, reported made), and descriptors stay a batch's.
+        self.opened.clear();
     }
 
     fn report(&mut self, ui: &mut Ui, words: &Words, made: &Made) {
@@ -482,7 +505,14 @@ fn split(line: &[u8]) -> Result<Vec<OsString>, String> {
                     match rest.get(at) {
                         None => return Err("a double quote is not closed".into()),
                         Some(b'\\') => at += 2,
-                        Some(b'"') => break at + 1,
+                        // `"a"b` is no word netns-list writes: not
+                        // taken as two.
+                        Some(b'"') => match rest.get(at + 1) {
+                            Some(b) if !b.is_ascii_whitespace() => {
+                                return Err("a word goes on after its closing double quote".into());
+                            }
+                            _ => break at + 1,
+                        },
                         Some(_) => at += 1,
                     }
                 }

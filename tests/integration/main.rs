@@ -19,6 +19,7 @@ mod inspect;
 mod interop;
 mod limits;
 mod link;
+mod link_attacks;
 mod list;
 mod multicall;
 pub mod names;

@@ -1,0 +1,198 @@
+//! netns-link attacked: batches whose lines depend on each other, a lost
+//! answer beside a device of the same name, names the kernel refuses,
+//! `--delete` of a name that starts with `-`, the `.` end as nobody.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::process::Command;
+
+use crate::util::{Output, Sandbox, bin, json, output};
+
+/// `ip ARGS` inside the namespace `name` of the sandbox.
+fn ip(sb: &Sandbox, name: &str, args: &[&str]) -> Output {
+    let mut all = vec!["--", name, "ip"];
+    all.extend_from_slice(args);
+    sb.run("exec", &all)
+}
+
+/// The interfaces of `name` but lo, sorted.
+fn devices(sb: &Sandbox, name: &str) -> Vec<String> {
+    let out = ip(sb, name, &["-j", "link"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut names: Vec<String> = json(&out.stdout)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["ifname"].as_str().unwrap().to_owned())
+        .filter(|n| n != "lo")
+        .collect();
+    names.sort();
+    names
+}
+
+/// A batch is made as its lines one after the other would be: a name
+/// that a line before takes is not chosen as an `ethN`, nor made a
+/// bridge of (it is that line's veth), though none is made yet.
+#[test]
+fn a_line_sees_the_names_of_the_lines_before_it() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let out = sb.run_stdin(
+        "link",
+        &["-"],
+        "a -n eth0 b -n x1\n\
+         a b -n x2\n\
+         a -n x b -n y1\n\
+         a -n z -b x b -n y2\n",
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let run = sb.run.display();
+    assert_eq!(
+        out.stderr,
+        format!("netns-link: line 4 of stdin: \"x\" in \"{run}/a\" is not a bridge\n"),
+        "{out:?}"
+    );
+    let made: Vec<&str> = out
+        .stdout
+        .lines()
+        .map(|l| &l[..l.find(" index").unwrap()])
+        .collect();
+    assert_eq!(
+        made,
+        ["netns a dev eth0", "netns a dev eth1", "netns a dev x"]
+    );
+    assert_eq!(devices(&sb, "a"), ["eth0", "eth1", "x"]);
+    assert_eq!(devices(&sb, "b"), ["x1", "x2", "y1"]);
+}
+
+/// A device that was there before keeps its name's link from being made;
+/// the answer that says so lost to a failed receive (strace injection,
+/// each receive in turn) must not have that device deleted as if it were
+/// the link's.
+#[test]
+fn a_lost_answer_leaves_a_device_of_that_name_alone() {
+    let sb = Sandbox::with(&["a", "b"]);
+    assert_eq!(
+        ip(&sb, "a", &["link", "add", "keep", "type", "bridge"]).code,
+        0
+    );
+    let mut refused = false;
+    for when in 1..=12 {
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq", "-o", "/dev/null", "-e"])
+            .arg(format!("inject=recvfrom:error=ENOBUFS:when={when}"))
+            .arg(bin("link"))
+            .args(["--run-dir", sb.run.to_str().unwrap()])
+            .args(["a", "-n", "keep", "b", "-n", "y"]);
+        let out = output(&mut cmd, "");
+        let what = format!("recvfrom #{when}: {out:?}");
+        assert_eq!(out.code, 1, "{what}");
+        refused |= out.stderr.ends_with(": File exists\n");
+        assert_eq!(devices(&sb, "a"), ["keep"], "{what}");
+        let keep = json(&ip(&sb, "a", &["-d", "-j", "link", "show", "keep"]).stdout);
+        assert_eq!(keep[0]["linkinfo"]["info_kind"], "bridge", "{what}");
+        assert_eq!(devices(&sb, "b"), Vec::<String>::new(), "{what}");
+    }
+    assert!(
+        refused,
+        "every receive failed once, and then the refusal came"
+    );
+}
+
+/// Names with bytes the kernel counts as white space (\v, 0xa0) are
+/// refused as invalid interface names, before anything is sent.
+#[test]
+fn white_space_as_the_kernel_sees_it_is_no_interface_name() {
+    let sb = Sandbox::with(&["a", "b"]);
+    for name in [&b"a\x0bb"[..], b"a\xa0"] {
+        let mut cmd = sb.cmd("link");
+        cmd.args(["a", "-n"]).arg(OsStr::from_bytes(name)).arg("b");
+        let out = output(&mut cmd, "");
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stderr
+                .starts_with("netns-link: invalid interface name ")
+                && out
+                    .stderr
+                    .ends_with(": it contains '/', ':' or white space\n"),
+            "{out:?}"
+        );
+        assert_eq!(devices(&sb, "a"), Vec::<String>::new());
+        assert_eq!(devices(&sb, "b"), Vec::<String>::new());
+    }
+}
+
+/// `--netns NAME` names an end for `--delete` too: on the command line,
+/// and in a line of `-` (also as `--netns=NAME`).
+#[test]
+fn delete_takes_netns_for_a_name_that_starts_with_a_dash() {
+    let sb = Sandbox::new();
+    assert_eq!(sb.run("add", &["--", "-x", "y"]).code, 0);
+    let out = sb.run_stdin("link", &["-"], "--netns -x y\n--netns -x y\n--netns -x y\n");
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let out = sb.run("link", &["--delete", "--netns", "-x", "eth0"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let out = sb.run_stdin(
+        "link",
+        &["--delete", "-"],
+        "--netns -x eth1\n--netns=-x eth2\n",
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(devices(&sb, "-x"), Vec::<String>::new());
+    assert_eq!(devices(&sb, "y"), Vec::<String>::new());
+}
+
+/// A word in double quotes ends at its closing quote: `"a"b` is refused,
+/// not read as the two words `a` and `b` (which would make a link from
+/// `a -n "eth1"b`).
+#[test]
+fn a_quoted_word_that_goes_on_is_refused() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let out = sb.run_stdin("link", &["-"], "a -n \"w1\"b\n\"a\"b\n");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "netns-link: line 1 of stdin: a word goes on after its closing double quote\n\
+         netns-link: line 2 of stdin: a word goes on after its closing double quote\n",
+        "{out:?}"
+    );
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert_eq!(devices(&sb, "a"), Vec::<String>::new());
+    assert_eq!(devices(&sb, "b"), Vec::<String>::new());
+}
+
+/// A line of `-` is made before the next is waited for: the writer sees
+/// its link at once, and a name deleted and made again before its next
+/// line is that line's new namespace, not the old one (whose links went
+/// with it, though reported made).
+#[test]
+fn a_line_is_made_before_the_next_is_waited_for() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let sb = Sandbox::with(&["p", "q"]);
+    let mut child = sb
+        .cmd("link")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"p q -n l1\n").unwrap();
+    let start = std::time::Instant::now();
+    while !devices(&sb, "q").contains(&"l1".to_owned()) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "line 1 not made while line 2 is waited for"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(sb.run("del", &["p"]).code, 0);
+    assert_eq!(sb.run("add", &["p"]).code, 0);
+    stdin.write_all(b"p q -n l2\n").unwrap();
+    drop(stdin);
+    let out = crate::util::finish(child);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(devices(&sb, "p"), ["eth0"]);
+    assert!(devices(&sb, "q").contains(&"l2".to_owned()));
+}
