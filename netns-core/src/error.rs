@@ -286,6 +286,7 @@ impl Error {
             Error::Path { errno, .. }
             | Error::Sys { errno, .. }
             | Error::Bind { errno, .. }
+            | Error::Refused { errno, .. }
             | Error::NsidRefused {
                 errno,
                 message: None,
@@ -592,7 +593,7 @@ impl Error {
                 errno,
                 message,
             } => {
-                write!(f, "cannot {what}: {}", cause(*errno))?;
+                write!(f, "cannot {what}: {}", cause(*errno, rootless))?;
                 match message {
                     Some(message) => write!(f, " ({})", message.trim_end_matches('.')),
                     None => Ok(()),

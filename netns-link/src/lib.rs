@@ -101,7 +101,7 @@ struct EndWords {
 const BATCH: usize = 64;
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    netns_cli::run("netns-link", USAGE, args, parse, execute)
+    netns_cli::run("netns-link", USAGE, args, parse, &mut execute)
 }
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
@@ -377,7 +377,7 @@ impl Work<'_> {
                 let words = match words {
                     Ok(words) => words,
                     Err(why) => {
-                        netns_cli::refuse(ui, *line, why);
+                        netns_cli::refuse(ui, *line, format_args!("{why}"));
                         continue;
                     }
                 };
@@ -410,7 +410,7 @@ impl Work<'_> {
                 let words = match words {
                     Ok(words) => words,
                     Err(why) => {
-                        netns_cli::refuse(ui, *line, why);
+                        netns_cli::refuse(ui, *line, format_args!("{why}"));
                         continue;
                     }
                 };
