@@ -5,10 +5,10 @@ use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::process::ExitCode;
 
-use netns_cli::{Parsed, Place, Ui, json};
+use netns_cli::{Entered, Parsed, Place, Shared, Ui, json};
 use netns_core::quote::InQuotes;
 use netns_core::rootless::Keeper;
-use netns_core::{Name, Netns, NsidSocket};
+use netns_core::{Name, Netns, NsidSocket, RunDir};
 
 pub const USAGE: &str = concat!(
     "\
@@ -125,13 +125,51 @@ fn strtol(text: &[u8]) -> Option<i64> {
     }
 }
 
+/// What a run of set lines of a batch keeps from one to the next: the
+/// netlink socket of the namespace the batch runs in, opened once.
+#[derive(Default)]
+pub struct Kept {
+    socket: Option<NsidSocket>,
+}
+
+/// [`run`] for a line of a batch (the multicall's `-batch`): the same, in
+/// the batch's shared place, on the socket the earlier set lines there
+/// opened.
+pub fn run_in(args: Vec<OsString>, shared: &Shared, kept: &mut Kept) -> ExitCode {
+    netns_cli::run(
+        "netns-set",
+        USAGE,
+        args,
+        parse,
+        &mut |args, ui| match shared.enter(&args.place, ui, Keeper::IfRunning) {
+            None => Ok(()),
+            Some(Entered::Shared(here)) => set(args, ui, &here.run_dir, &mut kept.socket),
+            Some(Entered::Own(here)) => set(args, ui, &here.run_dir, &mut None),
+        },
+    )
+}
+
 fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
-    let Some(here) = args.place.enter(ui, Keeper::IfRunning) else {
-        return Ok(());
-    };
+    match args.place.enter(ui, Keeper::IfRunning) {
+        Some(here) => set(args, ui, &here.run_dir, &mut None),
+        None => Ok(()),
+    }
+}
+
+/// Gives the nsid, on `socket` (opened first if it is not yet).
+fn set(
+    args: &Args,
+    ui: &mut Ui,
+    run_dir: &RunDir,
+    socket: &mut Option<NsidSocket>,
+) -> std::io::Result<()> {
     let set = Name::new(args.name.clone()).and_then(|name| {
-        let ns = Netns::open(&here.run_dir, &name)?;
-        Ok((NsidSocket::open()?.assign(&ns, args.nsid)?, name))
+        let ns = Netns::open(run_dir, &name)?;
+        let socket = match socket {
+            Some(socket) => socket,
+            None => socket.insert(NsidSocket::open()?),
+        };
+        Ok((socket.assign(&ns, args.nsid)?, name))
     });
     match ui.ok(set) {
         Some((nsid, name)) if args.json => {

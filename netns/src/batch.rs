@@ -47,6 +47,7 @@ pub fn run(file: &OsStr, globals: Globals, force: bool) -> ExitCode {
         verb: String::new(),
         add: Default::default(),
         del: Default::default(),
+        set: Default::default(),
     };
     let mut failed = false;
     loop {
@@ -88,7 +89,8 @@ pub fn run(file: &OsStr, globals: Globals, force: bool) -> ExitCode {
 }
 
 /// What a run of lines of the same verb keeps from one to the next: for
-/// add the Creator, for del the Deleter, of the place the batch shares
+/// add the Creator, for del the Deleter, for set the netlink socket, of
+/// the place the batch shares
 /// (see netns_cli::Shared). A line of another verb ends it: what it did
 /// (an exec, say) may have changed what they were set up for.
 pub struct Kept<'s> {
@@ -97,6 +99,7 @@ pub struct Kept<'s> {
     verb: String,
     add: netns_add::Kept<'s>,
     del: netns_del::Kept<'s>,
+    set: netns_set::Kept,
 }
 
 impl Kept<'_> {
@@ -106,11 +109,13 @@ impl Kept<'_> {
         if name != self.verb {
             self.add = Default::default();
             self.del = Default::default();
+            self.set = Default::default();
             name.clone_into(&mut self.verb);
         }
         match name {
             "add" => netns_add::run_in(argv, self.shared, &mut self.add),
             "del" => netns_del::run_in(argv, self.shared, &mut self.del),
+            "set" => netns_set::run_in(argv, self.shared, &mut self.set),
             // A batch goes on after its exec lines: CMD runs in a child,
             // as ip forks for it in a batch.
             "exec" => netns_exec::run_waiting(argv),

@@ -280,3 +280,63 @@ fn lines_take_our_words_and_the_batchs_options() {
         assert!(out.stderr.contains(said), "{args:?}: {out:?}");
     }
 }
+
+/// A whole network in one batch: `netns link` lines beside add and exec
+/// lines, in one process; a ping crosses the link, and a bad link line
+/// is a failing line like any other.
+#[test]
+fn link_lines_wire_a_network_in_one_batch() {
+    let sb = Sandbox::new();
+    let out = netns(
+        &sb,
+        &["-batch", "-"],
+        "netns add p q\n\
+         netns link p -a 10.9.0.0/31 q -a 10.9.0.1/31\n\
+         netns exec p ping -c1 -W5 10.9.0.1\n",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("1 received"), "{out:?}");
+    let out = netns(&sb, &["-batch", "-"], "netns link p -a nonsense q\n");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.ends_with("Command failed -:1\n"),
+        "ip's form: {out:?}"
+    );
+    let out = netns(&sb, &["del", "--all"], "");
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// Set lines share the netlink socket of the namespace the batch runs in:
+/// one socket for all of them, not one a line.
+#[test]
+fn set_lines_share_one_netlink_socket() {
+    let sb = Sandbox::new();
+    let dir = TempDir::new("batch");
+    let file = batch_file(
+        &dir,
+        "netns add s1 s2 s3\nnetns set s1 7\nnetns set s2 auto\nnetns set s3 9\nnetns list-id\n",
+    );
+    let trace = dir.0.join("trace");
+    let script = format!(
+        "strace -f -qq -e trace=socket -o '{}' netns -b '{}'; netns del --all; \
+         grep -c AF_NETLINK '{}'",
+        trace.display(),
+        file.display(),
+        trace.display()
+    );
+    let out = in_new_netns(&sb, &script);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let mut lines = out.stdout.lines();
+    let ids: Vec<&str> = lines.by_ref().take(3).collect();
+    assert_eq!(
+        ids,
+        [
+            "nsid 0 (iproute2 netns name: s2)",
+            "nsid 7 (iproute2 netns name: s1)",
+            "nsid 9 (iproute2 netns name: s3)"
+        ],
+        "{out:?}"
+    );
+    // The three sets' socket, and list-id's own.
+    assert_eq!(lines.next(), Some("2"), "{out:?}");
+}
