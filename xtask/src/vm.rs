@@ -662,6 +662,14 @@ wait $w; s=$?; o=$(cat /tmp/watch); check watch is add d
 
 t /bin/netns inspect; check inspect has ' names=a,c( |$)' ' names=b( |$)' ' names=d( |$)'
 t /bin/netns inspect --json; check inspect-json has '^\['
+# netns-link: a pair placed straight into both namespaces, addresses, up.
+t /bin/netns add g h; check add-gh
+t /bin/netns link g -n e0 -a 10.9.0.0/31 h -n e0 -a 10.9.0.1/31; check link
+t /bin/netns exec g ping -c 1 -W 5 10.9.0.1; check link-ping has ' 0% packet loss'
+t /usr/sbin/ip -n h -o addr show e0; check link-addr has ' e0 +inet 10\.9\.0\.1/31 '
+t /usr/sbin/ip -n h -o link show e0; check link-up has '[<,]UP[,>]'
+printf 'netns add i\nnetns set i 5\nnetns list-id\nnetns del i g h\n' >/tmp/batch
+t /bin/netns -batch /tmp/batch; check batch has '^nsid 5 \(iproute2 netns name: i\)$'
 t /bin/netns del a b c d; check del
 t /bin/netns add e f; check add-ef
 t /bin/netns del --all; check del-all
