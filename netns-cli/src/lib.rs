@@ -431,6 +431,17 @@ const MAX_LINE: usize = 255 * 4 + 2 + " (id: 4294967295)".len();
 /// is; returns its whole length, or `None` at the end. Memory stays
 /// bounded whatever arrives: a 50 MB line of noise is counted, not kept.
 fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Option<usize>> {
+    read_bounded_line(input, line, MAX_LINE)
+}
+
+/// [`read_line`] keeping at most `max` bytes (and one more, so that a
+/// caller can tell a line of `max` bytes from a longer one by its length):
+/// for a verb whose lines are longer than a name.
+pub fn read_bounded_line(
+    input: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<Option<usize>> {
     line.clear();
     let mut len = 0;
     let mut any = false;
@@ -448,7 +459,7 @@ fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Option<
             Some(end) => (&buf[..end], true),
             None => (buf, false),
         };
-        let room = (MAX_LINE + 1).saturating_sub(line.len());
+        let room = (max + 1).saturating_sub(line.len());
         line.extend_from_slice(&part[..part.len().min(room)]);
         len += part.len();
         let used = part.len() + usize::from(ended);

@@ -4,7 +4,7 @@
 //! one process; `--delete` removes a link by one of its ends.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitCode;
@@ -291,16 +291,18 @@ fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
                 if idle && netns_core::waiting(stdin.get_ref().as_fd()) {
                     work.flush(ui);
                 }
-                match stdin.read_until(b'\n', &mut line) {
-                    Ok(0) => break,
-                    Ok(_) => {}
+                let len = match netns_cli::read_bounded_line(&mut stdin, &mut line, MAX_LINE) {
+                    Ok(Some(len)) => len,
+                    Ok(None) => break,
                     Err(err) => {
                         ui.error(netns_core::Error::io_sys("read stdin", &err));
                         break;
                     }
-                }
-                if line.last() == Some(&b'\n') {
-                    line.pop();
+                };
+                if len > MAX_LINE {
+                    let why = format!("{len} bytes, longer than a link's line can be");
+                    work.take(ui, Some(number), Err(why));
+                    continue;
                 }
                 let parsed = split(&line).and_then(|words| match words.is_empty() {
                     true => Ok(None),
@@ -322,6 +324,11 @@ fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// The longest line of `-` that is kept: room for two names quoted at
+/// their longest (1,022 bytes each) and a few hundred addresses; a longer
+/// one is counted, reported and skipped, not held in memory.
+const MAX_LINE: usize = 64 * 1024;
 
 /// A run's state: the namespaces opened (each once), the links waiting
 /// to be sent, the output.

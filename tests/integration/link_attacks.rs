@@ -196,3 +196,40 @@ fn a_line_is_made_before_the_next_is_waited_for() {
     assert_eq!(devices(&sb, "p"), ["eth0"]);
     assert!(devices(&sb, "q").contains(&"l2".to_owned()));
 }
+
+/// A line of `-` is kept up to a bound however long it is: 64 MB of noise
+/// under a 48 MB address-space limit is counted and reported with its
+/// number, and the next line is made.
+#[test]
+fn a_huge_line_is_counted_not_kept() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let sb = Sandbox::with(&["a", "b"]);
+    let mut child = Command::new("prlimit")
+        .arg("--as=48000000")
+        .arg(bin("link"))
+        .arg("-")
+        .env("NETNS_RUN_DIR", &sb.run)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let noise = vec![b'x'; 1 << 20];
+        for _ in 0..64 {
+            stdin.write_all(&noise)?;
+        }
+        stdin.write_all(b"\na -n h0 b -n h0\n")
+    });
+    let out = crate::util::finish(child);
+    writer.join().unwrap().unwrap();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "netns-link: line 1 of stdin: 67108864 bytes, longer than a link's line can be\n",
+        "{out:?}"
+    );
+    assert_eq!(devices(&sb, "a"), ["h0"]);
+}
