@@ -8,15 +8,16 @@ use std::process::Command;
 
 use crate::util::{Output, Sandbox, bin, json, output, stale_file};
 
-/// `ip ARGS` inside the namespace `name` of the sandbox.
-fn ip(sb: &Sandbox, name: &str, args: &[&str]) -> Output {
-    let mut all = vec![name, "ip"];
+/// `ip ARGS` inside the namespace `name` of the sandbox (after `--`: a
+/// name may start with -).
+pub(crate) fn ip(sb: &Sandbox, name: &str, args: &[&str]) -> Output {
+    let mut all = vec!["--", name, "ip"];
     all.extend_from_slice(args);
     sb.run("exec", &all)
 }
 
 /// The interfaces of `name` but lo, sorted.
-fn devices(sb: &Sandbox, name: &str) -> Vec<String> {
+pub(crate) fn devices(sb: &Sandbox, name: &str) -> Vec<String> {
     let out = ip(sb, name, &["-j", "link"]);
     assert_eq!(out.code, 0, "{out:?}");
     let mut names: Vec<String> = json(&out.stdout)

@@ -6,29 +6,8 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 
-use crate::util::{Output, Sandbox, bin, json, output};
-
-/// `ip ARGS` inside the namespace `name` of the sandbox.
-fn ip(sb: &Sandbox, name: &str, args: &[&str]) -> Output {
-    let mut all = vec!["--", name, "ip"];
-    all.extend_from_slice(args);
-    sb.run("exec", &all)
-}
-
-/// The interfaces of `name` but lo, sorted.
-fn devices(sb: &Sandbox, name: &str) -> Vec<String> {
-    let out = ip(sb, name, &["-j", "link"]);
-    assert_eq!(out.code, 0, "{out:?}");
-    let mut names: Vec<String> = json(&out.stdout)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["ifname"].as_str().unwrap().to_owned())
-        .filter(|n| n != "lo")
-        .collect();
-    names.sort();
-    names
-}
+use crate::link::{devices, ip};
+use crate::util::{Sandbox, bin, json, output};
 
 /// A batch is made as its lines one after the other would be: a name
 /// that a line before takes is not chosen as an `ethN`, nor made a
