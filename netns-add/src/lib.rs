@@ -143,11 +143,15 @@ fn add<'r>(
         creator,
         made: JsonArray::default(),
         names: Vec::with_capacity(BATCH),
+        lines: Vec::with_capacity(BATCH),
     };
     netns_cli::for_each_batch(ui, &args.names, BATCH, &mut |ui, batch| {
         for given in batch.drain(..) {
             match Name::for_new(given.name) {
-                Ok(name) => adds.names.push((name, given.line)),
+                Ok(name) => {
+                    adds.names.push(name);
+                    adds.lines.push(given.line);
+                }
                 Err(err) => {
                     // After the names before it, as they came.
                     adds.make(ui)?;
@@ -173,7 +177,9 @@ struct Adds<'a, 'r> {
     run_dir: &'r RunDir,
     creator: &'a mut Option<Creator<'r>>,
     made: JsonArray,
-    names: Vec<(Name, Option<usize>)>,
+    names: Vec<Name>,
+    /// The line of stdin each of `names` came from.
+    lines: Vec<Option<usize>>,
 }
 
 impl Adds<'_, '_> {
@@ -199,16 +205,16 @@ impl Adds<'_, '_> {
         let Some(creator) = self.creator.as_mut() else {
             return Break(());
         };
-        let names: Vec<Name> = self.names.iter().map(|(name, _)| name.clone()).collect();
         let created: Vec<_> = match self.args.exist_ok {
-            true => creator.create_or_keep_each(&names),
+            true => creator.create_or_keep_each(&self.names),
             false => creator
-                .create_each(&names)
+                .create_each(&self.names)
                 .into_iter()
                 .map(|made| made.map(Some))
                 .collect(),
         };
-        for ((name, line), created) in self.names.drain(..).zip(created) {
+        let lines = self.lines.drain(..);
+        for ((name, line), created) in self.names.drain(..).zip(lines).zip(created) {
             match created {
                 // A namespace there already, left as it was.
                 Ok(None) => {}
