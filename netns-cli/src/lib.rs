@@ -361,8 +361,7 @@ pub fn for_each_batch(
         let mut line = Vec::with_capacity(MAX_LINE);
         for at in 0.. {
             // Whatever comes next may take its time: what is at hand first.
-            let at_hand = stdin.buffer().contains(&b'\n');
-            if (!at_hand || batch.len() >= most) && done(ui, &mut batch).is_break() {
+            if (!line_at_hand(&stdin) || batch.len() >= most) && done(ui, &mut batch).is_break() {
                 return Ok(());
             }
             let len = match read_line(&mut stdin, &mut line) {
@@ -407,6 +406,14 @@ pub fn for_each_batch(
     }
     let _ = done(ui, &mut batch);
     Ok(())
+}
+
+/// Whether the next line of `input` can be read without waiting: it is in
+/// the buffer whole. A verb that works in batches does what it has before
+/// it reads a line that is not (none, or one begun: its rest may take its
+/// time), so that what a slow writer gave is done as it comes.
+pub fn line_at_hand(input: &io::BufReader<impl io::Read>) -> bool {
+    input.buffer().contains(&b'\n')
 }
 
 /// Reports a name refused, with the line of stdin it came from, if it

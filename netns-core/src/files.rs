@@ -2,7 +2,6 @@
 //! and the decimal numbers in them: one read loop on nix's read(2); and
 //! whether a read of a pipe would wait.
 
-use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -32,15 +31,6 @@ pub(crate) fn read(path: &Path, part: usize) -> Result<Vec<u8>> {
             Err(e) => return Err(fail(e)),
         }
     }
-}
-
-/// Whether a read of `fd` would wait for input (poll(2), no timeout): for
-/// a verb that works in batches, to do what has come before it waits for
-/// more. A descriptor that poll cannot ask is taken as not waiting.
-pub fn waiting(fd: BorrowedFd<'_>) -> bool {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(0))
 }
 
 /// A field of decimal digits only (no sign, no space), as a number.

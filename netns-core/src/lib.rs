@@ -182,7 +182,6 @@ mod watch;
 
 pub use enter::{ETC_NETNS_DIR, Enter, Exit, Sysfs};
 pub use error::{Error, Result};
-pub use files::waiting;
 pub use inspect::{Found, inspect};
 pub use link::holding;
 pub use name::Name;

@@ -5,7 +5,6 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
-use std::os::fd::AsFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitCode;
 
@@ -287,8 +286,7 @@ fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
                 // What has come is made before waiting for more: a name
                 // opened now still holds the namespace it names when its
                 // link is sent, whatever the writer does meanwhile.
-                let idle = stdin.buffer().is_empty() && !work.batch.is_empty();
-                if idle && netns_core::waiting(stdin.get_ref().as_fd()) {
+                if !netns_cli::line_at_hand(&stdin) && !work.batch.is_empty() {
                     work.flush(ui);
                 }
                 let len = match netns_cli::read_bounded_line(&mut stdin, &mut line, MAX_LINE) {

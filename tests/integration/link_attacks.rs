@@ -157,7 +157,8 @@ fn a_line_is_made_before_the_next_is_waited_for() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"p q -n l1\n").unwrap();
+    // The start of line 2 too: a line that has begun is not one at hand.
+    stdin.write_all(b"p q -n l1\np q").unwrap();
     let start = std::time::Instant::now();
     while !devices(&sb, "q").contains(&"l1".to_owned()) {
         assert!(
@@ -168,7 +169,7 @@ fn a_line_is_made_before_the_next_is_waited_for() {
     }
     assert_eq!(sb.run("del", &["p"]).code, 0);
     assert_eq!(sb.run("add", &["p"]).code, 0);
-    stdin.write_all(b"p q -n l2\n").unwrap();
+    stdin.write_all(b" -n l2\n").unwrap();
     drop(stdin);
     let out = crate::util::finish(child);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
