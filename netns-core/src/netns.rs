@@ -76,10 +76,30 @@ impl<'a> Creator<'a> {
         let mut made = Vec::with_capacity(names.len());
         let mut rest = names;
         while !rest.is_empty() {
+            // A run dir is checked again before each batch: a long-running
+            // add (names from a slow pipe, a batch file) must not go on
+            // into another user's directory, or an unprepared one, that
+            // the path (a symlink on it) was pointed at meanwhile.
+            if let Err(err) = self.recheck() {
+                made.push(Err(err));
+                rest = &rest[1..];
+                continue;
+            }
             let taken = self.mount_each(&rest[..rest.len().min(BATCH)], &mut made);
             rest = &rest[taken..];
         }
         made
+    }
+
+    /// The run dir still the caller's own, and prepared (again, with a
+    /// lock on it, when its path now names another directory).
+    fn recheck(&mut self) -> Result<()> {
+        self.run_dir.check_owner()?;
+        if !self.lock.is_at(self.run_dir) {
+            self.run_dir.prepare()?;
+            self.lock = DirLock::open(self.run_dir);
+        }
+        Ok(())
     }
 
     /// The files of the first of `names` made and a namespace mounted on

@@ -452,6 +452,20 @@ impl DirLock {
         }
     }
 
+    /// Whether the run dir's path still names the directory this lock was
+    /// opened on (not so once the path, or a symlink on it, is pointed
+    /// elsewhere). A lock that could not be opened names none.
+    pub(crate) fn is_at(&self, run_dir: &RunDir) -> bool {
+        let dir = self.dir.take();
+        let same = match (&dir, stat(run_dir.path())) {
+            (Some(dir), Ok(now)) => nix::sys::stat::fstat(dir.as_fd())
+                .is_ok_and(|was| (was.st_dev, was.st_ino) == (now.st_dev, now.st_ino)),
+            _ => false,
+        };
+        self.dir.set(dir);
+        same
+    }
+
     /// The lock, held until the value returned is dropped (waiting for it
     /// as flock(2) waits).
     pub(crate) fn hold(&self, arg: FlockArg) -> Held<'_> {

@@ -340,3 +340,63 @@ fn set_lines_share_one_netlink_socket() {
     // The three sets' socket, and list-id's own.
     assert_eq!(lines.next(), Some("2"), "{out:?}");
 }
+
+/// A run dir whose path (a symlink) is pointed at another user's
+/// directory while a batch of adds runs (names from a slow pipe) is
+/// refused from then on, as a new add would refuse it: a batch file's add
+/// lines and `netns-add -` alike. They went on into the new directory,
+/// never checked nor prepared (its mounts shared with nothing).
+#[test]
+fn a_run_dir_pointed_elsewhere_mid_batch_is_checked_again() {
+    use std::io::Write;
+    use std::os::unix::fs::symlink;
+    let sb = Sandbox::with(&["a"]);
+    let dir = TempDir::new("-moved");
+    let theirs = dir.0.join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    let nobody = Some(nix::unistd::Uid::from_raw(65534));
+    nix::unistd::chown(&theirs, nobody, None).unwrap();
+    let link = dir.0.join("rd");
+    for (program, args, first, second) in [
+        (
+            multicall(),
+            &["-force", "-batch", "-"][..],
+            "add b1\n",
+            "add b2\n",
+        ),
+        (bin("add"), &["-"][..], "c1\n", "c2\n"),
+    ] {
+        let _ = std::fs::remove_file(&link);
+        symlink(&sb.run, &link).unwrap();
+        let mut child = Command::new(&program)
+            .args(args)
+            .env("NETNS_RUN_DIR", &link)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(first.as_bytes()).unwrap();
+        let made = first.trim().rsplit(' ').next().unwrap().to_owned();
+        let start = std::time::Instant::now();
+        while !sb.mounted().contains(&made) {
+            assert!(start.elapsed().as_secs() < 10, "{made} never made");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::fs::remove_file(&link).unwrap();
+        symlink(&theirs, &link).unwrap();
+        stdin.write_all(second.as_bytes()).unwrap();
+        drop(stdin);
+        let out = crate::util::finish(child);
+        let left = entries(&theirs);
+        crate::util::empty_run_dir(&theirs);
+        assert_eq!(left, Vec::<String>::new(), "{program:?}: {out:?}");
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stderr.contains("refusing the run dir") && out.stderr.contains("uid 65534"),
+            "{out:?}"
+        );
+    }
+    assert_eq!(sb.mounted(), ["a", "b1", "c1"]);
+}
