@@ -265,28 +265,41 @@ fn a_socket_made_in_a_talks_to_b_over_a_veth_from_other_threads() {
     assert_eq!(strays("net", home), []);
 }
 
-/// /etc/netns/NAME, made for one test and removed after it (with
-/// /etc/netns when the test made that).
+/// /etc/netns/NAME, made for one test and removed after it. /etc/netns
+/// is shared by the tests running at once: the first to need it makes it
+/// when it is not there, and the last to leave removes it then.
 struct EtcNetns {
     dir: PathBuf,
-    made_parent: bool,
 }
+
+/// The tests holding an /etc/netns/NAME now, and whether /etc/netns was
+/// made by them.
+static ETC_NETNS: std::sync::Mutex<(usize, bool)> = std::sync::Mutex::new((0, false));
 
 impl EtcNetns {
     fn new(name: &str, file: &str, text: &str) -> Self {
         let parent = Path::new("/etc/netns");
-        let made_parent = std::fs::create_dir(parent).is_ok();
-        let dir = parent.join(name);
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::write(dir.join(file), text).unwrap();
-        EtcNetns { dir, made_parent }
+        let mut held = ETC_NETNS.lock().unwrap_or_else(|e| e.into_inner());
+        if held.0 == 0 {
+            held.1 = std::fs::create_dir(parent).is_ok();
+        }
+        held.0 += 1;
+        drop(held);
+        let etc = EtcNetns {
+            dir: parent.join(name),
+        };
+        std::fs::create_dir(&etc.dir).unwrap();
+        std::fs::write(etc.dir.join(file), text).unwrap();
+        etc
     }
 }
 
 impl Drop for EtcNetns {
     fn drop(&mut self) {
+        let mut held = ETC_NETNS.lock().unwrap_or_else(|e| e.into_inner());
         let _ = std::fs::remove_dir_all(&self.dir);
-        if self.made_parent {
+        held.0 -= 1;
+        if held.0 == 0 && std::mem::take(&mut held.1) {
             let _ = std::fs::remove_dir("/etc/netns");
         }
     }

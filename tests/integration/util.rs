@@ -611,29 +611,44 @@ impl Drop for Procs {
 }
 
 /// /etc/netns/NAME is global: the test's name is unique to this process,
-/// and the directory goes on drop.
+/// and the directory goes on drop. /etc/netns itself is shared by the
+/// tests running at once: the first to need it makes it when it is not
+/// there, and the last to leave removes it then (one test's "made it"
+/// alone would leave it to a later test that found it there).
 pub struct EtcNetns {
     dir: PathBuf,
-    made_parent: bool,
 }
+
+/// The tests holding an /etc/netns/NAME now, and whether /etc/netns was
+/// made by them.
+static ETC_NETNS: std::sync::Mutex<(usize, bool)> = std::sync::Mutex::new((0, false));
 
 impl EtcNetns {
     pub fn new(name: &str, files: &[(&str, &str)]) -> Self {
         let parent = Path::new("/etc/netns");
-        let made_parent = !parent.exists();
-        let dir = parent.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        for (file, text) in files {
-            std::fs::write(dir.join(file), text).unwrap();
+        let mut held = ETC_NETNS.lock().unwrap_or_else(|e| e.into_inner());
+        if held.0 == 0 {
+            held.1 = std::fs::create_dir(parent).is_ok();
         }
-        EtcNetns { dir, made_parent }
+        held.0 += 1;
+        drop(held);
+        let etc = EtcNetns {
+            dir: parent.join(name),
+        };
+        std::fs::create_dir(&etc.dir).unwrap();
+        for (file, text) in files {
+            std::fs::write(etc.dir.join(file), text).unwrap();
+        }
+        etc
     }
 }
 
 impl Drop for EtcNetns {
     fn drop(&mut self) {
+        let mut held = ETC_NETNS.lock().unwrap_or_else(|e| e.into_inner());
         let _ = std::fs::remove_dir_all(&self.dir);
-        if self.made_parent {
+        held.0 -= 1;
+        if held.0 == 0 && std::mem::take(&mut held.1) {
             let _ = std::fs::remove_dir("/etc/netns");
         }
     }
