@@ -1,6 +1,7 @@
 //! `netns-add [--json] NAME... | -`: make named network namespaces, as
 //! `ip netns add NAME` does (ip-netns(8)), many in one process.
 
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::ops::ControlFlow::{self, Break, Continue};
 use std::os::unix::ffi::OsStrExt;
@@ -88,6 +89,126 @@ pub fn run_in<'s>(args: Vec<OsString>, shared: &'s Shared, kept: &mut Kept<'s>) 
     )
 }
 
+/// The `add NAME` lines of a batch (ip's form: a name and no option),
+/// made as `netns-add -` makes its names: many a task, at its cost, not
+/// a task a line. `each` is told, in order, whether each line's name was
+/// made, after the line's messages; without `force` the first line that
+/// fails is the last one made, as ip's batch stops there. Returns how
+/// many lines it told of: all, but for a stop, or when the run dir
+/// cannot be entered (then the first line failed; the caller goes on
+/// with the rest, or not, as each line alone would).
+pub fn run_names<'s>(
+    names: &[OsString],
+    shared: &'s Shared,
+    kept: &mut Kept<'s>,
+    force: bool,
+    each: &mut dyn FnMut(bool),
+) -> usize {
+    let mut told = 0;
+    let mut execute = |args: &Args, ui: &mut Ui| {
+        told = match shared.enter(&args.place, ui, Keeper::Start) {
+            None => {
+                each(false);
+                1
+            }
+            Some(Entered::Shared(here)) => {
+                if kept.lo_up {
+                    kept.lo_up = false;
+                    kept.creator = None;
+                }
+                add_names(
+                    args,
+                    names,
+                    ui,
+                    &here.run_dir,
+                    &mut kept.creator,
+                    force,
+                    each,
+                )
+            }
+            Some(Entered::Own(here)) => {
+                add_names(args, names, ui, &here.run_dir, &mut None, force, each)
+            }
+        };
+        Ok(())
+    };
+    netns_cli::run("netns-add", USAGE, Vec::new(), plain, &mut execute);
+    told
+}
+
+/// The Args of an `add NAME` line: its name aside, no option.
+fn plain(_: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
+    Ok(Parsed::Run(Args {
+        place: Place::default(),
+        json: false,
+        lo_up: false,
+        exist_ok: false,
+        names: Vec::new(),
+    }))
+}
+
+/// [`run_names`] in `run_dir`: the names a batch at a time, each checked
+/// when its batch is made, so that a bad name comes after the lines
+/// before it.
+fn add_names<'r>(
+    args: &Args,
+    names: &[OsString],
+    ui: &mut Ui,
+    run_dir: &'r RunDir,
+    creator: &mut Option<Creator<'r>>,
+    force: bool,
+    each: &mut dyn FnMut(bool),
+) -> usize {
+    let mut adds = Adds {
+        args,
+        run_dir,
+        creator,
+        made: JsonArray::default(),
+        names: Vec::with_capacity(BATCH),
+        lines: Vec::with_capacity(BATCH),
+    };
+    // Counted as `each` is told, which `make` does as it goes.
+    let told = Cell::new(0);
+    let stopped = Cell::new(false);
+    let mut tell = |made: bool| {
+        each(made);
+        told.set(told.get() + 1);
+        if !made && !force {
+            stopped.set(true);
+        }
+    };
+    while told.get() < names.len() && !stopped.get() {
+        let mut bad = None;
+        for given in &names[told.get()..] {
+            if adds.names.len() == BATCH {
+                break;
+            }
+            match Name::for_new(given.clone()) {
+                Ok(name) => {
+                    adds.names.push(name);
+                    adds.lines.push(None);
+                }
+                Err(err) => {
+                    bad = Some(err);
+                    break;
+                }
+            }
+        }
+        if adds.make(ui, !force, &mut tell).is_break() {
+            // No Creator: said once, for the first line.
+            adds.names.clear();
+            adds.lines.clear();
+            tell(false);
+            break;
+        }
+        if let Some(err) = bad.filter(|_| !stopped.get()) {
+            netns_cli::refuse(ui, None, err);
+            tell(false);
+        }
+    }
+    told.get()
+}
+
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let mut place = Place::default();
@@ -154,12 +275,12 @@ fn add<'r>(
                 }
                 Err(err) => {
                     // After the names before it, as they came.
-                    adds.make(ui)?;
+                    adds.make(ui, false, &mut |_| {})?;
                     netns_cli::refuse(ui, given.line, err);
                 }
             }
         }
-        adds.make(ui)
+        adds.make(ui, false, &mut |_| {})
     })?;
     if args.json {
         adds.made.finish(ui.out())?;
@@ -169,7 +290,7 @@ fn add<'r>(
 
 /// How many names are made at once, when that many are at hand (see
 /// `Creator::create_each`).
-const BATCH: usize = 64;
+pub const BATCH: usize = 64;
 
 /// The adds of one run: names checked and waiting, made a batch at a time.
 struct Adds<'a, 'r> {
@@ -183,8 +304,16 @@ struct Adds<'a, 'r> {
 }
 
 impl Adds<'_, '_> {
-    /// Makes the names waiting, and says what came of each.
-    fn make(&mut self, ui: &mut Ui) -> ControlFlow<()> {
+    /// Makes the names waiting, and says what came of each; `each` is
+    /// told of each name tried, after its message, whether it was made.
+    /// With `until_failure` the first name that fails is the last tried
+    /// (see `Creator::create_each_until_failure`); the others are dropped.
+    fn make(
+        &mut self,
+        ui: &mut Ui,
+        until_failure: bool,
+        each: &mut dyn FnMut(bool),
+    ) -> ControlFlow<()> {
         if self.names.is_empty() {
             return Continue(());
         }
@@ -205,10 +334,15 @@ impl Adds<'_, '_> {
         let Some(creator) = self.creator.as_mut() else {
             return Break(());
         };
-        let created: Vec<_> = match self.args.exist_ok {
-            true => creator.create_or_keep_each(&self.names),
-            false => creator
+        let created: Vec<_> = match (self.args.exist_ok, until_failure) {
+            (true, _) => creator.create_or_keep_each(&self.names),
+            (false, false) => creator
                 .create_each(&self.names)
+                .into_iter()
+                .map(|made| made.map(Some))
+                .collect(),
+            (false, true) => creator
+                .create_each_until_failure(&self.names)
                 .into_iter()
                 .map(|made| made.map(Some))
                 .collect(),
@@ -230,9 +364,16 @@ impl Adds<'_, '_> {
                         self.made.push(ui.out(), &fields);
                     }
                 }
-                Err(err) => ui.error(err),
+                Err(err) => {
+                    ui.error(err);
+                    each(false);
+                    continue;
+                }
             }
+            each(true);
         }
+        self.names.clear();
+        self.lines.clear();
         Continue(())
     }
 }

@@ -73,9 +73,25 @@ impl<'a> Creator<'a> {
     /// a name: the names' namespaces are made by one thrown-away task a
     /// few dozen names, not one a name.
     pub fn create_each(&mut self, names: &[Name]) -> Vec<Result<PathBuf>> {
+        self.create_in_order(names, false)
+    }
+
+    /// [`Creator::create_each`], but the first name that fails ends it,
+    /// as a failing line ends an ip batch: the results are those of the
+    /// names tried, all `Ok` but perhaps the last. No name after the
+    /// failing one gets a namespace (the files of its batch made already
+    /// are removed again), but with [`Creator::loopback_up`]: a loopback
+    /// that cannot be brought up is found after its batch's namespaces
+    /// are made, and those after it are then removed again.
+    pub fn create_each_until_failure(&mut self, names: &[Name]) -> Vec<Result<PathBuf>> {
+        self.create_in_order(names, true)
+    }
+
+    fn create_in_order(&mut self, names: &[Name], stop: bool) -> Vec<Result<PathBuf>> {
         let mut made = Vec::with_capacity(names.len());
         let mut rest = names;
-        while !rest.is_empty() {
+        let stopped = |made: &Vec<Result<PathBuf>>| stop && made.last().is_some_and(Result::is_err);
+        while !rest.is_empty() && !stopped(&made) {
             // A run dir is checked again before each batch: a long-running
             // add (names from a slow pipe, a batch file) must not go on
             // into another user's directory, or an unprepared one, that
@@ -85,7 +101,7 @@ impl<'a> Creator<'a> {
                 rest = &rest[1..];
                 continue;
             }
-            let taken = self.mount_each(&rest[..rest.len().min(BATCH)], &mut made);
+            let taken = self.mount_each(&rest[..rest.len().min(BATCH)], &mut made, stop);
             rest = &rest[taken..];
         }
         made
@@ -106,8 +122,10 @@ impl<'a> Creator<'a> {
     /// each, by one task; pushed to `made` in order. Returns how many
     /// names it took: all of them, or those it had descriptors for (a
     /// batch holds its files open until they are mounted on, and the
-    /// limit on open files may be lower than a batch).
-    fn mount_each(&self, names: &[Name], made: &mut Vec<Result<PathBuf>>) -> usize {
+    /// limit on open files may be lower than a batch). With `stop`, the
+    /// first failure ends the batch (see
+    /// [`Creator::create_each_until_failure`]).
+    fn mount_each(&self, names: &[Name], made: &mut Vec<Result<PathBuf>>, stop: bool) -> usize {
         // Held from the first file to the last mount, while a file holds
         // no namespace yet and is no stale one (see `RunDir::adding`).
         let _adding = self.lock.hold(FlockArg::LockShared);
@@ -121,6 +139,10 @@ impl<'a> Creator<'a> {
             match NewFile::create(self.run_dir, name) {
                 // The rest in the next batch, once these are closed.
                 Err(err) if err.is_shortage() && files.iter().any(Result::is_ok) => break,
+                Err(err) if stop => {
+                    files.push(Err(err));
+                    break;
+                }
                 file => files.push(file),
             }
         }
@@ -133,23 +155,36 @@ impl<'a> Creator<'a> {
             })
             .collect();
         let mut mounted = vec![Ok(()); targets.len()];
-        sys::mount_new_netns_each(&targets, &mut mounted);
+        let tried = sys::mount_new_netns_each(&targets, &mut mounted, stop);
         let taken = files.len();
-        let mut mounted = mounted.into_iter();
+        let mut mounted = mounted.into_iter().take(tried);
         // Every file closed before a loopback is brought up: that takes
         // descriptors of its own (the namespace, a socket), and the batch
         // may have taken all there were.
         let placed: Vec<Result<Placed>> = files
             .into_iter()
-            .map(|file| {
-                // One mount a file made: none for a file that failed.
-                file.and_then(|file| {
-                    let done = mounted.next().unwrap_or(Ok(()));
-                    file.settle(done, self.loopback_up)
-                })
+            .filter_map(|file| match file {
+                Err(err) => Some(Err(err)),
+                // One mount a file made; a file the task did not reach
+                // (it stopped at a failure) is removed, and not told of.
+                Ok(file) => match mounted.next() {
+                    Some(done) => Some(file.settle(done, self.loopback_up)),
+                    None => {
+                        file.remove();
+                        None
+                    }
+                },
             })
             .collect();
-        made.extend(placed.into_iter().map(|p| p.and_then(|p| self.finish(p))));
+        for placed in placed {
+            if stop && made.last().is_some_and(Result::is_err) {
+                if let Ok(placed) = placed {
+                    placed.remove();
+                }
+                continue;
+            }
+            made.push(placed.and_then(|p| self.finish(p)));
+        }
         taken
     }
 

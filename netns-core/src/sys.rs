@@ -261,13 +261,17 @@ pub type Made = Result<(), (&'static str, Errno)>;
 /// costs a clone, an exit and a wait (about 40 µs here, against the
 /// kernel's 0.5 to 1 ms a namespace). The calling thread stays in its
 /// namespace: there is no way back to take. `made` gets one result a
-/// target, in order; a target that failed does not stop the others.
-pub fn mount_new_netns_each(targets: &[CString], made: &mut [Made]) {
+/// target, in order; a target that failed does not stop the others, but
+/// with `stop` it ends the task: returns how many targets were tried.
+pub fn mount_new_netns_each(targets: &[CString], made: &mut [Made], stop: bool) -> usize {
     let mut at = 0;
     let started = in_task(&mut || {
         for (target, made) in targets.iter().zip(made.iter_mut()) {
             *made = new_netns_onto(target);
             at += 1;
+            if stop && made.is_err() {
+                break;
+            }
         }
         Ok(0)
     });
@@ -276,7 +280,9 @@ pub fn mount_new_netns_each(targets: &[CString], made: &mut [Made]) {
     if let Err(errno) = started {
         let why = ("start a task to make a network namespace for", errno);
         made[at..].iter_mut().for_each(|m| *m = Err(why));
+        return targets.len();
     }
+    at
 }
 
 /// One of [`mount_new_netns_each`]'s namespaces, made by its task.

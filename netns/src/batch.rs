@@ -13,10 +13,12 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitCode;
 
 use netns_cli::Shared;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::{Globals, Run};
 
@@ -49,43 +51,101 @@ pub fn run(file: &OsStr, globals: Globals, force: bool) -> ExitCode {
         del: Default::default(),
         set: Default::default(),
     };
-    let mut failed = false;
+    let mut outcome = Outcome {
+        file,
+        force,
+        failed: false,
+        stopped: false,
+    };
+    // Lines of `add NAME` read and not yet made.
+    let mut adds = Adds::default();
     loop {
-        let ran = match lines.next() {
+        // The adds waiting are made before a line is read that is not at
+        // hand: what a slow writer gave is done as it comes.
+        if adds.names.len() >= netns_add::BATCH || !adds.names.is_empty() && !lines.input.at_hand()
+        {
+            kept.add_names(&mut adds, &mut outcome);
+        }
+        if outcome.stopped {
+            break;
+        }
+        let (number, ran) = match lines.next() {
             Ok(None) => break,
             Ok(Some(Ok(words))) if words.is_empty() => continue,
-            Ok(Some(Ok(words))) => crate::run_line(globals, words, &mut kept),
+            Ok(Some(Ok(mut words))) => {
+                if let Some(name) = crate::plain_add(globals, &mut words) {
+                    adds.names.push(name);
+                    adds.numbers.push(lines.number);
+                    continue;
+                }
+                // After the adds before it.
+                kept.add_names(&mut adds, &mut outcome);
+                if outcome.stopped {
+                    break;
+                }
+                (lines.number, crate::run_line(globals, words, &mut kept))
+            }
             Ok(Some(Err(why))) => {
+                kept.add_names(&mut adds, &mut outcome);
+                if outcome.stopped {
+                    break;
+                }
                 netns_cli::say(format_args!("netns: {why}"));
-                ExitCode::FAILURE
+                (lines.number, ExitCode::FAILURE)
             }
             Err(err) => {
-                let read = match file == "-" {
-                    true => netns_core::Error::io_sys("read stdin", &err),
-                    false => netns_core::Error::io("read", file, &err),
-                };
-                netns_cli::say(format_args!("netns: {read}"));
-                failed = true;
+                kept.add_names(&mut adds, &mut outcome);
+                if !outcome.stopped {
+                    let read = match file == "-" {
+                        true => netns_core::Error::io_sys("read stdin", &err),
+                        false => netns_core::Error::io("read", file, &err),
+                    };
+                    netns_cli::say(format_args!("netns: {read}"));
+                    outcome.failed = true;
+                }
                 break;
             }
         };
         if ran != ExitCode::SUCCESS {
-            // ip's words exactly, FILE as it was given, for the scripts
-            // that read them.
-            let mut said = b"Command failed ".to_vec();
-            said.extend_from_slice(file.as_bytes());
-            said.extend_from_slice(format!(":{}\n", lines.number).as_bytes());
-            let _ = io::stderr().write_all(&said);
-            failed = true;
-            if !force {
-                break;
-            }
+            outcome.fail(number);
         }
     }
-    match failed {
+    kept.add_names(&mut adds, &mut outcome);
+    match outcome.failed {
         true => ExitCode::FAILURE,
         false => ExitCode::SUCCESS,
     }
+}
+
+/// What came of a batch's lines so far.
+struct Outcome<'f> {
+    file: &'f OsStr,
+    /// ip's -force: a failing line is no stop.
+    force: bool,
+    failed: bool,
+    /// A line failed, without -force: no line after it runs.
+    stopped: bool,
+}
+
+impl Outcome<'_> {
+    /// Line `number` failed: said in ip's words exactly, FILE as it was
+    /// given, for the scripts that read them.
+    fn fail(&mut self, number: usize) {
+        let mut said = b"Command failed ".to_vec();
+        said.extend_from_slice(self.file.as_bytes());
+        said.extend_from_slice(format!(":{number}\n").as_bytes());
+        let _ = io::stderr().write_all(&said);
+        self.failed = true;
+        self.stopped |= !self.force;
+    }
+}
+
+/// The `add NAME` lines read and not yet made: their names, and their
+/// line numbers.
+#[derive(Default)]
+struct Adds {
+    names: Vec<OsString>,
+    numbers: Vec<usize>,
 }
 
 /// What a run of lines of the same verb keeps from one to the next: for
@@ -106,12 +166,7 @@ impl Kept<'_> {
     /// Runs a line of verb `name`: `run` with `argv`, or the verb's own
     /// entry point for batches.
     pub fn run(&mut self, name: &str, run: Run, argv: Vec<OsString>) -> ExitCode {
-        if name != self.verb {
-            self.add = Default::default();
-            self.del = Default::default();
-            self.set = Default::default();
-            name.clone_into(&mut self.verb);
-        }
+        self.switch(name);
         match name {
             "add" => netns_add::run_in(argv, self.shared, &mut self.add),
             "del" => netns_del::run_in(argv, self.shared, &mut self.del),
@@ -121,6 +176,46 @@ impl Kept<'_> {
             "exec" => netns_exec::run_waiting(argv),
             _ => run(argv),
         }
+    }
+}
+
+impl Kept<'_> {
+    /// What was kept for another verb than `name` is dropped.
+    fn switch(&mut self, name: &str) {
+        if name != self.verb {
+            self.add = Default::default();
+            self.del = Default::default();
+            self.set = Default::default();
+            name.clone_into(&mut self.verb);
+        }
+    }
+
+    /// Makes the `add NAME` lines waiting, together (see
+    /// netns_add::run_names), and tells `outcome` of each that failed; the
+    /// lines after one that stops the batch are not made.
+    fn add_names(&mut self, adds: &mut Adds, outcome: &mut Outcome<'_>) {
+        if adds.names.is_empty() {
+            return;
+        }
+        self.switch("add");
+        let force = outcome.force;
+        let mut at = 0;
+        while at < adds.names.len() && !outcome.stopped {
+            let mut line = adds.numbers[at..].iter();
+            let mut each = |made: bool| {
+                let number = line.next();
+                if let (false, Some(&number)) = (made, number) {
+                    outcome.fail(number);
+                }
+            };
+            let rest = &adds.names[at..];
+            match netns_add::run_names(rest, self.shared, &mut self.add, force, &mut each) {
+                0 => break,
+                told => at += told,
+            }
+        }
+        adds.names.clear();
+        adds.numbers.clear();
     }
 }
 
@@ -138,6 +233,32 @@ impl Input {
             Input::File(file) => file.read_until(b'\n', line),
         }
     }
+
+    /// Whether the next line can be read without waiting: a whole line is
+    /// buffered, or the end is. A FILE may be a pipe too (`<(...)`). Std's
+    /// buffer of stdin cannot be looked into but by reading it, which
+    /// waits when it is empty: so only once poll(2) says a read would not
+    /// wait; that it says so of a buffer with lines in it too only makes
+    /// fewer lines go together.
+    fn at_hand(&mut self) -> bool {
+        let whole = |buffer: &[u8]| buffer.is_empty() || buffer.contains(&b'\n');
+        match self {
+            Input::Stdin => {
+                readable(io::stdin().as_fd()) && io::stdin().lock().fill_buf().is_ok_and(whole)
+            }
+            Input::File(file) if file.buffer().is_empty() => {
+                readable(file.get_ref().as_fd()) && file.fill_buf().is_ok_and(whole)
+            }
+            Input::File(file) => file.buffer().contains(&b'\n'),
+        }
+    }
+}
+
+/// Whether a read of `fd` would not wait (poll(2), no timeout): there is
+/// data, the end, or an error to read.
+fn readable(fd: BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+    poll(&mut fds, PollTimeout::ZERO).is_ok_and(|ready| ready > 0)
 }
 
 /// A batch's commands, with the number of the line each ends on.

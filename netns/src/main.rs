@@ -186,9 +186,7 @@ fn dispatch(mut args: Vec<OsString>) -> ExitCode {
 /// -batch, after ip's leading `netns` or without it, with the batch's own
 /// options for every line, as ip has them.
 fn run_line(batch: Globals, mut words: Vec<OsString>, kept: &mut batch::Kept<'_>) -> ExitCode {
-    // The object as ip matches it: `net` and `netn` are netns to ip too
-    // (`ne` is neigh), and no verb of ours starts with them.
-    if words[0].len() >= 3 && "netns".as_bytes().starts_with(words[0].as_encoded_bytes()) {
+    if is_netns(&words[0]) {
         words.remove(0);
     }
     let options = match options(&mut words) {
@@ -203,6 +201,29 @@ fn run_line(batch: Globals, mut words: Vec<OsString>, kept: &mut batch::Kept<'_>
         all: batch.all || options.globals.all,
     };
     run_words(globals, words, Some(kept))
+}
+
+/// The object as ip matches it: `net` and `netn` are netns to ip too
+/// (`ne` is neigh), and no verb of ours starts with them.
+fn is_netns(word: &OsString) -> bool {
+    word.len() >= 3 && "netns".as_bytes().starts_with(word.as_encoded_bytes())
+}
+
+/// The name of a batch line that is ip's `netns add NAME` and nothing
+/// more (no option, ours or ip's, and none from the batch's -j): such
+/// lines are made together, as `netns-add -` makes its names (see
+/// batch.rs), which a line of its own cannot be.
+fn plain_add(batch: Globals, words: &mut [OsString]) -> Option<OsString> {
+    let words = match words.first() {
+        Some(first) if is_netns(first) => &mut words[1..],
+        _ => words,
+    };
+    match words {
+        [verb, name] if !batch.json && !name.as_encoded_bytes().starts_with(b"-") => {
+            matches!(resolve(verb.to_str()?), Some(("add", []))).then(|| std::mem::take(name))
+        }
+        _ => None,
+    }
 }
 
 /// Takes ip's global options (and ours: help, version, --verbs) off the

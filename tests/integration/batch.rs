@@ -400,3 +400,59 @@ fn a_run_dir_pointed_elsewhere_mid_batch_is_checked_again() {
     }
     assert_eq!(sb.mounted(), ["a", "b1", "c1"]);
 }
+
+/// A run of `add NAME` lines is made together, as `netns-add -` makes its
+/// names, but told of line by line as ip's batch is: a line refused at
+/// its name (a bad one), its file (there already) or its namespace (the
+/// kernel's limit, which root of a user namespace may lower there) stops
+/// the batch there without -force, the lines after it not made; with
+/// -force each later line is tried and told of on its own. No stale file
+/// nor mount is left.
+#[test]
+fn a_run_of_add_lines_is_made_together_but_stops_at_a_failing_line() {
+    let sb = Sandbox::new();
+    let out = crate::util::in_new_namespaces(
+        &sb,
+        &["-U", "-r", "-m"],
+        "set +e
+         mount -t tmpfs batch /mnt
+         export NETNS_RUN_DIR=/mnt/netns
+         printf 'netns add a\\nadd x/y\\nadd b\\n' > /mnt/bad
+         netns -batch /mnt/bad; echo bad $?
+         printf 'add b\\nadd a\\nadd c\\n' > /mnt/there
+         netns -batch /mnt/there; echo there $?
+         echo 3 > /proc/sys/user/max_net_namespaces
+         printf 'add c\\nadd d\\nadd e\\nadd f\\n' > /mnt/limit
+         netns -batch /mnt/limit; echo limit $?
+         ls $NETNS_RUN_DIR | tr '\\n' ' '; echo
+         netns -force -batch /mnt/limit; echo force $?
+         ls $NETNS_RUN_DIR | tr '\\n' ' '; echo
+         grep -c ' /mnt/netns/' /proc/self/mountinfo",
+    );
+    assert_eq!(
+        out.stdout,
+        "bad 1\nthere 1\nlimit 1\na b c \nforce 1\na b c \n3\n",
+        "{out:?}"
+    );
+    let told: Vec<&str> = out.stderr.lines().collect();
+    let expected = [
+        "netns-add: invalid name \"x/y\"",
+        "Command failed /mnt/bad:2",
+        "netns-add: cannot create \"/mnt/netns/a\": File exists",
+        "Command failed /mnt/there:2",
+        "netns-add: cannot make a network namespace for \"/mnt/netns/d\"",
+        "Command failed /mnt/limit:2",
+        "netns-add: cannot create \"/mnt/netns/c\": File exists",
+        "Command failed /mnt/limit:1",
+        "netns-add: cannot make a network namespace for \"/mnt/netns/d\"",
+        "Command failed /mnt/limit:2",
+        "netns-add: cannot make a network namespace for \"/mnt/netns/e\"",
+        "Command failed /mnt/limit:3",
+        "netns-add: cannot make a network namespace for \"/mnt/netns/f\"",
+        "Command failed /mnt/limit:4",
+    ];
+    assert_eq!(told.len(), expected.len(), "{out:?}");
+    for (line, start) in told.iter().zip(expected) {
+        assert!(line.starts_with(start), "{line:?} is not {start:?}: {out:?}");
+    }
+}
