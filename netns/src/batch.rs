@@ -234,14 +234,14 @@ impl Input {
         }
     }
 
-    /// Whether the next line can be read without waiting: a whole line is
-    /// buffered, or the end is. A FILE may be a pipe too (`<(...)`). Std's
-    /// buffer of stdin cannot be looked into but by reading it, which
-    /// waits when it is empty: so only once poll(2) says a read would not
-    /// wait; that it says so of a buffer with lines in it too only makes
-    /// fewer lines go together.
+    /// Whether the next command can be read without waiting: it is
+    /// buffered whole (see [`whole_command`]), or the end is. A FILE may be
+    /// a pipe too (`<(...)`). Std's buffer of stdin cannot be looked into
+    /// but by reading it, which waits when it is empty: so only once
+    /// poll(2) says a read would not wait; that it says so of a buffer
+    /// with lines in it too only makes fewer lines go together.
     fn at_hand(&mut self) -> bool {
-        let whole = |buffer: &[u8]| buffer.is_empty() || buffer.contains(&b'\n');
+        let whole = |buffer: &[u8]| buffer.is_empty() || whole_command(buffer);
         match self {
             Input::Stdin => {
                 readable(io::stdin().as_fd()) && io::stdin().lock().fill_buf().is_ok_and(whole)
@@ -249,9 +249,21 @@ impl Input {
             Input::File(file) if file.buffer().is_empty() => {
                 readable(file.get_ref().as_fd()) && file.fill_buf().is_ok_and(whole)
             }
-            Input::File(file) => file.buffer().contains(&b'\n'),
+            Input::File(file) => whole_command(file.buffer()),
         }
     }
+}
+
+/// Whether `buffer` begins with a whole command: a line that is not
+/// continued, after any that are (as [`Lines::read`] reads them: a
+/// backslash before the newline, and no `#` nor NUL before it). A line
+/// whose continuation is still to come may take its time: the adds
+/// before it must not wait for it (a writer may wait for them first).
+fn whole_command(buffer: &[u8]) -> bool {
+    buffer.split_inclusive(|&b| b == b'\n').any(|line| {
+        let continued = line.ends_with(b"\\\n") && !line.iter().any(|&b| b == b'#' || b == 0);
+        line.ends_with(b"\n") && !continued
+    })
 }
 
 /// Whether a read of `fd` would not wait (poll(2), no timeout): there is

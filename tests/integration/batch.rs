@@ -430,8 +430,7 @@ fn a_run_of_add_lines_is_made_together_but_stops_at_a_failing_line() {
          grep -c ' /mnt/netns/' /proc/self/mountinfo",
     );
     assert_eq!(
-        out.stdout,
-        "bad 1\nthere 1\nlimit 1\na b c \nforce 1\na b c \n3\n",
+        out.stdout, "bad 1\nthere 1\nlimit 1\na b c \nforce 1\na b c \n3\n",
         "{out:?}"
     );
     let told: Vec<&str> = out.stderr.lines().collect();
@@ -453,6 +452,46 @@ fn a_run_of_add_lines_is_made_together_but_stops_at_a_failing_line() {
     ];
     assert_eq!(told.len(), expected.len(), "{out:?}");
     for (line, start) in told.iter().zip(expected) {
-        assert!(line.starts_with(start), "{line:?} is not {start:?}: {out:?}");
+        assert!(
+            line.starts_with(start),
+            "{line:?} is not {start:?}: {out:?}"
+        );
     }
+}
+
+/// The adds read are made before the batch waits for a command that is
+/// not all there yet: a continued line (`add b \`) whose rest the writer
+/// sends only once it has seen the add before it made. The batch took
+/// the first line of the continued command for a whole one at hand, held
+/// the add for it, and both waited on each other.
+#[test]
+fn an_add_is_made_before_a_continued_lines_rest_is_waited_for() {
+    use std::io::Write;
+    let sb = Sandbox::new();
+    // FILE a pipe: its buffer looked into, as a file's.
+    let mut child = Command::new(multicall())
+        .args(["-batch", "/dev/stdin"])
+        .env("NETNS_RUN_DIR", &sb.run)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"add a\nadd \\\n").unwrap();
+    let start = std::time::Instant::now();
+    while sb.mounted() != ["a"] && start.elapsed().as_secs() < 5 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let made_first = sb.mounted();
+    stdin.write_all(b"  b\n").unwrap();
+    drop(stdin);
+    let out = crate::util::finish(child);
+    assert_eq!(
+        made_first,
+        ["a"],
+        "a not made before the rest came: {out:?}"
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(sb.mounted(), ["a", "b"]);
 }
