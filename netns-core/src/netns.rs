@@ -2,6 +2,7 @@
 
 use std::ffi::{CString, OsString};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -79,10 +80,11 @@ impl<'a> Creator<'a> {
     /// [`Creator::create_each`], but the first name that fails ends it,
     /// as a failing line ends an ip batch: the results are those of the
     /// names tried, all `Ok` but perhaps the last. No name after the
-    /// failing one gets a namespace (the files of its batch made already
-    /// are removed again), but with [`Creator::loopback_up`]: a loopback
-    /// that cannot be brought up is found after its batch's namespaces
-    /// are made, and those after it are then removed again.
+    /// failing one gets a file, not even for a moment: each file is made
+    /// by the batch's task after the namespace before it is mounted. But
+    /// with [`Creator::loopback_up`], a loopback that cannot be brought up
+    /// is found after its batch's namespaces are made, and those after it
+    /// are then removed again.
     pub fn create_each_until_failure(&mut self, names: &[Name]) -> Vec<Result<PathBuf>> {
         self.create_in_order(names, true)
     }
@@ -129,20 +131,37 @@ impl<'a> Creator<'a> {
         // Held from the first file to the last mount, while a file holds
         // no namespace yet and is no stale one (see `RunDir::adding`).
         let _adding = self.lock.hold(FlockArg::LockShared);
-        let mut files = Vec::with_capacity(names.len());
-        for (at, name) in names.iter().enumerate() {
-            // A name twice: the second in the next batch, once the first is
-            // made or removed again, as it would be tried alone.
-            if names[..at].contains(name) {
-                break;
+        // A name twice: the second in the next batch, once the first is
+        // made or removed again, as it would be tried alone.
+        let names = match (1..names.len()).find(|&at| names[..at].contains(&names[at])) {
+            Some(twice) => &names[..twice],
+            None => names,
+        };
+        let placed = match stop {
+            true => self.place_until_failure(names),
+            false => self.place_each(names),
+        };
+        let taken = placed.len();
+        for placed in placed {
+            if stop && made.last().is_some_and(Result::is_err) {
+                if let Ok(placed) = placed {
+                    placed.remove();
+                }
+                continue;
             }
+            made.push(placed.and_then(|p| self.finish(p)));
+        }
+        taken
+    }
+
+    /// [`Creator::mount_each`]'s files all made first, then a namespace
+    /// mounted onto each, a failure no stop to the others.
+    fn place_each(&self, names: &[Name]) -> Vec<Result<Placed>> {
+        let mut files = Vec::with_capacity(names.len());
+        for name in names {
             match NewFile::create(self.run_dir, name) {
                 // The rest in the next batch, once these are closed.
                 Err(err) if err.is_shortage() && files.iter().any(Result::is_ok) => break,
-                Err(err) if stop => {
-                    files.push(Err(err));
-                    break;
-                }
                 file => files.push(file),
             }
         }
@@ -155,37 +174,53 @@ impl<'a> Creator<'a> {
             })
             .collect();
         let mut mounted = vec![Ok(()); targets.len()];
-        let tried = sys::mount_new_netns_each(&targets, &mut mounted, stop);
-        let taken = files.len();
-        let mut mounted = mounted.into_iter().take(tried);
+        sys::mount_new_netns_each(&targets, &mut mounted);
+        let mut mounted = mounted.into_iter();
         // Every file closed before a loopback is brought up: that takes
         // descriptors of its own (the namespace, a socket), and the batch
         // may have taken all there were.
-        let placed: Vec<Result<Placed>> = files
+        files
             .into_iter()
-            .filter_map(|file| match file {
-                Err(err) => Some(Err(err)),
-                // One mount a file made; a file the task did not reach
-                // (it stopped at a failure) is removed, and not told of.
-                Ok(file) => match mounted.next() {
-                    Some(done) => Some(file.settle(done, self.loopback_up)),
-                    None => {
-                        file.remove();
-                        None
-                    }
-                },
+            .map(|file| {
+                // One mount a file made: none for a file that failed.
+                file.and_then(|file| {
+                    let done = mounted.next().unwrap_or(Ok(()));
+                    file.settle(done, self.loopback_up)
+                })
             })
+            .collect()
+    }
+
+    /// [`Creator::mount_each`]'s files made by its task one after the
+    /// other, each with its namespace before the next, until one fails:
+    /// no file of a name after a failing one appears in the run dir, not
+    /// even for a moment (a watcher, `ip netns monitor`, or another add
+    /// of that name would see it).
+    fn place_until_failure(&self, names: &[Name]) -> Vec<Result<Placed>> {
+        let paths: Vec<PathBuf> = names.iter().map(|name| self.run_dir.file(name)).collect();
+        let targets: Vec<CString> = paths
+            .iter()
+            .map(|path| CString::new(path.as_os_str().as_bytes()).unwrap_or_default())
             .collect();
-        for placed in placed {
-            if stop && made.last().is_some_and(Result::is_err) {
-                if let Ok(placed) = placed {
-                    placed.remove();
+        let done = sys::create_new_netns_each(&targets);
+        let tried = done.len();
+        let mut placed = Vec::with_capacity(tried);
+        for (path, (fd, mounted)) in paths.into_iter().zip(done) {
+            placed.push(match fd {
+                Some(fd) => NewFile { path, fd }.settle(mounted, self.loopback_up),
+                None => {
+                    let (action, errno) = mounted.err().unwrap_or(("create", Errno::EBADF));
+                    let err = Error::path(action, path, errno);
+                    // Out of descriptors after some: this one and the rest
+                    // in the next batch, once these are closed.
+                    if err.is_shortage() && tried > 1 {
+                        break;
+                    }
+                    Err(err)
                 }
-                continue;
-            }
-            made.push(placed.and_then(|p| self.finish(p)));
+            });
         }
-        taken
+        placed
     }
 
     /// A file with its namespace on it: its path, once its loopback is up

@@ -261,17 +261,13 @@ pub type Made = Result<(), (&'static str, Errno)>;
 /// costs a clone, an exit and a wait (about 40 µs here, against the
 /// kernel's 0.5 to 1 ms a namespace). The calling thread stays in its
 /// namespace: there is no way back to take. `made` gets one result a
-/// target, in order; a target that failed does not stop the others, but
-/// with `stop` it ends the task: returns how many targets were tried.
-pub fn mount_new_netns_each(targets: &[CString], made: &mut [Made], stop: bool) -> usize {
+/// target, in order; a target that failed does not stop the others.
+pub fn mount_new_netns_each(targets: &[CString], made: &mut [Made]) {
     let mut at = 0;
     let started = in_task(&mut || {
         for (target, made) in targets.iter().zip(made.iter_mut()) {
             *made = new_netns_onto(target);
             at += 1;
-            if stop && made.is_err() {
-                break;
-            }
         }
         Ok(0)
     });
@@ -280,9 +276,70 @@ pub fn mount_new_netns_each(targets: &[CString], made: &mut [Made], stop: bool) 
     if let Err(errno) = started {
         let why = ("start a task to make a network namespace for", errno);
         made[at..].iter_mut().for_each(|m| *m = Err(why));
-        return targets.len();
     }
-    at
+}
+
+/// [`mount_new_netns_each`] for files the task makes itself, one after
+/// the other, and until the first failure: for each of `paths`, open(2)
+/// O_CREAT|O_EXCL (read-only, close-on-exec), then a new namespace
+/// mounted onto the file through /proc/thread-self/fd/N, and only then
+/// the next file: no file of a path after a failing one is ever made, not
+/// even for a moment (as a batch of ip's stops at a failing line, before
+/// the next line's file). One result a path tried, in order, all but the
+/// last `Ok`: the file held open (as long as the task got to open it),
+/// and what came of it ("create" when the open failed).
+pub fn create_new_netns_each(paths: &[CString]) -> Vec<(Option<OwnedFd>, Made)> {
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    let mut fds = vec![-1; paths.len()];
+    let mut made = vec![Ok(()); paths.len()];
+    let mut at = 0;
+    let started = in_task(&mut || {
+        for ((path, fd), made) in paths.iter().zip(fds.iter_mut()).zip(made.iter_mut()) {
+            at += 1;
+            let flags = libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC;
+            // SAFETY: the path is NUL-terminated and lives for the call.
+            *fd = unsafe { libc::open(path.as_ptr(), flags, 0) };
+            if *fd < 0 {
+                *made = Err(("create", Errno::last()));
+                break;
+            }
+            let mut target = [0; 32];
+            *made = new_netns_onto(fd_path(*fd, &mut target));
+            if made.is_err() {
+                break;
+            }
+        }
+        Ok(0)
+    });
+    if let Err(errno) = started {
+        let why = ("start a task to make a network namespace for", errno);
+        made[at.max(1) - 1] = Err(why);
+        at = at.max(1);
+    }
+    fds.into_iter()
+        .zip(made)
+        .take(at)
+        // SAFETY: the task opened each descriptor of 0 or more in our
+        // table (CLONE_FILES), and nothing else owns it.
+        .map(|(fd, made)| ((fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) }), made))
+        .collect()
+}
+
+/// "/proc/thread-self/fd/N" for descriptor `fd`, written into `buffer`
+/// without allocating (for a task's work).
+fn fd_path(fd: i32, buffer: &mut [u8; 32]) -> &CStr {
+    const PREFIX: &[u8] = b"/proc/thread-self/fd/";
+    buffer[..PREFIX.len()].copy_from_slice(PREFIX);
+    let digits = fd.checked_ilog10().unwrap_or(0) as usize + 1;
+    let mut rest = fd.unsigned_abs();
+    for at in (PREFIX.len()..PREFIX.len() + digits).rev() {
+        buffer[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    buffer[PREFIX.len() + digits] = 0;
+    CStr::from_bytes_until_nul(buffer).unwrap_or(c"")
 }
 
 /// One of [`mount_new_netns_each`]'s namespaces, made by its task.

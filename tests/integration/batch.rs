@@ -495,3 +495,43 @@ fn an_add_is_made_before_a_continued_lines_rest_is_waited_for() {
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
     assert_eq!(sb.mounted(), ["a", "b"]);
 }
+
+/// Without -force, no line after a failing add gets even a file: `ip
+/// netns monitor` (inotify on the run dir) sees what ip's own batch shows
+/// it, the failing line's file made and removed, and nothing of the lines
+/// after it. The files of a run of adds were all made before their
+/// namespaces: those after a line refused by the namespace limit appeared
+/// and went, which a watcher saw, and another add of such a name at that
+/// moment was refused (File exists).
+#[test]
+fn no_file_of_a_line_after_a_failing_add_appears() {
+    let sb = Sandbox::new();
+    let out = crate::util::in_new_namespaces(
+        &sb,
+        &["-U", "-r", "-m"],
+        "set +e
+         mount -t tmpfs -o mode=755 batch /run/netns
+         export NETNS_RUN_DIR=/run/netns
+         mount -t tmpfs batch /mnt
+         seen() {
+             for i in $(seq 200); do grep -qx \"$1\" /mnt/monitor && return; sleep 0.05; done
+             echo \"no $1\"
+         }
+         stdbuf -oL ip netns monitor > /mnt/monitor &
+         # Until the monitor watches.
+         for i in $(seq 200); do
+             touch /run/netns/start; rm /run/netns/start
+             grep -q start /mnt/monitor && break; sleep 0.05
+         done
+         echo 2 > /proc/sys/user/max_net_namespaces
+         printf 'add a\\nadd b\\nadd c\\nadd d\\nadd e\\n' > /mnt/limit
+         netns -batch /mnt/limit 2>/dev/null; echo limit $?
+         touch /run/netns/end; seen 'add end'
+         kill $!
+         grep -v start /mnt/monitor | tr '\\n' ' '",
+    );
+    assert_eq!(
+        out.stdout, "limit 1\nadd a add b add c delete c add end ",
+        "{out:?}"
+    );
+}
