@@ -121,7 +121,8 @@ impl<'a> Creator<'a> {
     }
 
     /// The files of the first of `names` made and a namespace mounted on
-    /// each, by one task; pushed to `made` in order. Returns how many
+    /// each, by one task (see sys::create_new_netns_each); pushed to
+    /// `made` in order. Returns how many
     /// names it took: all of them, or those it had descriptors for (a
     /// batch holds its files open until they are mounted on, and the
     /// limit on open files may be lower than a batch). With `stop`, the
@@ -137,10 +138,34 @@ impl<'a> Creator<'a> {
             Some(twice) => &names[..twice],
             None => names,
         };
-        let placed = match stop {
-            true => self.place_until_failure(names),
-            false => self.place_each(names),
-        };
+        let paths: Vec<PathBuf> = names.iter().map(|name| self.run_dir.file(name)).collect();
+        let targets: Vec<CString> = paths
+            .iter()
+            .map(|path| CString::new(path.as_os_str().as_bytes()).unwrap_or_default())
+            .collect();
+        let done = sys::create_new_netns_each(&targets, stop);
+        // Every file closed before a loopback is brought up: that takes
+        // descriptors of its own (the namespace, a socket), and the batch
+        // may have taken all there were.
+        let mut placed = Vec::with_capacity(done.len());
+        let mut held = false;
+        for (path, (fd, mounted)) in paths.into_iter().zip(done) {
+            placed.push(match fd {
+                Some(fd) => {
+                    held = true;
+                    NewFile { path, fd }.settle(mounted, self.loopback_up)
+                }
+                None => {
+                    let (action, errno) = mounted.err().unwrap_or(("create", Errno::EBADF));
+                    let err = Error::path(action, path, errno);
+                    // The rest in the next batch, once these are closed.
+                    if err.is_shortage() && held {
+                        break;
+                    }
+                    Err(err)
+                }
+            });
+        }
         let taken = placed.len();
         for placed in placed {
             if stop && made.last().is_some_and(Result::is_err) {
@@ -152,75 +177,6 @@ impl<'a> Creator<'a> {
             made.push(placed.and_then(|p| self.finish(p)));
         }
         taken
-    }
-
-    /// [`Creator::mount_each`]'s files all made first, then a namespace
-    /// mounted onto each, a failure no stop to the others.
-    fn place_each(&self, names: &[Name]) -> Vec<Result<Placed>> {
-        let mut files = Vec::with_capacity(names.len());
-        for name in names {
-            match NewFile::create(self.run_dir, name) {
-                // The rest in the next batch, once these are closed.
-                Err(err) if err.is_shortage() && files.iter().any(Result::is_ok) => break,
-                file => files.push(file),
-            }
-        }
-        let targets: Vec<CString> = files
-            .iter()
-            .flatten()
-            .map(|file| {
-                let target = format!("/proc/thread-self/fd/{}", file.fd.as_raw_fd());
-                CString::new(target).unwrap_or_default()
-            })
-            .collect();
-        let mut mounted = vec![Ok(()); targets.len()];
-        sys::mount_new_netns_each(&targets, &mut mounted);
-        let mut mounted = mounted.into_iter();
-        // Every file closed before a loopback is brought up: that takes
-        // descriptors of its own (the namespace, a socket), and the batch
-        // may have taken all there were.
-        files
-            .into_iter()
-            .map(|file| {
-                // One mount a file made: none for a file that failed.
-                file.and_then(|file| {
-                    let done = mounted.next().unwrap_or(Ok(()));
-                    file.settle(done, self.loopback_up)
-                })
-            })
-            .collect()
-    }
-
-    /// [`Creator::mount_each`]'s files made by its task one after the
-    /// other, each with its namespace before the next, until one fails:
-    /// no file of a name after a failing one appears in the run dir, not
-    /// even for a moment (a watcher, `ip netns monitor`, or another add
-    /// of that name would see it).
-    fn place_until_failure(&self, names: &[Name]) -> Vec<Result<Placed>> {
-        let paths: Vec<PathBuf> = names.iter().map(|name| self.run_dir.file(name)).collect();
-        let targets: Vec<CString> = paths
-            .iter()
-            .map(|path| CString::new(path.as_os_str().as_bytes()).unwrap_or_default())
-            .collect();
-        let done = sys::create_new_netns_each(&targets);
-        let tried = done.len();
-        let mut placed = Vec::with_capacity(tried);
-        for (path, (fd, mounted)) in paths.into_iter().zip(done) {
-            placed.push(match fd {
-                Some(fd) => NewFile { path, fd }.settle(mounted, self.loopback_up),
-                None => {
-                    let (action, errno) = mounted.err().unwrap_or(("create", Errno::EBADF));
-                    let err = Error::path(action, path, errno);
-                    // Out of descriptors after some: this one and the rest
-                    // in the next batch, once these are closed.
-                    if err.is_shortage() && tried > 1 {
-                        break;
-                    }
-                    Err(err)
-                }
-            });
-        }
-        placed
     }
 
     /// A file with its namespace on it: its path, once its loopback is up

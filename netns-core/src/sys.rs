@@ -249,46 +249,27 @@ pub fn socket_in(
     Ok(unsafe { OwnedFd::from_raw_fd(made) })
 }
 
-/// What [`mount_new_netns_each`] did for one target: the step that failed
+/// What [`create_new_netns_each`] did for one path: the step that failed
 /// (as "cannot ..." completes it) and its errno.
 pub type Made = Result<(), (&'static str, Errno)>;
 
-/// Makes a new network namespace for each of `targets` and bind-mounts it
-/// onto that target (a path, such as /proc/thread-self/fd/N for a file
-/// this process holds open), all in one thrown-away task ([`in_task`]):
-/// for each, unshare(2) CLONE_NEWNET, then mount(2) MS_BIND of the task's
-/// /proc/thread-self/ns/net. One task a batch, not one a name: a task
-/// costs a clone, an exit and a wait (about 40 µs here, against the
+/// Makes a file at each of `paths` and a new network namespace mounted
+/// onto it, all in one thrown-away task ([`in_task`]): for each, open(2)
+/// O_CREAT|O_EXCL (read-only, close-on-exec), unshare(2) CLONE_NEWNET,
+/// then mount(2) MS_BIND of the task's /proc/thread-self/ns/net onto
+/// /proc/thread-self/fd/N, the file just opened (wherever its path now
+/// leads), and only then the next file. One task a batch, not one a name:
+/// a task costs a clone, an exit and a wait (about 40 µs here, against the
 /// kernel's 0.5 to 1 ms a namespace). The calling thread stays in its
-/// namespace: there is no way back to take. `made` gets one result a
-/// target, in order; a target that failed does not stop the others.
-pub fn mount_new_netns_each(targets: &[CString], made: &mut [Made]) {
-    let mut at = 0;
-    let started = in_task(&mut || {
-        for (target, made) in targets.iter().zip(made.iter_mut()) {
-            *made = new_netns_onto(target);
-            at += 1;
-        }
-        Ok(0)
-    });
-    // A task that could not start, or that died (aborted) midway: what it
-    // did not reach is not made.
-    if let Err(errno) = started {
-        let why = ("start a task to make a network namespace for", errno);
-        made[at..].iter_mut().for_each(|m| *m = Err(why));
-    }
-}
-
-/// [`mount_new_netns_each`] for files the task makes itself, one after
-/// the other, and until the first failure: for each of `paths`, open(2)
-/// O_CREAT|O_EXCL (read-only, close-on-exec), then a new namespace
-/// mounted onto the file through /proc/thread-self/fd/N, and only then
-/// the next file: no file of a path after a failing one is ever made, not
-/// even for a moment (as a batch of ip's stops at a failing line, before
-/// the next line's file). One result a path tried, in order, all but the
-/// last `Ok`: the file held open (as long as the task got to open it),
-/// and what came of it ("create" when the open failed).
-pub fn create_new_netns_each(paths: &[CString]) -> Vec<(Option<OwnedFd>, Made)> {
+/// namespace: there is no way back to take. One result a path tried, in
+/// order: the file held open (when the task got to open it), and what
+/// came of it ("create" when the open failed). A path that failed is no
+/// stop to the others but with `stop`: then no file of a path after it is
+/// made, not even for a moment (as a batch of ip's stops at a failing
+/// line, before the next line's file). An open refused for want of
+/// descriptors or memory (EMFILE, ENFILE, ENOMEM) stops the task all the
+/// same: the rest can be tried once these files are closed.
+pub fn create_new_netns_each(paths: &[CString], stop: bool) -> Vec<(Option<OwnedFd>, Made)> {
     if paths.is_empty() {
         return Vec::new();
     }
@@ -302,17 +283,23 @@ pub fn create_new_netns_each(paths: &[CString]) -> Vec<(Option<OwnedFd>, Made)> 
             // SAFETY: the path is NUL-terminated and lives for the call.
             *fd = unsafe { libc::open(path.as_ptr(), flags, 0) };
             if *fd < 0 {
-                *made = Err(("create", Errno::last()));
-                break;
+                let errno = Errno::last();
+                *made = Err(("create", errno));
+                match stop || matches!(errno, Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM) {
+                    true => break,
+                    false => continue,
+                }
             }
             let mut target = [0; 32];
             *made = new_netns_onto(fd_path(*fd, &mut target));
-            if made.is_err() {
+            if stop && made.is_err() {
                 break;
             }
         }
         Ok(0)
     });
+    // A task that could not start, or that died (aborted) midway: what it
+    // did not reach is not made.
     if let Err(errno) = started {
         let why = ("start a task to make a network namespace for", errno);
         made[at.max(1) - 1] = Err(why);
@@ -342,7 +329,7 @@ fn fd_path(fd: i32, buffer: &mut [u8; 32]) -> &CStr {
     CStr::from_bytes_until_nul(buffer).unwrap_or(c"")
 }
 
-/// One of [`mount_new_netns_each`]'s namespaces, made by its task.
+/// One of [`create_new_netns_each`]'s namespaces, made by its task.
 fn new_netns_onto(target: &CStr) -> Made {
     // SAFETY: unshare takes a flag and touches no memory.
     if unsafe { libc::unshare(libc::CLONE_NEWNET) } < 0 {
