@@ -57,7 +57,7 @@ impl<'a> Creator<'a> {
     /// The steps are those of `ip netns add`: the file is created with
     /// O_CREAT|O_EXCL (of two racing creators one wins, the other gets
     /// EEXIST), a namespace is unshared (CLONE_NEWNET) and bind-mounted
-    /// onto the file. Unlike ip, the unshare is made by a task of its own
+    /// onto the file. Unlike ip, these are made by a task of its own
     /// that is thrown away after: the calling thread never leaves its
     /// namespace, so there is no way back to take (which fails as root of
     /// a user namespace that does not own the current network namespace:
