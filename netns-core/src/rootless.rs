@@ -158,9 +158,11 @@ fn hold(run_dir: &RunDir, keeper: Keeper) -> Result<Held> {
     let path = keeper_file(run_dir);
     let mut exclusive = false;
     let began = std::time::Instant::now();
-    // A verb with nothing to make finds nothing where there is no run
-    // dir, and leaves no keeper file behind there.
-    let create = keeper == Keeper::Start || run_dir.path().exists();
+    // A verb with nothing to make finds nothing where the run dir is
+    // missing or empty (as a `del --all` leaves it) and no keeper file is,
+    // and leaves none behind there: one is made only to start a keeper or
+    // to clean up after a dead one.
+    let create = keeper == Keeper::Start || !is_empty(run_dir.path())?;
     loop {
         let lock = match exclusive {
             true => match lock_alone(&path)? {

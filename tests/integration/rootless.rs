@@ -366,6 +366,26 @@ fn rootless_mode_needs_a_run_dir_of_ones_own() {
     assert!(nobody.keepers().is_empty());
 }
 
+/// From an attack: the verbs that make nothing leave no keeper file in a
+/// run dir a `del --all` emptied (list, with nothing there, made one).
+#[test]
+fn verbs_that_make_nothing_leave_no_keeper_file_behind() {
+    let nobody = Nobody::new();
+    let out = nobody.script(
+        "netns-add --rootless a; netns-del --rootless --all; \
+         netns-list --rootless; netns-identify --rootless $$ || true; \
+         netns-list --rootless --dev lo; ls -A \"$XDG_RUNTIME_DIR\" \"$XDG_RUNTIME_DIR/netns\"",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let dir = nobody.xdg.display().to_string();
+    assert_eq!(
+        out.stdout,
+        format!("{dir}:\nnetns\n\n{dir}/netns:\n"),
+        "{out:?}"
+    );
+    assert!(nobody.keepers_end());
+}
+
 /// A namespace the rootless user namespace does not own (the host's) is
 /// not for a rootless name: the kernel's refusal, nothing made.
 #[test]
