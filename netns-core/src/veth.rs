@@ -35,6 +35,7 @@ const RTM_NEWLINK: u16 = 16;
 const RTM_DELLINK: u16 = 17;
 const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
+const RTM_GETADDR: u16 = 22;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_MASTER: u16 = 10;
@@ -242,11 +243,24 @@ struct Place {
     /// Its device names, read once (by a dump) when an `ethN` is first
     /// chosen there, and kept up to date with what is made here.
     names: Option<HashSet<Vec<u8>>>,
+    /// Its addresses and who has each, read once (by a dump) when an
+    /// address is first added there, and kept up to date with what is
+    /// made here: an address is one device's in a namespace.
+    addrs: Option<HashMap<IpAddr, Holder>>,
     /// The `ethN` to try first.
     next_eth: u32,
     lo_up: bool,
     /// The bridges met there: a few (a Vec, not a map: size).
     bridges: Vec<Bridge>,
+}
+
+/// Who has an address: a device that was there (its ifindex), or an end
+/// this wirer makes (its name, NUL-padded: inline, no allocation an
+/// address).
+#[derive(Clone, Copy)]
+enum Holder {
+    There(u32),
+    Made([u8; IFNAME_MAX + 1]),
 }
 
 struct Bridge {
@@ -287,6 +301,12 @@ struct Pending<'l, 'a> {
     names: [Vec<u8>; 2],
     masters: [Option<u32>; 2],
     index: [u32; 2],
+    /// How many of each end's addresses (the first) it holds in its
+    /// namespace's `addrs`: given back if it fails.
+    held: [usize; 2],
+    /// Whether its names were chosen (a failure after that is found when
+    /// the batch's later links have chosen theirs).
+    chosen: bool,
     /// The requests whose answers are owed: the end, the namespace whose
     /// socket it went to, its sequence number, its step.
     owed: Vec<(usize, u32, Step)>,
@@ -343,6 +363,7 @@ impl Wirer {
         let place = self.places.entry(at.id).or_insert_with(|| Place {
             conn: None,
             names: None,
+            addrs: None,
             next_eth: 0,
             lo_up: at.ns.is_none(),
             bridges: Vec::new(),
@@ -385,6 +406,8 @@ impl Wirer {
                 names: [Vec::new(), Vec::new()],
                 masters: [None, None],
                 index: [0, 0],
+                held: [0, 0],
+                chosen: false,
                 owed: Vec::new(),
                 failed: None,
                 sent: false,
@@ -398,7 +421,10 @@ impl Wirer {
         let mut claimed: Vec<(NetnsId, Vec<u8>)> = Vec::new();
         for p in &mut pending {
             match self.prepare(p, &claimed) {
-                Ok(()) => claimed.extend((0..2).map(|end| (p.at[end].id, p.names[end].clone()))),
+                Ok(()) => {
+                    p.chosen = true;
+                    claimed.extend((0..2).map(|end| (p.at[end].id, p.names[end].clone())));
+                }
                 Err(err) => {
                     p.failed = Some(err);
                     self.release(p);
@@ -427,7 +453,41 @@ impl Wirer {
             }
         }
         self.collect(&mut pending);
-        let made = pending.iter_mut().map(|p| self.finish(p)).collect();
+        let mut made: Vec<_> = pending.iter_mut().map(|p| self.finish(p)).collect();
+        // A link that failed once the batch's later links had chosen
+        // their names and addresses gave its own back too late for them:
+        // each made after it with an `ethN` in a namespace where it had
+        // one (or where a link so removed had) is removed and made again,
+        // and each refused before anything was sent (an address or a
+        // name it held) is tried again, as if the failed link had never
+        // been.
+        let mut freed: Vec<NetnsId> = Vec::new();
+        let mut refused = false;
+        let mut again = Vec::new();
+        for (i, p) in pending.iter_mut().enumerate() {
+            let ends = [&p.link.a, &p.link.b];
+            let chosen = (0..2).filter(|&end| ends[end].ifname.is_none());
+            let chosen: Vec<NetnsId> = chosen.map(|end| p.at[end].id).collect();
+            match (made[i].is_ok(), p.chosen) {
+                (false, true) => {
+                    refused = true;
+                    freed.extend(chosen);
+                }
+                (false, false) if refused => again.push(i),
+                (true, _) if chosen.iter().any(|id| freed.contains(id)) => {
+                    self.unmake(p);
+                    freed.extend(chosen);
+                    again.push(i);
+                }
+                _ => {}
+            }
+        }
+        if !again.is_empty() {
+            let links: Vec<Link<'_>> = again.iter().map(|&i| pending[i].link.clone()).collect();
+            for (i, remade) in again.into_iter().zip(self.make(&links)) {
+                made[i] = remade;
+            }
+        }
         self.drop_unused_bridges();
         // Once every OPEN_MAX namespaces met, not every batch: the cost
         // of a link stays the same however many there are.
@@ -480,6 +540,16 @@ impl Wirer {
                 names.insert(name.clone());
             }
             p.names[end] = name;
+            for (i, addr) in spec.addrs.iter().enumerate() {
+                if spec.addrs[..i].iter().any(|a| a.ip == addr.ip) {
+                    return Err(Error::Link(format!(
+                        "address {addr} is given twice for {} in {at}",
+                        InQuotes(&p.names[end])
+                    )));
+                }
+                self.hold(at, addr, &p.names[end])?;
+                p.held[end] += 1;
+            }
             if let Some(bridge) = &spec.bridge {
                 if taken(bridge.as_bytes()) || p.names[end] == bridge.as_bytes() {
                     return Err(Error::Link(format!(
@@ -491,6 +561,38 @@ impl Wirer {
             }
         }
         Ok(())
+    }
+
+    /// Takes `addr` for the end `name` in `at`, unless the namespace has
+    /// it (on any device, whatever its prefix length) or a link of this
+    /// wirer's takes it. IPv6 link-local addresses are a device's own:
+    /// the same on two devices is no conflict.
+    fn hold(&mut self, at: At<'_>, addr: &Addr, name: &[u8]) -> Result<()> {
+        if own(addr.ip) {
+            return Ok(());
+        }
+        let place = self.place(at)?;
+        let conn = place.conn.as_mut().expect("opened by place");
+        if place.addrs.is_none() {
+            place.addrs = Some(addresses(conn, at)?);
+        }
+        let addrs = place.addrs.as_mut().expect("read above");
+        let mut made = [0; IFNAME_MAX + 1];
+        made[..name.len()].copy_from_slice(name);
+        let on = match addrs.get(&addr.ip) {
+            None => {
+                addrs.insert(addr.ip, Holder::Made(made));
+                return Ok(());
+            }
+            Some(Holder::Made(other)) => {
+                other.split(|&b| b == 0).next().unwrap_or_default().to_vec()
+            }
+            Some(Holder::There(index)) => device_name(conn, *index)?,
+        };
+        Err(Error::Link(format!(
+            "address {addr} is already on {} in {at}",
+            InQuotes(&on)
+        )))
     }
 
     /// The first `ethN` that the namespace has no device of, and that
@@ -670,14 +772,7 @@ impl Wirer {
     fn finish(&mut self, p: &mut Pending<'_, '_>) -> Result<Made> {
         let ends = [&p.link.a, &p.link.b];
         let Some(err) = p.failed.take() else {
-            for (end, spec) in ends.iter().enumerate() {
-                let Some(bridge) = &spec.bridge else { continue };
-                let place = self.places.get_mut(&p.at[end].id);
-                let mut bridges = place.into_iter().flat_map(|pl| pl.bridges.iter_mut());
-                if let Some(b) = bridges.find(|b| b.name == bridge.as_bytes()) {
-                    b.users += 1;
-                }
-            }
+            self.use_bridges(p, true);
             let made = |end: usize| MadeEnd {
                 ifname: OsStr::from_bytes(&p.names[end]).to_owned(),
                 ifindex: p.index[end],
@@ -698,18 +793,48 @@ impl Wirer {
         Err(err)
     }
 
-    /// Gives back the `ethN` names a failed link had chosen.
-    fn release(&mut self, p: &Pending<'_, '_>) {
+    /// Counts link `p` among the users of its bridges (`add`), or no
+    /// longer.
+    fn use_bridges(&mut self, p: &Pending<'_, '_>, add: bool) {
+        for (end, spec) in [&p.link.a, &p.link.b].into_iter().enumerate() {
+            let Some(bridge) = &spec.bridge else { continue };
+            let place = self.places.get_mut(&p.at[end].id);
+            let mut bridges = place.into_iter().flat_map(|pl| pl.bridges.iter_mut());
+            if let Some(b) = bridges.find(|b| b.name == bridge.as_bytes()) {
+                b.users = if add { b.users + 1 } else { b.users - 1 };
+            }
+        }
+    }
+
+    /// Removes link `p`, made, to be made again.
+    fn unmake(&mut self, p: &mut Pending<'_, '_>) {
+        let _ = self
+            .conn(p.at[0])
+            .and_then(|conn| delete_named(conn, &p.names[0]));
+        self.use_bridges(p, false);
+        self.release(p);
+    }
+
+    /// Gives back the `ethN` names and the addresses a failed link had
+    /// taken.
+    fn release(&mut self, p: &mut Pending<'_, '_>) {
         let ends = [&p.link.a, &p.link.b];
         for (end, spec) in ends.iter().enumerate() {
-            if spec.ifname.is_some() || p.names[end].is_empty() {
+            let Some(place) = self.places.get_mut(&p.at[end].id) else {
                 continue;
-            }
-            if let Some(place) = self.places.get_mut(&p.at[end].id) {
-                if let Some(names) = place.names.as_mut() {
-                    names.remove(&p.names[end]);
-                    place.next_eth = 0;
+            };
+            let held = std::mem::take(&mut p.held[end]);
+            if let Some(addrs) = place.addrs.as_mut() {
+                for addr in &spec.addrs[..held] {
+                    addrs.remove(&addr.ip);
                 }
+            }
+            // Taken, so that a second release (finish's, after
+            // prepare's) does not give back a name a later link chose.
+            let name = std::mem::take(&mut p.names[end]);
+            if let (None, Some(names)) = (&spec.ifname, place.names.as_mut()) {
+                names.remove(&name);
+                place.next_eth = 0;
             }
         }
     }
@@ -838,10 +963,66 @@ fn device_names(conn: &mut Conn, at: At<'_>) -> Result<HashSet<Vec<u8>>> {
     Ok(names)
 }
 
-/// An interface name the kernel takes (dev_valid_name): 1 to 15 bytes,
-/// not `.` or `..`, without `/`, `:` or white space (the kernel's
-/// isspace: ASCII's, with \v, and 0xa0).
-fn check_ifname(name: &OsStr) -> Result<()> {
+/// Every address of the namespace `conn` is in, with the ifindex of its
+/// device: one RTM_GETADDR dump, of every family.
+fn addresses(conn: &mut Conn, at: At<'_>) -> Result<HashMap<IpAddr, Holder>> {
+    let seq = conn.socket.send(
+        RTM_GETADDR,
+        NLM_F_REQUEST | NLM_F_DUMP,
+        &Attrs::after(&[0; 8]),
+    )?;
+    let mut addrs = HashMap::new();
+    let answered = conn.socket.replies(seq, &mut |msg| {
+        // struct ifaddrmsg: family, prefix length, flags, scope, ifindex.
+        let (Some(head), Some(attrs)) = (msg.body.get(..8), msg.body.get(8..)) else {
+            return;
+        };
+        // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's
+        // when one is set, and the only one IPv6 gives otherwise.
+        let bytes = netlink::attr(attrs, IFA_LOCAL).or_else(|| netlink::attr(attrs, IFA_ADDRESS));
+        let ip = match bytes.map(<[u8; 16]>::try_from) {
+            Some(Ok(v6)) => IpAddr::from(v6),
+            _ => match bytes.map(<[u8; 4]>::try_from) {
+                Some(Ok(v4)) => IpAddr::from(v4),
+                _ => return,
+            },
+        };
+        if !own(ip) {
+            addrs.insert(ip, Holder::There(netlink::i32_at(head, 4) as u32));
+        }
+    })?;
+    answered.map_err(|r| refused(format!("list the addresses of {at}"), r))?;
+    Ok(addrs)
+}
+
+/// Whether `ip` is a device's own, as IPv6 link-local addresses are
+/// (fe80::/10): two devices may have the same.
+fn own(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(ip) if ip.is_unicast_link_local())
+}
+
+/// The name of the device `index` of `conn`'s namespace: RTM_GETLINK.
+fn device_name(conn: &mut Conn, index: u32) -> Result<Vec<u8>> {
+    let mut body = Attrs::after(&ifinfomsg(index, false));
+    body.push(IFLA_EXT_MASK, &RTEXT_FILTER_SKIP_STATS.to_ne_bytes());
+    let seq = conn.socket.send(RTM_GETLINK, NLM_F_REQUEST, &body)?;
+    let mut name = format!("ifindex {index}").into_bytes();
+    let answered = conn.socket.replies(seq, &mut |msg| {
+        let attrs = msg.body.get(16..).unwrap_or_default();
+        if let Some(found) = netlink::attr(attrs, IFLA_IFNAME) {
+            name = found.strip_suffix(b"\0").unwrap_or(found).to_vec();
+        }
+    })?;
+    answered.map_err(|r| refused(format!("find the device {index}"), r))?;
+    Ok(name)
+}
+
+/// Whether `name` is an interface name the kernel takes
+/// (dev_valid_name): 1 to 15 bytes, not `.` or `..`, without `/`, `:` or
+/// white space (the kernel's isspace: ASCII's, with \v, and 0xa0). The
+/// error ([`Error::Link`]) says why not, in words; [`Wirer`] checks its
+/// names with it too, before anything is sent.
+pub fn check_ifname(name: &OsStr) -> Result<()> {
     let bytes = name.as_bytes();
     let why = if bytes.is_empty() {
         "it is empty"

@@ -31,10 +31,13 @@ options after a NETNS are its end's:
   -n, --name IFNAME   its interface name (default: the first ethN that
                       the namespace has no device of)
   -a, --addr ADDR[/LEN]  an address, IPv4 or IPv6 (LEN defaults to 32
-                      or 128); repeat it for more
+                      or 128); repeat it for more. One the namespace
+                      has already, on any device and with any LEN,
+                      fails the link (but IPv6 link-local ones, fe80::/10,
+                      which are each device's own)
       --mtu MTU       its MTU (default: the kernel's, 1500)
   -b, --bridge BRIDGE  join the bridge BRIDGE of its namespace, made
-                      (and brought up) if there is none
+                      (and brought up, but with --no-up) if there is none
 
 With `-`, stdin has a link a line, in the words of a command line's link
 (`NETNS [END-OPTIONS] NETNS [END-OPTIONS]`, or with --delete `NETNS
@@ -54,7 +57,8 @@ Options:
 ",
     netns_cli::place_help!(),
     "      --delete       remove the links whose ends are given
-      --no-up        leave the ends and lo down
+      --no-up        leave down all it makes (the ends, the bridges),
+                     and lo
       --nodad        add IPv6 addresses without duplicate address
                      detection (IFA_F_NODAD): usable at once. Without it
                      an address is tentative for a second or two, as on a
@@ -105,20 +109,27 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut place = Place::default();
-    let (mut json, mut delete, mut up, mut nodad) = (false, false, true, false);
+    let mut args_ = Args {
+        place: Place::default(),
+        json: false,
+        delete: false,
+        up: true,
+        nodad: false,
+        link: None,
+    };
+    let mut asked = None;
     let mut words = Vec::new();
     let mut parser = lexopt::Parser::from_iter(args);
     while let Some(arg) = parser.next()? {
+        if let Some(option) = command_option(&arg) {
+            args_.set(option, &mut parser, &mut asked)?;
+            if let Some(asked) = asked {
+                return Ok(asked);
+            }
+            continue;
+        }
         match arg {
-            Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
-            Long("rootless") => place.rootless = true,
-            Short('j') | Long("json") => json = true,
-            Long("delete") => delete = true,
-            Long("no-up") => up = false,
-            Long("nodad") => nodad = true,
-            Short('h') | Long("help") => return Ok(Parsed::Help),
-            Short('V') | Long("version") => return Ok(Parsed::Version),
+            Long("delete") => args_.delete = true,
             Value(value) => {
                 words.push(value);
                 // The rest is the link's, in its own words.
@@ -131,23 +142,98 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
             _ => return Err(misplaced(arg)),
         }
     }
-    let link = match words.as_slice() {
-        [dash] if dash == "-" => None,
-        [] => return Err("no link given (NETNS NETNS, or - for stdin)".into()),
-        _ => Some(link_words(words, delete)?),
+    // The command's own options may follow the link's words too, as
+    // other verbs take theirs after their names.
+    let delete = args_.delete;
+    let mut set = |option, parser: &mut _| args_.set(option, parser, &mut asked);
+    let link = match words.first() {
+        None => Err("no link given (NETNS NETNS, or - for stdin)".into()),
+        Some(dash) if dash == "-" => {
+            words.remove(0);
+            options_after(words, &mut set).map(|()| None)
+        }
+        Some(_) => link_words(words, delete, Some(&mut set)).map(Some),
     };
-    Ok(Parsed::Run(Args {
-        place,
-        json,
-        delete,
-        up,
-        nodad,
-        link,
-    }))
+    if let Some(asked) = asked {
+        return Ok(asked);
+    }
+    args_.link = link?;
+    Ok(Parsed::Run(args_))
 }
 
-/// The words of one link (a command line's, or a line of `-`).
-fn link_words(words: Vec<OsString>, delete: bool) -> Result<Words, lexopt::Error> {
+/// An option of the command's own (not an end's, nor `--delete`, which
+/// changes what the words are).
+#[derive(Clone, Copy)]
+enum CommandOption {
+    RunDir,
+    Rootless,
+    Json,
+    NoUp,
+    Nodad,
+    Help,
+    Version,
+}
+
+fn command_option(arg: &lexopt::Arg<'_>) -> Option<CommandOption> {
+    use lexopt::prelude::*;
+    Some(match arg {
+        Long("run-dir") => CommandOption::RunDir,
+        Long("rootless") => CommandOption::Rootless,
+        Short('j') | Long("json") => CommandOption::Json,
+        Long("no-up") => CommandOption::NoUp,
+        Long("nodad") => CommandOption::Nodad,
+        Short('h') | Long("help") => CommandOption::Help,
+        Short('V') | Long("version") => CommandOption::Version,
+        _ => return None,
+    })
+}
+
+/// How the command's options are set from where they come: into the
+/// command's `Args` (its value, if any, from the parser).
+type SetOption<'s> =
+    dyn FnMut(CommandOption, &mut lexopt::Parser) -> Result<(), lexopt::Error> + 's;
+
+impl Args {
+    /// Sets `option` (`--help` and `--version` into `asked`).
+    fn set(
+        &mut self,
+        option: CommandOption,
+        parser: &mut lexopt::Parser,
+        asked: &mut Option<Parsed<Args>>,
+    ) -> Result<(), lexopt::Error> {
+        match option {
+            CommandOption::RunDir => self.place.run_dir = Some(parser.value()?.into()),
+            CommandOption::Rootless => self.place.rootless = true,
+            CommandOption::Json => self.json = true,
+            CommandOption::NoUp => self.up = false,
+            CommandOption::Nodad => self.nodad = true,
+            CommandOption::Help => *asked = Some(Parsed::Help),
+            CommandOption::Version => *asked = Some(Parsed::Version),
+        }
+        Ok(())
+    }
+}
+
+/// The words after a link's (or after `-`): options of the command
+/// only.
+fn options_after(words: Vec<OsString>, set: &mut SetOption<'_>) -> Result<(), lexopt::Error> {
+    let mut parser = lexopt::Parser::from_args(words);
+    while let Some(arg) = parser.next()? {
+        match command_option(&arg) {
+            Some(option) => set(option, &mut parser)?,
+            None => return Err(misplaced(arg)),
+        }
+    }
+    Ok(())
+}
+
+/// The words of one link: a command line's, among which the command's
+/// options are `set`, or a line of `-`'s (`None`: they are not a line's).
+fn link_words(
+    words: Vec<OsString>,
+    delete: bool,
+    mut set: Option<&mut SetOption<'_>>,
+) -> Result<Words, lexopt::Error> {
     use lexopt::prelude::*;
     if delete {
         // `--netns NAME` is a NETNS here too (`--netns=NAME` as lexopt
@@ -164,16 +250,24 @@ fn link_words(words: Vec<OsString>, delete: bool) -> Result<Words, lexopt::Error
             }
             _ => false,
         };
-        return match <[OsString; 2]>::try_from(words) {
-            Ok([netns, ifname]) => Ok(Words {
-                ends: vec![EndWords {
-                    netns: if named { Some(netns) } else { netns_of(netns) },
-                    ifname: Some(ifname),
-                    ..EndWords::default()
-                }],
-            }),
-            Err(_) => Err("--delete takes NETNS IFNAME".into()),
-        };
+        if words.len() < 2 {
+            return Err("--delete takes NETNS IFNAME".into());
+        }
+        let rest = words.split_off(2);
+        match set {
+            Some(set) => options_after(rest, set)?,
+            None if rest.is_empty() => {}
+            None => return Err("--delete takes NETNS IFNAME".into()),
+        }
+        let [netns, ifname] = <[OsString; 2]>::try_from(words).expect("two words");
+        ifname_ok(&ifname)?;
+        return Ok(Words {
+            ends: vec![EndWords {
+                netns: if named { Some(netns) } else { netns_of(netns) },
+                ifname: Some(ifname),
+                ..EndWords::default()
+            }],
+        });
     }
     let mut ends: Vec<EndWords> = Vec::new();
     let mut parser = lexopt::Parser::from_args(words);
@@ -182,20 +276,26 @@ fn link_words(words: Vec<OsString>, delete: bool) -> Result<Words, lexopt::Error
             Value(value) => Some(netns_of(value)),
             // A name that starts with `-`, which would be read as options.
             Long("netns") => Some(Some(parser.value()?)),
-            arg => {
-                let option = match arg {
-                    Short('n') | Long("name") => 'n',
-                    Short('a') | Long("addr") => 'a',
-                    Long("mtu") => 'm',
-                    Short('b') | Long("bridge") => 'b',
-                    _ => return Err(misplaced(arg)),
-                };
-                let Some(end) = ends.last_mut() else {
-                    return Err(misplaced(arg));
-                };
-                end_option(&mut parser, end, option)?;
-                None
-            }
+            arg => match (command_option(&arg), set.as_mut()) {
+                (Some(option), Some(set)) => {
+                    set(option, &mut parser)?;
+                    None
+                }
+                _ => {
+                    let option = match arg {
+                        Short('n') | Long("name") => 'n',
+                        Short('a') | Long("addr") => 'a',
+                        Long("mtu") => 'm',
+                        Short('b') | Long("bridge") => 'b',
+                        _ => return Err(misplaced(arg)),
+                    };
+                    let Some(end) = ends.last_mut() else {
+                        return Err(misplaced(arg));
+                    };
+                    end_option(&mut parser, end, option)?;
+                    None
+                }
+            },
         };
         if let Some(netns) = netns {
             if ends.len() == 2 {
@@ -215,6 +315,12 @@ fn link_words(words: Vec<OsString>, delete: bool) -> Result<Words, lexopt::Error
     }
 }
 
+/// An interface name the kernel would refuse is a usage error (on a line
+/// of `-`, a failing line): said before anything is made.
+fn ifname_ok(name: &OsStr) -> Result<(), lexopt::Error> {
+    netns_core::check_ifname(name).map_err(|err| err.to_string().into())
+}
+
 /// One of an end's options (`n`ame, `a`ddr, `m`tu, `b`ridge) and its
 /// value, into `end`.
 fn end_option(
@@ -224,7 +330,10 @@ fn end_option(
 ) -> Result<(), lexopt::Error> {
     let value = parser.value()?;
     match option {
-        'n' => end.ifname = Some(value),
+        'n' => {
+            ifname_ok(&value)?;
+            end.ifname = Some(value);
+        }
         'a' => {
             let text = value.to_str().unwrap_or_default();
             let addr = Addr::parse(text).map_err(|why| match text {
@@ -237,21 +346,33 @@ fn end_option(
             let mtu = value.to_str().and_then(|v| v.parse().ok());
             end.mtu = Some(mtu.ok_or_else(|| format!("invalid MTU {}", InQuotes::new(&value)))?);
         }
-        _ => end.bridge = Some(value),
+        _ => {
+            ifname_ok(&value)?;
+            end.bridge = Some(value);
+        }
     }
     Ok(())
 }
 
-/// An option where it does not belong: an end's before any NETNS is
-/// said so.
+/// An option where it does not belong, said so: an end's before any
+/// NETNS, `--delete` after the words it changes, the command's on a line
+/// of `-`.
 fn misplaced(arg: lexopt::Arg<'_>) -> lexopt::Error {
     use lexopt::prelude::*;
     let option = match arg {
-        Short(c @ ('n' | 'a' | 'b')) => format!("-{c}"),
-        Long(name @ ("name" | "addr" | "mtu" | "bridge")) => format!("--{name}"),
+        Short(c) => format!("-{c}"),
+        Long(name) => format!("--{name}"),
+        Value(_) => return arg.unexpected(),
+    };
+    let why = match arg {
+        Short('n' | 'a' | 'b') | Long("name" | "addr" | "mtu" | "bridge") => {
+            "comes before any NETNS"
+        }
+        Long("delete") => "comes before the link's words",
+        _ if command_option(&arg).is_some() => "is the command's, not a line's",
         _ => return arg.unexpected(),
     };
-    format!("{option} comes before any NETNS").into()
+    format!("{option} {why}").into()
 }
 
 /// A NETNS word: `.` is this process's namespace.
@@ -304,7 +425,7 @@ fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
                 }
                 let parsed = split(&line).and_then(|words| match words.is_empty() {
                     true => Ok(None),
-                    false => link_words(words, args.delete)
+                    false => link_words(words, args.delete, None)
                         .map(Some)
                         .map_err(|e| e.to_string()),
                 });
