@@ -243,24 +243,15 @@ struct Place {
     /// Its device names, read once (by a dump) when an `ethN` is first
     /// chosen there, and kept up to date with what is made here.
     names: Option<HashSet<Vec<u8>>>,
-    /// Its addresses and who has each, read once (by a dump) when an
+    /// Its addresses (their bytes), read once (by a dump) when an
     /// address is first added there, and kept up to date with what is
     /// made here: an address is one device's in a namespace.
-    addrs: Option<HashMap<IpAddr, Holder>>,
+    addrs: Option<HashSet<Vec<u8>>>,
     /// The `ethN` to try first.
     next_eth: u32,
     lo_up: bool,
     /// The bridges met there: a few (a Vec, not a map: size).
     bridges: Vec<Bridge>,
-}
-
-/// Who has an address: a device that was there (its ifindex), or an end
-/// this wirer makes (its name, NUL-padded: inline, no allocation an
-/// address).
-#[derive(Clone, Copy)]
-enum Holder {
-    There(u32),
-    Made([u8; IFNAME_MAX + 1]),
 }
 
 struct Bridge {
@@ -398,9 +389,38 @@ impl Wirer {
     /// socket in it and its loopback up, and when an `ethN` is chosen
     /// there, a dump of its device names.
     pub fn make(&mut self, links: &[Link<'_>]) -> Vec<Result<Made>> {
+        let mut made = Vec::new();
+        let mut todo: Vec<usize> = (0..links.len()).collect();
+        while !todo.is_empty() {
+            let batch: Vec<&Link<'_>> = todo.iter().map(|&i| &links[i]).collect();
+            let (results, again) = self.make_once(&batch);
+            if made.is_empty() {
+                made = results;
+            } else {
+                for (&i, result) in todo.iter().zip(results) {
+                    made[i] = result;
+                }
+            }
+            todo = again.into_iter().map(|j| todo[j]).collect();
+        }
+        self.drop_unused_bridges();
+        // Once every OPEN_MAX namespaces met, not every batch: the cost
+        // of a link stays the same however many there are.
+        if self.open > OPEN_MAX {
+            for place in self.places.values_mut() {
+                place.conn = None;
+            }
+            self.open = 0;
+        }
+        made
+    }
+
+    /// [`Wirer::make`]'s one pass: each link's result, and which are to
+    /// be made again (their places in `links`).
+    fn make_once(&mut self, links: &[&Link<'_>]) -> (Vec<Result<Made>>, Vec<usize>) {
         let mut pending: Vec<Pending<'_, '_>> = links
             .iter()
-            .map(|link| Pending {
+            .map(|&link| Pending {
                 link,
                 at: [self.at(link.a.ns), self.at(link.b.ns)],
                 names: [Vec::new(), Vec::new()],
@@ -414,17 +434,15 @@ impl Wirer {
                 unanswered: None,
             })
             .collect();
-        // The names that the batch's links before each take, in their
-        // namespaces: none is made yet, and a link must find them taken
-        // as it would after them, not choose them as an `ethN` nor make
-        // a bridge of one.
-        let mut claimed: Vec<(NetnsId, Vec<u8>)> = Vec::new();
-        for p in &mut pending {
-            match self.prepare(p, &claimed) {
-                Ok(()) => {
-                    p.chosen = true;
-                    claimed.extend((0..2).map(|end| (p.at[end].id, p.names[end].clone())));
-                }
+        // The names and addresses that the batch's links before each
+        // take, in their namespaces: none is made yet, and a link must
+        // find them taken as it would after them, not choose them as an
+        // `ethN` nor make a bridge of one.
+        for i in 0..pending.len() {
+            let (before, rest) = pending.split_at_mut(i);
+            let p = &mut rest[0];
+            match self.prepare(p, before) {
+                Ok(()) => p.chosen = true,
                 Err(err) => {
                     p.failed = Some(err);
                     self.release(p);
@@ -453,7 +471,7 @@ impl Wirer {
             }
         }
         self.collect(&mut pending);
-        let mut made: Vec<_> = pending.iter_mut().map(|p| self.finish(p)).collect();
+        let made: Vec<_> = pending.iter_mut().map(|p| self.finish(p)).collect();
         // A link that failed once the batch's later links had chosen
         // their names and addresses gave its own back too late for them:
         // each made after it with an `ethN` in a namespace where it had
@@ -482,28 +500,13 @@ impl Wirer {
                 _ => {}
             }
         }
-        if !again.is_empty() {
-            let links: Vec<Link<'_>> = again.iter().map(|&i| pending[i].link.clone()).collect();
-            for (i, remade) in again.into_iter().zip(self.make(&links)) {
-                made[i] = remade;
-            }
-        }
-        self.drop_unused_bridges();
-        // Once every OPEN_MAX namespaces met, not every batch: the cost
-        // of a link stays the same however many there are.
-        if self.open > OPEN_MAX {
-            for place in self.places.values_mut() {
-                place.conn = None;
-            }
-            self.open = 0;
-        }
-        made
+        (made, again)
     }
 
     /// The steps before anything is sent: each end's namespace met (its
     /// socket, its loopback up), its name chosen and checked, its bridge
     /// found or made.
-    fn prepare(&mut self, p: &mut Pending<'_, '_>, claimed: &[(NetnsId, Vec<u8>)]) -> Result<()> {
+    fn prepare(&mut self, p: &mut Pending<'_, '_>, before: &[Pending<'_, '_>]) -> Result<()> {
         for (end, spec) in [&p.link.a, &p.link.b].into_iter().enumerate() {
             let at = p.at[end];
             let up = self.up;
@@ -521,7 +524,9 @@ impl Wirer {
             let this = (end == 1 && at.id == p.at[0].id).then(|| p.names[0].clone());
             let taken = |name: &[u8]| {
                 this.as_deref() == Some(name)
-                    || claimed.iter().any(|(id, n)| *id == at.id && n == name)
+                    || before
+                        .iter()
+                        .any(|q| q.chosen && q.holds(at.id, |end| q.names[end] == name))
             };
             let name = match &spec.ifname {
                 Some(name) => {
@@ -540,14 +545,30 @@ impl Wirer {
                 names.insert(name.clone());
             }
             p.names[end] = name;
-            for (i, addr) in spec.addrs.iter().enumerate() {
-                if spec.addrs[..i].iter().any(|a| a.ip == addr.ip) {
+            for addr in &spec.addrs {
+                if !self.hold(at, addr)? {
+                    // Whose: an end's of this link or of one before it in
+                    // the batch (none made yet), else a device's there
+                    // (asked of the kernel: an address is seldom taken).
+                    let mut on = None;
+                    for q in before.iter().chain([&*p]) {
+                        for e in 0..2 {
+                            let held = &q.spec(e).addrs[..q.held[e]];
+                            if q.at[e].id == at.id && held.iter().any(|a| a.ip == addr.ip) {
+                                on = Some((q.names[e].clone(), std::ptr::eq(q, &*p) && e == end));
+                            }
+                        }
+                    }
+                    let (on, how) = match on {
+                        Some((name, true)) => (name, "given twice for"),
+                        Some((name, false)) => (name, "already on"),
+                        None => (self.device_with(at, addr.ip)?, "already on"),
+                    };
                     return Err(Error::Link(format!(
-                        "address {addr} is given twice for {} in {at}",
-                        InQuotes(&p.names[end])
+                        "address {addr} is {how} {} in {at}",
+                        InQuotes(&on)
                     )));
                 }
-                self.hold(at, addr, &p.names[end])?;
                 p.held[end] += 1;
             }
             if let Some(bridge) = &spec.bridge {
@@ -563,36 +584,49 @@ impl Wirer {
         Ok(())
     }
 
-    /// Takes `addr` for the end `name` in `at`, unless the namespace has
-    /// it (on any device, whatever its prefix length) or a link of this
-    /// wirer's takes it. IPv6 link-local addresses are a device's own:
-    /// the same on two devices is no conflict.
-    fn hold(&mut self, at: At<'_>, addr: &Addr, name: &[u8]) -> Result<()> {
+    /// Takes `addr` in `at` (`true`), unless the namespace has it (on any
+    /// device, whatever its prefix length) or a link of this wirer's took
+    /// it. IPv6 link-local addresses are a device's own: the same on two
+    /// devices is no conflict.
+    fn hold(&mut self, at: At<'_>, addr: &Addr) -> Result<bool> {
         if own(addr.ip) {
-            return Ok(());
+            return Ok(true);
         }
         let place = self.place(at)?;
-        let conn = place.conn.as_mut().expect("opened by place");
         if place.addrs.is_none() {
-            place.addrs = Some(addresses(conn, at)?);
+            let conn = place.conn.as_mut().expect("opened by place");
+            let mut addrs = HashSet::new();
+            addresses(conn, at, &mut |ip, _| {
+                if !own(ip) {
+                    addrs.insert(octets(ip));
+                }
+            })?;
+            place.addrs = Some(addrs);
         }
-        let addrs = place.addrs.as_mut().expect("read above");
-        let mut made = [0; IFNAME_MAX + 1];
-        made[..name.len()].copy_from_slice(name);
-        let on = match addrs.get(&addr.ip) {
-            None => {
-                addrs.insert(addr.ip, Holder::Made(made));
-                return Ok(());
+        Ok(place
+            .addrs
+            .as_mut()
+            .expect("read above")
+            .insert(octets(addr.ip)))
+    }
+
+    /// The name of the device that has `ip` in `at`: a dump of its
+    /// addresses, then of its devices.
+    fn device_with(&mut self, at: At<'_>, ip: IpAddr) -> Result<Vec<u8>> {
+        let conn = self.conn(at)?;
+        let mut index = 0;
+        addresses(conn, at, &mut |has, i| {
+            if has == ip {
+                index = i;
             }
-            Some(Holder::Made(other)) => {
-                other.split(|&b| b == 0).next().unwrap_or_default().to_vec()
+        })?;
+        let mut name = Vec::new();
+        devices(conn, at, &mut |i, found| {
+            if i == index {
+                name = found.to_vec();
             }
-            Some(Holder::There(index)) => device_name(conn, *index)?,
-        };
-        Err(Error::Link(format!(
-            "address {addr} is already on {} in {at}",
-            InQuotes(&on)
-        )))
+        })?;
+        Ok(name)
     }
 
     /// The first `ethN` that the namespace has no device of, and that
@@ -602,7 +636,11 @@ impl Wirer {
         let place = self.place(at)?;
         if place.names.is_none() {
             let conn = place.conn.as_mut().expect("opened by place");
-            place.names = Some(device_names(conn, at)?);
+            let mut names = HashSet::new();
+            devices(conn, at, &mut |_, name| {
+                names.insert(name.to_vec());
+            })?;
+            place.names = Some(names);
         }
         let names = place.names.as_ref().expect("read above");
         loop {
@@ -826,7 +864,7 @@ impl Wirer {
             let held = std::mem::take(&mut p.held[end]);
             if let Some(addrs) = place.addrs.as_mut() {
                 for addr in &spec.addrs[..held] {
-                    addrs.remove(&addr.ip);
+                    addrs.remove(&octets(addr.ip));
                 }
             }
             // Taken, so that a second release (finish's, after
@@ -889,6 +927,17 @@ impl Wirer {
 }
 
 impl Pending<'_, '_> {
+    /// End `end`'s spec.
+    fn spec(&self, end: usize) -> &End<'_> {
+        if end == 0 { &self.link.a } else { &self.link.b }
+    }
+
+    /// Whether an end of this link in the namespace `id` is one that
+    /// `is` says yes of.
+    fn holds(&self, id: NetnsId, is: impl Fn(usize) -> bool) -> bool {
+        (0..2).any(|end| self.at[end].id == id && is(end))
+    }
+
     /// What a refused request asked, for "cannot ...".
     fn what(&self, end: usize, step: Step) -> String {
         let at = |end: usize| format!("{} in {}", InQuotes(&self.names[end]), self.at[end]);
@@ -946,35 +995,43 @@ fn get(conn: &mut Conn, name: &[u8]) -> Result<Answer> {
     conn.wait(seq)
 }
 
-/// Every device name of the namespace `conn` is in: one dump.
-fn device_names(conn: &mut Conn, at: At<'_>) -> Result<HashSet<Vec<u8>>> {
+/// One dump (`kind`, `body`) of the namespace `conn` is in: each
+/// message's body to `each`. Refused, it could not list the `what` of
+/// `at`.
+fn dump(
+    conn: &mut Conn,
+    at: At<'_>,
+    (kind, body, what): (u16, Attrs, &str),
+    each: &mut dyn FnMut(&[u8]),
+) -> Result<()> {
+    let seq = conn.socket.send(kind, NLM_F_REQUEST | NLM_F_DUMP, &body)?;
+    let answered = conn.socket.replies(seq, &mut |msg| each(msg.body))?;
+    answered
+        .map(drop)
+        .map_err(|r| refused(format!("list the {what} of {at}"), r))
+}
+
+/// Every device of the namespace `conn` is in, its ifindex and name to
+/// `each`: one RTM_GETLINK dump.
+fn devices(conn: &mut Conn, at: At<'_>, each: &mut dyn FnMut(u32, &[u8])) -> Result<()> {
     let mut body = Attrs::after(&ifinfomsg(0, false));
     body.push(IFLA_EXT_MASK, &RTEXT_FILTER_SKIP_STATS.to_ne_bytes());
-    let flags = NLM_F_REQUEST | NLM_F_DUMP;
-    let seq = conn.socket.send(RTM_GETLINK, flags, &body)?;
-    let mut names = HashSet::new();
-    let answered = conn.socket.replies(seq, &mut |msg| {
-        let attrs = msg.body.get(16..).unwrap_or_default();
+    dump(conn, at, (RTM_GETLINK, body, "devices"), &mut |msg| {
+        let attrs = msg.get(16..).unwrap_or_default();
         if let Some(name) = netlink::attr(attrs, IFLA_IFNAME) {
-            names.insert(name.strip_suffix(b"\0").unwrap_or(name).to_vec());
+            let index = netlink::i32_at(msg, 4) as u32;
+            each(index, name.strip_suffix(b"\0").unwrap_or(name));
         }
-    })?;
-    answered.map_err(|r| refused(format!("list the devices of {at}"), r))?;
-    Ok(names)
+    })
 }
 
 /// Every address of the namespace `conn` is in, with the ifindex of its
-/// device: one RTM_GETADDR dump, of every family.
-fn addresses(conn: &mut Conn, at: At<'_>) -> Result<HashMap<IpAddr, Holder>> {
-    let seq = conn.socket.send(
-        RTM_GETADDR,
-        NLM_F_REQUEST | NLM_F_DUMP,
-        &Attrs::after(&[0; 8]),
-    )?;
-    let mut addrs = HashMap::new();
-    let answered = conn.socket.replies(seq, &mut |msg| {
+/// device, to `each`: one RTM_GETADDR dump, of every family.
+fn addresses(conn: &mut Conn, at: At<'_>, each: &mut dyn FnMut(IpAddr, u32)) -> Result<()> {
+    let body = Attrs::after(&[0; 8]);
+    dump(conn, at, (RTM_GETADDR, body, "addresses"), &mut |msg| {
         // struct ifaddrmsg: family, prefix length, flags, scope, ifindex.
-        let (Some(head), Some(attrs)) = (msg.body.get(..8), msg.body.get(8..)) else {
+        let (Some(head), Some(attrs)) = (msg.get(..8), msg.get(8..)) else {
             return;
         };
         // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's
@@ -987,34 +1044,22 @@ fn addresses(conn: &mut Conn, at: At<'_>) -> Result<HashMap<IpAddr, Holder>> {
                 _ => return,
             },
         };
-        if !own(ip) {
-            addrs.insert(ip, Holder::There(netlink::i32_at(head, 4) as u32));
-        }
-    })?;
-    answered.map_err(|r| refused(format!("list the addresses of {at}"), r))?;
-    Ok(addrs)
+        each(ip, netlink::i32_at(head, 4) as u32);
+    })
+}
+
+/// An address's bytes: 4 for IPv4, 16 for IPv6.
+fn octets(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(ip) => ip.octets().to_vec(),
+        IpAddr::V6(ip) => ip.octets().to_vec(),
+    }
 }
 
 /// Whether `ip` is a device's own, as IPv6 link-local addresses are
 /// (fe80::/10): two devices may have the same.
 fn own(ip: IpAddr) -> bool {
     matches!(ip, IpAddr::V6(ip) if ip.is_unicast_link_local())
-}
-
-/// The name of the device `index` of `conn`'s namespace: RTM_GETLINK.
-fn device_name(conn: &mut Conn, index: u32) -> Result<Vec<u8>> {
-    let mut body = Attrs::after(&ifinfomsg(index, false));
-    body.push(IFLA_EXT_MASK, &RTEXT_FILTER_SKIP_STATS.to_ne_bytes());
-    let seq = conn.socket.send(RTM_GETLINK, NLM_F_REQUEST, &body)?;
-    let mut name = format!("ifindex {index}").into_bytes();
-    let answered = conn.socket.replies(seq, &mut |msg| {
-        let attrs = msg.body.get(16..).unwrap_or_default();
-        if let Some(found) = netlink::attr(attrs, IFLA_IFNAME) {
-            name = found.strip_suffix(b"\0").unwrap_or(found).to_vec();
-        }
-    })?;
-    answered.map_err(|r| refused(format!("find the device {index}"), r))?;
-    Ok(name)
 }
 
 /// Whether `name` is an interface name the kernel takes
@@ -1065,16 +1110,18 @@ fn ifinfomsg(index: u32, up: bool) -> [u8; 16] {
 /// An RTM_NEWADDR body: struct ifaddrmsg and IFA_LOCAL and IFA_ADDRESS,
 /// as `ip addr add ADDR dev DEV` sends them.
 fn address(addr: &Addr, index: u32, nodad: bool) -> Attrs {
-    let (family, bytes) = match addr.ip {
-        IpAddr::V4(ip) => (libc::AF_INET as u8, ip.octets().to_vec()),
-        IpAddr::V6(ip) => (libc::AF_INET6 as u8, ip.octets().to_vec()),
+    let bytes = octets(addr.ip);
+    let family = if addr.ip.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
     };
     let flags = if nodad && addr.ip.is_ipv6() {
         IFA_F_NODAD
     } else {
         0
     };
-    let mut head = [family, addr.prefix, flags, 0, 0, 0, 0, 0];
+    let mut head = [family as u8, addr.prefix, flags, 0, 0, 0, 0, 0];
     head[4..8].copy_from_slice(&index.to_ne_bytes());
     let mut body = Attrs::after(&head);
     body.push(IFA_LOCAL, &bytes).push(IFA_ADDRESS, &bytes);

@@ -108,7 +108,6 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 }
 
 fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
-    use lexopt::prelude::*;
     let mut args_ = Args {
         place: Place::default(),
         json: false,
@@ -117,200 +116,120 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
         nodad: false,
         link: None,
     };
-    let mut asked = None;
-    let mut words = Vec::new();
     let mut parser = lexopt::Parser::from_iter(args);
-    while let Some(arg) = parser.next()? {
-        if let Some(option) = command_option(&arg) {
-            args_.set(option, &mut parser, &mut asked)?;
-            if let Some(asked) = asked {
-                return Ok(asked);
-            }
-            continue;
-        }
-        match arg {
-            Long("delete") => args_.delete = true,
-            Value(value) => {
-                words.push(value);
-                // The rest is the link's, in its own words.
-                words.extend(parser.raw_args()?);
-            }
-            Long("netns") => {
-                words.extend(["--netns".into(), parser.value()?]);
-                words.extend(parser.raw_args()?);
-            }
-            _ => return Err(misplaced(arg)),
+    let said = words(&mut parser, false, Some(&mut args_))?;
+    match said {
+        Said::Help => Ok(Parsed::Help),
+        Said::Version => Ok(Parsed::Version),
+        Said::Stdin => Ok(Parsed::Run(args_)),
+        Said::Link(words) => {
+            args_.link = Some(words);
+            Ok(Parsed::Run(args_))
         }
     }
-    // The command's own options may follow the link's words too, as
-    // other verbs take theirs after their names.
-    let delete = args_.delete;
-    let mut set = |option, parser: &mut _| args_.set(option, parser, &mut asked);
-    let link = match words.first() {
-        None => Err("no link given (NETNS NETNS, or - for stdin)".into()),
-        Some(dash) if dash == "-" => {
-            words.remove(0);
-            options_after(words, &mut set).map(|()| None)
-        }
-        Some(_) => link_words(words, delete, Some(&mut set)).map(Some),
-    };
-    if let Some(asked) = asked {
-        return Ok(asked);
-    }
-    args_.link = link?;
-    Ok(Parsed::Run(args_))
 }
 
-/// An option of the command's own (not an end's, nor `--delete`, which
-/// changes what the words are).
-#[derive(Clone, Copy)]
-enum CommandOption {
-    RunDir,
-    Rootless,
-    Json,
-    NoUp,
-    Nodad,
+/// What the words of a command line, or of a line of `-`, say.
+enum Said {
+    Link(Words),
+    /// `-`.
+    Stdin,
     Help,
     Version,
 }
 
-fn command_option(arg: &lexopt::Arg<'_>) -> Option<CommandOption> {
-    use lexopt::prelude::*;
-    Some(match arg {
-        Long("run-dir") => CommandOption::RunDir,
-        Long("rootless") => CommandOption::Rootless,
-        Short('j') | Long("json") => CommandOption::Json,
-        Long("no-up") => CommandOption::NoUp,
-        Long("nodad") => CommandOption::Nodad,
-        Short('h') | Long("help") => CommandOption::Help,
-        Short('V') | Long("version") => CommandOption::Version,
-        _ => return None,
-    })
-}
-
-/// How the command's options are set from where they come: into the
-/// command's `Args` (its value, if any, from the parser).
-type SetOption<'s> =
-    dyn FnMut(CommandOption, &mut lexopt::Parser) -> Result<(), lexopt::Error> + 's;
-
-impl Args {
-    /// Sets `option` (`--help` and `--version` into `asked`).
-    fn set(
-        &mut self,
-        option: CommandOption,
-        parser: &mut lexopt::Parser,
-        asked: &mut Option<Parsed<Args>>,
-    ) -> Result<(), lexopt::Error> {
-        match option {
-            CommandOption::RunDir => self.place.run_dir = Some(parser.value()?.into()),
-            CommandOption::Rootless => self.place.rootless = true,
-            CommandOption::Json => self.json = true,
-            CommandOption::NoUp => self.up = false,
-            CommandOption::Nodad => self.nodad = true,
-            CommandOption::Help => *asked = Some(Parsed::Help),
-            CommandOption::Version => *asked = Some(Parsed::Version),
-        }
-        Ok(())
-    }
-}
-
-/// The words after a link's (or after `-`): options of the command
-/// only.
-fn options_after(words: Vec<OsString>, set: &mut SetOption<'_>) -> Result<(), lexopt::Error> {
-    let mut parser = lexopt::Parser::from_args(words);
-    while let Some(arg) = parser.next()? {
-        match command_option(&arg) {
-            Some(option) => set(option, &mut parser)?,
-            None => return Err(misplaced(arg)),
-        }
-    }
-    Ok(())
-}
-
-/// The words of one link: a command line's, among which the command's
-/// options are `set`, or a line of `-`'s (`None`: they are not a line's).
-fn link_words(
-    words: Vec<OsString>,
+/// Reads the words of one link (with `delete`, of one end: NETNS
+/// IFNAME): a command line's, whose own options (anywhere, after the
+/// link's words too, as other verbs take theirs after their names) are
+/// set into `args`, or a line of `-`'s (`args` is `None`: they are not
+/// a line's).
+fn words(
+    parser: &mut lexopt::Parser,
     delete: bool,
-    mut set: Option<&mut SetOption<'_>>,
-) -> Result<Words, lexopt::Error> {
+    mut args: Option<&mut Args>,
+) -> Result<Said, lexopt::Error> {
     use lexopt::prelude::*;
-    if delete {
-        // `--netns NAME` is a NETNS here too (`--netns=NAME` as lexopt
-        // reads it), for a NAME that starts with `-`.
-        let mut words = words;
-        let named = match words.first().map(|w| w.as_bytes()) {
-            Some(b"--netns") => {
-                words.remove(0);
-                true
-            }
-            Some(w) if w.starts_with(b"--netns=") => {
-                words[0] = OsStr::from_bytes(&w[b"--netns=".len()..]).to_owned();
-                true
-            }
-            _ => false,
-        };
-        if words.len() < 2 {
-            return Err("--delete takes NETNS IFNAME".into());
-        }
-        let rest = words.split_off(2);
-        match set {
-            Some(set) => options_after(rest, set)?,
-            None if rest.is_empty() => {}
-            None => return Err("--delete takes NETNS IFNAME".into()),
-        }
-        let [netns, ifname] = <[OsString; 2]>::try_from(words).expect("two words");
-        ifname_ok(&ifname)?;
-        return Ok(Words {
-            ends: vec![EndWords {
-                netns: if named { Some(netns) } else { netns_of(netns) },
-                ifname: Some(ifname),
-                ..EndWords::default()
-            }],
-        });
-    }
     let mut ends: Vec<EndWords> = Vec::new();
-    let mut parser = lexopt::Parser::from_args(words);
+    let mut stdin = false;
+    let deleting = |args: &Option<&mut Args>| args.as_ref().map_or(delete, |a| a.delete);
     while let Some(arg) = parser.next()? {
-        let netns = match arg {
-            Value(value) => Some(netns_of(value)),
-            // A name that starts with `-`, which would be read as options.
-            Long("netns") => Some(Some(parser.value()?)),
-            arg => match (command_option(&arg), set.as_mut()) {
-                (Some(option), Some(set)) => {
-                    set(option, &mut parser)?;
-                    None
-                }
-                _ => {
-                    let option = match arg {
-                        Short('n') | Long("name") => 'n',
-                        Short('a') | Long("addr") => 'a',
-                        Long("mtu") => 'm',
-                        Short('b') | Long("bridge") => 'b',
-                        _ => return Err(misplaced(arg)),
-                    };
-                    let Some(end) = ends.last_mut() else {
-                        return Err(misplaced(arg));
-                    };
-                    end_option(&mut parser, end, option)?;
-                    None
-                }
-            },
-        };
-        if let Some(netns) = netns {
-            if ends.len() == 2 {
-                let extra = netns.unwrap_or_else(|| ".".into());
-                return Err(lexopt::Error::UnexpectedArgument(extra));
+        let delete = deleting(&args);
+        let room = !stdin && ends.len() < if delete { 1 } else { 2 };
+        let netns = match (arg, args.as_deref_mut()) {
+            (Value(dash), Some(_)) if dash == "-" && ends.is_empty() && !stdin => {
+                stdin = true;
+                continue;
             }
-            ends.push(EndWords {
-                netns,
-                ..EndWords::default()
-            });
-            continue;
+            (Value(word), _) if room => netns_of(word),
+            // A name that starts with `-`, which would be read as options.
+            (Long("netns"), _) if room => Some(parser.value()?),
+            (Long("run-dir"), Some(args)) => {
+                args.place.run_dir = Some(parser.value()?.into());
+                continue;
+            }
+            (Long("rootless"), Some(args)) => {
+                args.place.rootless = true;
+                continue;
+            }
+            (Short('j') | Long("json"), Some(args)) => {
+                args.json = true;
+                continue;
+            }
+            (Long("no-up"), Some(args)) => {
+                args.up = false;
+                continue;
+            }
+            (Long("nodad"), Some(args)) => {
+                args.nodad = true;
+                continue;
+            }
+            (Long("delete"), Some(args)) if ends.is_empty() && !stdin => {
+                args.delete = true;
+                continue;
+            }
+            (Short('h') | Long("help"), Some(_)) => return Ok(Said::Help),
+            (Short('V') | Long("version"), Some(_)) => return Ok(Said::Version),
+            (arg, args) => {
+                let option = match arg {
+                    Short('n') | Long("name") => 'n',
+                    Short('a') | Long("addr") => 'a',
+                    Long("mtu") => 'm',
+                    Short('b') | Long("bridge") => 'b',
+                    _ => return Err(misplaced(arg, args.is_none())),
+                };
+                match ends.last_mut() {
+                    Some(end) if !delete => end_option(parser, end, option)?,
+                    _ => return Err(misplaced(arg, args.is_none())),
+                }
+                continue;
+            }
+        };
+        let mut end = EndWords {
+            netns,
+            ..EndWords::default()
+        };
+        if delete {
+            let ifname = parser.value().map_err(|_| "--delete takes NETNS IFNAME")?;
+            ifname_ok(&ifname)?;
+            end.ifname = Some(ifname);
         }
+        ends.push(end);
     }
+    let delete = deleting(&args);
     match ends.len() {
-        2 => Ok(Words { ends }),
+        _ if stdin => Ok(Said::Stdin),
+        1 if delete => Ok(Said::Link(Words { ends })),
+        2 => Ok(Said::Link(Words { ends })),
+        0 if args.is_some() => Err("no link given (NETNS NETNS, or - for stdin)".into()),
+        _ if delete => Err("--delete takes NETNS IFNAME".into()),
+        _ => Err("a link needs two NETNS".into()),
+    }
+}
+
+/// The words of a line of `-`: a link's (or with `delete` an end's).
+fn words_of(parser: &mut lexopt::Parser, delete: bool) -> Result<Words, lexopt::Error> {
+    match words(parser, delete, None)? {
+        Said::Link(words) => Ok(words),
         _ => Err("a link needs two NETNS".into()),
     }
 }
@@ -355,9 +274,9 @@ fn end_option(
 }
 
 /// An option where it does not belong, said so: an end's before any
-/// NETNS, `--delete` after the words it changes, the command's on a line
-/// of `-`.
-fn misplaced(arg: lexopt::Arg<'_>) -> lexopt::Error {
+/// NETNS, `--delete` after the words it changes, the command's on a
+/// `line` of `-`.
+fn misplaced(arg: lexopt::Arg<'_>, line: bool) -> lexopt::Error {
     use lexopt::prelude::*;
     let option = match arg {
         Short(c) => format!("-{c}"),
@@ -368,8 +287,11 @@ fn misplaced(arg: lexopt::Arg<'_>) -> lexopt::Error {
         Short('n' | 'a' | 'b') | Long("name" | "addr" | "mtu" | "bridge") => {
             "comes before any NETNS"
         }
-        Long("delete") => "comes before the link's words",
-        _ if command_option(&arg).is_some() => "is the command's, not a line's",
+        Long("delete") if !line => "comes before the link's words",
+        Short('j' | 'h' | 'V')
+        | Long(
+            "run-dir" | "rootless" | "json" | "delete" | "no-up" | "nodad" | "help" | "version",
+        ) if line => "is the command's, not a line's",
         _ => return arg.unexpected(),
     };
     format!("{option} {why}").into()
@@ -425,9 +347,13 @@ fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
                 }
                 let parsed = split(&line).and_then(|words| match words.is_empty() {
                     true => Ok(None),
-                    false => link_words(words, args.delete, None)
-                        .map(Some)
-                        .map_err(|e| e.to_string()),
+                    false => {
+                        let mut parser = lexopt::Parser::from_args(words);
+                        match words_of(&mut parser, args.delete) {
+                            Ok(words) => Ok(Some(words)),
+                            Err(err) => Err(err.to_string()),
+                        }
+                    }
                 });
                 match parsed {
                     Ok(Some(words)) => work.take(ui, Some(number), Ok(&words)),

@@ -698,7 +698,7 @@ fn options_after_the_words_and_bad_interface_names() {
         out.stderr,
         format!(
             "netns-link: line 1 of stdin: invalid interface name \"x/y\": {kernel_refuses}\n\
-             netns-link: line 2 of stdin: --delete takes NETNS IFNAME\n"
+             netns-link: line 2 of stdin: --json is the command's, not a line's\n"
         ),
         "{out:?}"
     );
