@@ -386,8 +386,15 @@ impl Wirer {
     /// bridge port (in one when both) and one
     /// RTM_NEWADDR per address, each step sent for the whole batch
     /// before its answers are read; the first time a namespace is met, a
-    /// socket in it and its loopback up, and when an `ethN` is chosen
-    /// there, a dump of its device names.
+    /// socket in it and its loopback up, when an `ethN` is chosen there
+    /// a dump of its device names, and when an address is added there a
+    /// dump of its addresses. An address that the namespace has (on any
+    /// device, with any prefix length; IPv6 link-local ones are each
+    /// device's own) or that a link before takes fails the link before
+    /// anything is sent. Each link gets the `ethN`s and addresses it
+    /// would have if the links that fail were not there: those made
+    /// after one the kernel refused are made again when it freed a name
+    /// they came after, and those refused for what it held tried again.
     pub fn make(&mut self, links: &[Link<'_>]) -> Vec<Result<Made>> {
         let mut made = Vec::new();
         let mut todo: Vec<usize> = (0..links.len()).collect();
@@ -483,22 +490,21 @@ impl Wirer {
         let mut refused = false;
         let mut again = Vec::new();
         for (i, p) in pending.iter_mut().enumerate() {
-            let ends = [&p.link.a, &p.link.b];
-            let chosen = (0..2).filter(|&end| ends[end].ifname.is_none());
-            let chosen: Vec<NetnsId> = chosen.map(|end| p.at[end].id).collect();
-            match (made[i].is_ok(), p.chosen) {
-                (false, true) => {
-                    refused = true;
-                    freed.extend(chosen);
-                }
-                (false, false) if refused => again.push(i),
-                (true, _) if chosen.iter().any(|id| freed.contains(id)) => {
-                    self.unmake(p);
-                    freed.extend(chosen);
-                    again.push(i);
-                }
-                _ => {}
+            // The namespaces it chose an `ethN` in.
+            let chose = [0, 1].map(|e| p.spec(e).ifname.is_none().then_some(p.at[e].id));
+            let chose = chose.into_iter().flatten();
+            let failed = made[i].is_err();
+            let remake = !failed && chose.clone().any(|id| freed.contains(&id));
+            if failed && p.chosen || remake {
+                freed.extend(chose);
             }
+            if remake {
+                self.unmake(p);
+            }
+            if remake || failed && !p.chosen && refused {
+                again.push(i);
+            }
+            refused |= failed && p.chosen;
         }
         (made, again)
     }
@@ -834,12 +840,12 @@ impl Wirer {
     /// Counts link `p` among the users of its bridges (`add`), or no
     /// longer.
     fn use_bridges(&mut self, p: &Pending<'_, '_>, add: bool) {
-        for (end, spec) in [&p.link.a, &p.link.b].into_iter().enumerate() {
-            let Some(bridge) = &spec.bridge else { continue };
+        for end in 0..2 {
             let place = self.places.get_mut(&p.at[end].id);
-            let mut bridges = place.into_iter().flat_map(|pl| pl.bridges.iter_mut());
-            if let Some(b) = bridges.find(|b| b.name == bridge.as_bytes()) {
-                b.users = if add { b.users + 1 } else { b.users - 1 };
+            for b in place.into_iter().flat_map(|pl| pl.bridges.iter_mut()) {
+                if Some(b.index) == p.masters[end] {
+                    b.users = if add { b.users + 1 } else { b.users - 1 };
+                }
             }
         }
     }
