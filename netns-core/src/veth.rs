@@ -1007,7 +1007,9 @@ fn get(conn: &mut Conn, name: &[u8]) -> Result<Answer> {
 fn dump(
     conn: &mut Conn,
     at: At<'_>,
-    (kind, body, what): (u16, Attrs, &str),
+    kind: u16,
+    body: Attrs,
+    what: &str,
     each: &mut dyn FnMut(&[u8]),
 ) -> Result<()> {
     let seq = conn.socket.send(kind, NLM_F_REQUEST | NLM_F_DUMP, &body)?;
@@ -1022,7 +1024,7 @@ fn dump(
 fn devices(conn: &mut Conn, at: At<'_>, each: &mut dyn FnMut(u32, &[u8])) -> Result<()> {
     let mut body = Attrs::after(&ifinfomsg(0, false));
     body.push(IFLA_EXT_MASK, &RTEXT_FILTER_SKIP_STATS.to_ne_bytes());
-    dump(conn, at, (RTM_GETLINK, body, "devices"), &mut |msg| {
+    dump(conn, at, RTM_GETLINK, body, "devices", &mut |msg| {
         let attrs = msg.get(16..).unwrap_or_default();
         if let Some(name) = netlink::attr(attrs, IFLA_IFNAME) {
             let index = netlink::i32_at(msg, 4) as u32;
@@ -1035,7 +1037,7 @@ fn devices(conn: &mut Conn, at: At<'_>, each: &mut dyn FnMut(u32, &[u8])) -> Res
 /// device, to `each`: one RTM_GETADDR dump, of every family.
 fn addresses(conn: &mut Conn, at: At<'_>, each: &mut dyn FnMut(IpAddr, u32)) -> Result<()> {
     let body = Attrs::after(&[0; 8]);
-    dump(conn, at, (RTM_GETADDR, body, "addresses"), &mut |msg| {
+    dump(conn, at, RTM_GETADDR, body, "addresses", &mut |msg| {
         // struct ifaddrmsg: family, prefix length, flags, scope, ifindex.
         let (Some(head), Some(attrs)) = (msg.get(..8), msg.get(8..)) else {
             return;

@@ -107,8 +107,8 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     netns_cli::run("netns-link", USAGE, args, parse, &mut execute)
 }
 
-fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
-    let mut args_ = Args {
+fn parse(argv: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
+    let mut args = Args {
         place: Place::default(),
         json: false,
         delete: false,
@@ -116,15 +116,15 @@ fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
         nodad: false,
         link: None,
     };
-    let mut parser = lexopt::Parser::from_iter(args);
-    let said = words(&mut parser, false, Some(&mut args_))?;
+    let mut parser = lexopt::Parser::from_iter(argv);
+    let said = words(&mut parser, false, Some(&mut args))?;
     match said {
         Said::Help => Ok(Parsed::Help),
         Said::Version => Ok(Parsed::Version),
-        Said::Stdin => Ok(Parsed::Run(args_)),
+        Said::Stdin => Ok(Parsed::Run(args)),
         Said::Link(words) => {
-            args_.link = Some(words);
-            Ok(Parsed::Run(args_))
+            args.link = Some(words);
+            Ok(Parsed::Run(args))
         }
     }
 }
