@@ -568,7 +568,14 @@ impl Wirer {
                     let (on, how) = match on {
                         Some((name, true)) => (name, "given twice for"),
                         Some((name, false)) => (name, "already on"),
-                        None => (self.device_with(at, addr.ip)?, "already on"),
+                        None => match self.device_with(at, addr.ip)? {
+                            // Removed since it was read: free after all.
+                            name if name.is_empty() => {
+                                p.held[end] += 1;
+                                continue;
+                            }
+                            name => (name, "already on"),
+                        },
                     };
                     return Err(Error::Link(format!(
                         "address {addr} is {how} {} in {at}",
@@ -616,8 +623,8 @@ impl Wirer {
             .insert(octets(addr.ip)))
     }
 
-    /// The name of the device that has `ip` in `at`: a dump of its
-    /// addresses, then of its devices.
+    /// The name of the device that has `ip` in `at` (empty if none has):
+    /// a dump of its addresses, then of its devices.
     fn device_with(&mut self, at: At<'_>, ip: IpAddr) -> Result<Vec<u8>> {
         let conn = self.conn(at)?;
         let mut index = 0;

@@ -304,3 +304,40 @@ fn a_failed_line_takes_no_ethn_from_the_lines_after_it() {
         ["eth0", "eth1", "eth2", "eth3", "eth4", "x", "y"]
     );
 }
+
+/// The addresses of a namespace are read once, when a link first adds
+/// one there: one removed by hand since (with `ip`) is free again for a
+/// later batch's line, not refused as held by a device that no longer
+/// has it.
+#[test]
+fn an_address_removed_since_it_was_read_is_free() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let sb = Sandbox::with(&["a", "b"]);
+    let mut child = sb
+        .cmd("link")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a -a 10.0.0.1/24 b\n").unwrap();
+    let start = std::time::Instant::now();
+    while !devices(&sb, "a").contains(&"eth0".to_owned()) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "line 1 not made"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let del = ip(&sb, "a", &["addr", "del", "10.0.0.1/24", "dev", "eth0"]);
+    assert_eq!(del.code, 0, "{del:?}");
+    stdin.write_all(b"a -a 10.0.0.1/24 b\n").unwrap();
+    drop(stdin);
+    let out = crate::util::finish(child);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let addr = json(&ip(&sb, "a", &["-j", "addr", "show", "eth1"]).stdout);
+    assert_eq!(addr[0]["addr_info"][0]["local"], "10.0.0.1", "{addr}");
+}
