@@ -190,5 +190,5 @@ pub use nsid::{NsidDump, NsidSocket, nsids};
 pub use pids::pids;
 pub use run_dir::{DEFAULT_RUN_DIR, Entry, RUN_DIR_ENV, RunDir};
 pub use scratch::Scratch;
-pub use veth::{Addr, End, Link, Made, MadeEnd, Wirer};
+pub use veth::{Addr, End, Link, Made, MadeEnd, Wirer, check_ifname};
 pub use watch::{Event, Kinds, Watch, Woken};

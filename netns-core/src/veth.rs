@@ -35,6 +35,7 @@ const RTM_NEWLINK: u16 = 16;
 const RTM_DELLINK: u16 = 17;
 const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
+const RTM_GETADDR: u16 = 22;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_MASTER: u16 = 10;
@@ -242,6 +243,10 @@ struct Place {
     /// Its device names, read once (by a dump) when an `ethN` is first
     /// chosen there, and kept up to date with what is made here.
     names: Option<HashSet<Vec<u8>>>,
+    /// Its addresses (their bytes), read once (by a dump) when an
+    /// address is first added there, and kept up to date with what is
+    /// made here: an address is one device's in a namespace.
+    addrs: Option<HashSet<Vec<u8>>>,
     /// The `ethN` to try first.
     next_eth: u32,
     lo_up: bool,
@@ -287,6 +292,12 @@ struct Pending<'l, 'a> {
     names: [Vec<u8>; 2],
     masters: [Option<u32>; 2],
     index: [u32; 2],
+    /// How many of each end's addresses (the first) it holds in its
+    /// namespace's `addrs`: given back if it fails.
+    held: [usize; 2],
+    /// Whether its names were chosen (a failure after that is found when
+    /// the batch's later links have chosen theirs).
+    chosen: bool,
     /// The requests whose answers are owed: the end, the namespace whose
     /// socket it went to, its sequence number, its step.
     owed: Vec<(usize, u32, Step)>,
@@ -343,6 +354,7 @@ impl Wirer {
         let place = self.places.entry(at.id).or_insert_with(|| Place {
             conn: None,
             names: None,
+            addrs: None,
             next_eth: 0,
             lo_up: at.ns.is_none(),
             bridges: Vec::new(),
@@ -374,31 +386,70 @@ impl Wirer {
     /// bridge port (in one when both) and one
     /// RTM_NEWADDR per address, each step sent for the whole batch
     /// before its answers are read; the first time a namespace is met, a
-    /// socket in it and its loopback up, and when an `ethN` is chosen
-    /// there, a dump of its device names.
+    /// socket in it and its loopback up, when an `ethN` is chosen there
+    /// a dump of its device names, and when an address is added there a
+    /// dump of its addresses. An address that the namespace has (on any
+    /// device, with any prefix length; IPv6 link-local ones are each
+    /// device's own) or that a link before takes fails the link before
+    /// anything is sent. Each link gets the `ethN`s and addresses it
+    /// would have if the links that fail were not there: those made
+    /// after one the kernel refused are made again when it freed a name
+    /// they came after, and those refused for what it held tried again.
     pub fn make(&mut self, links: &[Link<'_>]) -> Vec<Result<Made>> {
+        let mut made = Vec::new();
+        let mut todo: Vec<usize> = (0..links.len()).collect();
+        while !todo.is_empty() {
+            let batch: Vec<&Link<'_>> = todo.iter().map(|&i| &links[i]).collect();
+            let (results, again) = self.make_once(&batch);
+            if made.is_empty() {
+                made = results;
+            } else {
+                for (&i, result) in todo.iter().zip(results) {
+                    made[i] = result;
+                }
+            }
+            todo = again.into_iter().map(|j| todo[j]).collect();
+        }
+        self.drop_unused_bridges();
+        // Once every OPEN_MAX namespaces met, not every batch: the cost
+        // of a link stays the same however many there are.
+        if self.open > OPEN_MAX {
+            for place in self.places.values_mut() {
+                place.conn = None;
+            }
+            self.open = 0;
+        }
+        made
+    }
+
+    /// [`Wirer::make`]'s one pass: each link's result, and which are to
+    /// be made again (their places in `links`).
+    fn make_once(&mut self, links: &[&Link<'_>]) -> (Vec<Result<Made>>, Vec<usize>) {
         let mut pending: Vec<Pending<'_, '_>> = links
             .iter()
-            .map(|link| Pending {
+            .map(|&link| Pending {
                 link,
                 at: [self.at(link.a.ns), self.at(link.b.ns)],
                 names: [Vec::new(), Vec::new()],
                 masters: [None, None],
                 index: [0, 0],
+                held: [0, 0],
+                chosen: false,
                 owed: Vec::new(),
                 failed: None,
                 sent: false,
                 unanswered: None,
             })
             .collect();
-        // The names that the batch's links before each take, in their
-        // namespaces: none is made yet, and a link must find them taken
-        // as it would after them, not choose them as an `ethN` nor make
-        // a bridge of one.
-        let mut claimed: Vec<(NetnsId, Vec<u8>)> = Vec::new();
-        for p in &mut pending {
-            match self.prepare(p, &claimed) {
-                Ok(()) => claimed.extend((0..2).map(|end| (p.at[end].id, p.names[end].clone()))),
+        // The names and addresses that the batch's links before each
+        // take, in their namespaces: none is made yet, and a link must
+        // find them taken as it would after them, not choose them as an
+        // `ethN` nor make a bridge of one.
+        for i in 0..pending.len() {
+            let (before, rest) = pending.split_at_mut(i);
+            let p = &mut rest[0];
+            match self.prepare(p, before) {
+                Ok(()) => p.chosen = true,
                 Err(err) => {
                     p.failed = Some(err);
                     self.release(p);
@@ -427,23 +478,41 @@ impl Wirer {
             }
         }
         self.collect(&mut pending);
-        let made = pending.iter_mut().map(|p| self.finish(p)).collect();
-        self.drop_unused_bridges();
-        // Once every OPEN_MAX namespaces met, not every batch: the cost
-        // of a link stays the same however many there are.
-        if self.open > OPEN_MAX {
-            for place in self.places.values_mut() {
-                place.conn = None;
+        let made: Vec<_> = pending.iter_mut().map(|p| self.finish(p)).collect();
+        // A link that failed once the batch's later links had chosen
+        // their names and addresses gave its own back too late for them:
+        // each made after it with an `ethN` in a namespace where it had
+        // one (or where a link so removed had) is removed and made again,
+        // and each refused before anything was sent (an address or a
+        // name it held) is tried again, as if the failed link had never
+        // been.
+        let mut freed: Vec<NetnsId> = Vec::new();
+        let mut refused = false;
+        let mut again = Vec::new();
+        for (i, p) in pending.iter_mut().enumerate() {
+            // The namespaces it chose an `ethN` in.
+            let chose = [0, 1].map(|e| p.spec(e).ifname.is_none().then_some(p.at[e].id));
+            let chose = chose.into_iter().flatten();
+            let failed = made[i].is_err();
+            let remake = !failed && chose.clone().any(|id| freed.contains(&id));
+            if failed && p.chosen || remake {
+                freed.extend(chose);
             }
-            self.open = 0;
+            if remake {
+                self.unmake(p);
+            }
+            if remake || failed && !p.chosen && refused {
+                again.push(i);
+            }
+            refused |= failed && p.chosen;
         }
-        made
+        (made, again)
     }
 
     /// The steps before anything is sent: each end's namespace met (its
     /// socket, its loopback up), its name chosen and checked, its bridge
     /// found or made.
-    fn prepare(&mut self, p: &mut Pending<'_, '_>, claimed: &[(NetnsId, Vec<u8>)]) -> Result<()> {
+    fn prepare(&mut self, p: &mut Pending<'_, '_>, before: &[Pending<'_, '_>]) -> Result<()> {
         for (end, spec) in [&p.link.a, &p.link.b].into_iter().enumerate() {
             let at = p.at[end];
             let up = self.up;
@@ -461,7 +530,9 @@ impl Wirer {
             let this = (end == 1 && at.id == p.at[0].id).then(|| p.names[0].clone());
             let taken = |name: &[u8]| {
                 this.as_deref() == Some(name)
-                    || claimed.iter().any(|(id, n)| *id == at.id && n == name)
+                    || before
+                        .iter()
+                        .any(|q| q.chosen && q.holds(at.id, |end| q.names[end] == name))
             };
             let name = match &spec.ifname {
                 Some(name) => {
@@ -480,6 +551,39 @@ impl Wirer {
                 names.insert(name.clone());
             }
             p.names[end] = name;
+            for addr in &spec.addrs {
+                if !self.hold(at, addr)? {
+                    // Whose: an end's of this link or of one before it in
+                    // the batch (none made yet), else a device's there
+                    // (asked of the kernel: an address is seldom taken).
+                    let mut on = None;
+                    for q in before.iter().chain([&*p]) {
+                        for e in 0..2 {
+                            let held = &q.spec(e).addrs[..q.held[e]];
+                            if q.at[e].id == at.id && held.iter().any(|a| a.ip == addr.ip) {
+                                on = Some((q.names[e].clone(), std::ptr::eq(q, &*p) && e == end));
+                            }
+                        }
+                    }
+                    let (on, how) = match on {
+                        Some((name, true)) => (name, "given twice for"),
+                        Some((name, false)) => (name, "already on"),
+                        None => match self.device_with(at, addr.ip)? {
+                            // Removed since it was read: free after all.
+                            name if name.is_empty() => {
+                                p.held[end] += 1;
+                                continue;
+                            }
+                            name => (name, "already on"),
+                        },
+                    };
+                    return Err(Error::Link(format!(
+                        "address {addr} is {how} {} in {at}",
+                        InQuotes(&on)
+                    )));
+                }
+                p.held[end] += 1;
+            }
             if let Some(bridge) = &spec.bridge {
                 if taken(bridge.as_bytes()) || p.names[end] == bridge.as_bytes() {
                     return Err(Error::Link(format!(
@@ -493,6 +597,51 @@ impl Wirer {
         Ok(())
     }
 
+    /// Takes `addr` in `at` (`true`), unless the namespace has it (on any
+    /// device, whatever its prefix length) or a link of this wirer's took
+    /// it. IPv6 link-local addresses are a device's own: the same on two
+    /// devices is no conflict.
+    fn hold(&mut self, at: At<'_>, addr: &Addr) -> Result<bool> {
+        if own(addr.ip) {
+            return Ok(true);
+        }
+        let place = self.place(at)?;
+        if place.addrs.is_none() {
+            let conn = place.conn.as_mut().expect("opened by place");
+            let mut addrs = HashSet::new();
+            addresses(conn, at, &mut |ip, _| {
+                if !own(ip) {
+                    addrs.insert(octets(ip));
+                }
+            })?;
+            place.addrs = Some(addrs);
+        }
+        Ok(place
+            .addrs
+            .as_mut()
+            .expect("read above")
+            .insert(octets(addr.ip)))
+    }
+
+    /// The name of the device that has `ip` in `at` (empty if none has):
+    /// a dump of its addresses, then of its devices.
+    fn device_with(&mut self, at: At<'_>, ip: IpAddr) -> Result<Vec<u8>> {
+        let conn = self.conn(at)?;
+        let mut index = 0;
+        addresses(conn, at, &mut |has, i| {
+            if has == ip {
+                index = i;
+            }
+        })?;
+        let mut name = Vec::new();
+        devices(conn, at, &mut |i, found| {
+            if i == index {
+                name = found.to_vec();
+            }
+        })?;
+        Ok(name)
+    }
+
     /// The first `ethN` that the namespace has no device of, and that
     /// neither this link's end `a` nor the batch's links before it take
     /// (`taken`).
@@ -500,7 +649,11 @@ impl Wirer {
         let place = self.place(at)?;
         if place.names.is_none() {
             let conn = place.conn.as_mut().expect("opened by place");
-            place.names = Some(device_names(conn, at)?);
+            let mut names = HashSet::new();
+            devices(conn, at, &mut |_, name| {
+                names.insert(name.to_vec());
+            })?;
+            place.names = Some(names);
         }
         let names = place.names.as_ref().expect("read above");
         loop {
@@ -670,14 +823,7 @@ impl Wirer {
     fn finish(&mut self, p: &mut Pending<'_, '_>) -> Result<Made> {
         let ends = [&p.link.a, &p.link.b];
         let Some(err) = p.failed.take() else {
-            for (end, spec) in ends.iter().enumerate() {
-                let Some(bridge) = &spec.bridge else { continue };
-                let place = self.places.get_mut(&p.at[end].id);
-                let mut bridges = place.into_iter().flat_map(|pl| pl.bridges.iter_mut());
-                if let Some(b) = bridges.find(|b| b.name == bridge.as_bytes()) {
-                    b.users += 1;
-                }
-            }
+            self.use_bridges(p, true);
             let made = |end: usize| MadeEnd {
                 ifname: OsStr::from_bytes(&p.names[end]).to_owned(),
                 ifindex: p.index[end],
@@ -698,18 +844,48 @@ impl Wirer {
         Err(err)
     }
 
-    /// Gives back the `ethN` names a failed link had chosen.
-    fn release(&mut self, p: &Pending<'_, '_>) {
+    /// Counts link `p` among the users of its bridges (`add`), or no
+    /// longer.
+    fn use_bridges(&mut self, p: &Pending<'_, '_>, add: bool) {
+        for end in 0..2 {
+            let place = self.places.get_mut(&p.at[end].id);
+            for b in place.into_iter().flat_map(|pl| pl.bridges.iter_mut()) {
+                if Some(b.index) == p.masters[end] {
+                    b.users = if add { b.users + 1 } else { b.users - 1 };
+                }
+            }
+        }
+    }
+
+    /// Removes link `p`, made, to be made again.
+    fn unmake(&mut self, p: &mut Pending<'_, '_>) {
+        let _ = self
+            .conn(p.at[0])
+            .and_then(|conn| delete_named(conn, &p.names[0]));
+        self.use_bridges(p, false);
+        self.release(p);
+    }
+
+    /// Gives back the `ethN` names and the addresses a failed link had
+    /// taken.
+    fn release(&mut self, p: &mut Pending<'_, '_>) {
         let ends = [&p.link.a, &p.link.b];
         for (end, spec) in ends.iter().enumerate() {
-            if spec.ifname.is_some() || p.names[end].is_empty() {
+            let Some(place) = self.places.get_mut(&p.at[end].id) else {
                 continue;
-            }
-            if let Some(place) = self.places.get_mut(&p.at[end].id) {
-                if let Some(names) = place.names.as_mut() {
-                    names.remove(&p.names[end]);
-                    place.next_eth = 0;
+            };
+            let held = std::mem::take(&mut p.held[end]);
+            if let Some(addrs) = place.addrs.as_mut() {
+                for addr in &spec.addrs[..held] {
+                    addrs.remove(&octets(addr.ip));
                 }
+            }
+            // Taken, so that a second release (finish's, after
+            // prepare's) does not give back a name a later link chose.
+            let name = std::mem::take(&mut p.names[end]);
+            if let (None, Some(names)) = (&spec.ifname, place.names.as_mut()) {
+                names.remove(&name);
+                place.next_eth = 0;
             }
         }
     }
@@ -764,6 +940,17 @@ impl Wirer {
 }
 
 impl Pending<'_, '_> {
+    /// End `end`'s spec.
+    fn spec(&self, end: usize) -> &End<'_> {
+        if end == 0 { &self.link.a } else { &self.link.b }
+    }
+
+    /// Whether an end of this link in the namespace `id` is one that
+    /// `is` says yes of.
+    fn holds(&self, id: NetnsId, is: impl Fn(usize) -> bool) -> bool {
+        (0..2).any(|end| self.at[end].id == id && is(end))
+    }
+
     /// What a refused request asked, for "cannot ...".
     fn what(&self, end: usize, step: Step) -> String {
         let at = |end: usize| format!("{} in {}", InQuotes(&self.names[end]), self.at[end]);
@@ -821,27 +1008,81 @@ fn get(conn: &mut Conn, name: &[u8]) -> Result<Answer> {
     conn.wait(seq)
 }
 
-/// Every device name of the namespace `conn` is in: one dump.
-fn device_names(conn: &mut Conn, at: At<'_>) -> Result<HashSet<Vec<u8>>> {
-    let mut body = Attrs::after(&ifinfomsg(0, false));
-    body.push(IFLA_EXT_MASK, &RTEXT_FILTER_SKIP_STATS.to_ne_bytes());
-    let flags = NLM_F_REQUEST | NLM_F_DUMP;
-    let seq = conn.socket.send(RTM_GETLINK, flags, &body)?;
-    let mut names = HashSet::new();
-    let answered = conn.socket.replies(seq, &mut |msg| {
-        let attrs = msg.body.get(16..).unwrap_or_default();
-        if let Some(name) = netlink::attr(attrs, IFLA_IFNAME) {
-            names.insert(name.strip_suffix(b"\0").unwrap_or(name).to_vec());
-        }
-    })?;
-    answered.map_err(|r| refused(format!("list the devices of {at}"), r))?;
-    Ok(names)
+/// One dump (`kind`, `body`) of the namespace `conn` is in: each
+/// message's body to `each`. Refused, it could not list the `what` of
+/// `at`.
+fn dump(
+    conn: &mut Conn,
+    at: At<'_>,
+    kind: u16,
+    body: Attrs,
+    what: &str,
+    each: &mut dyn FnMut(&[u8]),
+) -> Result<()> {
+    let seq = conn.socket.send(kind, NLM_F_REQUEST | NLM_F_DUMP, &body)?;
+    let answered = conn.socket.replies(seq, &mut |msg| each(msg.body))?;
+    answered
+        .map(drop)
+        .map_err(|r| refused(format!("list the {what} of {at}"), r))
 }
 
-/// An interface name the kernel takes (dev_valid_name): 1 to 15 bytes,
-/// not `.` or `..`, without `/`, `:` or white space (the kernel's
-/// isspace: ASCII's, with \v, and 0xa0).
-fn check_ifname(name: &OsStr) -> Result<()> {
+/// Every device of the namespace `conn` is in, its ifindex and name to
+/// `each`: one RTM_GETLINK dump.
+fn devices(conn: &mut Conn, at: At<'_>, each: &mut dyn FnMut(u32, &[u8])) -> Result<()> {
+    let mut body = Attrs::after(&ifinfomsg(0, false));
+    body.push(IFLA_EXT_MASK, &RTEXT_FILTER_SKIP_STATS.to_ne_bytes());
+    dump(conn, at, RTM_GETLINK, body, "devices", &mut |msg| {
+        let attrs = msg.get(16..).unwrap_or_default();
+        if let Some(name) = netlink::attr(attrs, IFLA_IFNAME) {
+            let index = netlink::i32_at(msg, 4) as u32;
+            each(index, name.strip_suffix(b"\0").unwrap_or(name));
+        }
+    })
+}
+
+/// Every address of the namespace `conn` is in, with the ifindex of its
+/// device, to `each`: one RTM_GETADDR dump, of every family.
+fn addresses(conn: &mut Conn, at: At<'_>, each: &mut dyn FnMut(IpAddr, u32)) -> Result<()> {
+    let body = Attrs::after(&[0; 8]);
+    dump(conn, at, RTM_GETADDR, body, "addresses", &mut |msg| {
+        // struct ifaddrmsg: family, prefix length, flags, scope, ifindex.
+        let (Some(head), Some(attrs)) = (msg.get(..8), msg.get(8..)) else {
+            return;
+        };
+        // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's
+        // when one is set, and the only one IPv6 gives otherwise.
+        let bytes = netlink::attr(attrs, IFA_LOCAL).or_else(|| netlink::attr(attrs, IFA_ADDRESS));
+        let ip = match bytes.map(<[u8; 16]>::try_from) {
+            Some(Ok(v6)) => IpAddr::from(v6),
+            _ => match bytes.map(<[u8; 4]>::try_from) {
+                Some(Ok(v4)) => IpAddr::from(v4),
+                _ => return,
+            },
+        };
+        each(ip, netlink::i32_at(head, 4) as u32);
+    })
+}
+
+/// An address's bytes: 4 for IPv4, 16 for IPv6.
+fn octets(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(ip) => ip.octets().to_vec(),
+        IpAddr::V6(ip) => ip.octets().to_vec(),
+    }
+}
+
+/// Whether `ip` is a device's own, as IPv6 link-local addresses are
+/// (fe80::/10): two devices may have the same.
+fn own(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(ip) if ip.is_unicast_link_local())
+}
+
+/// Whether `name` is an interface name the kernel takes
+/// (dev_valid_name): 1 to 15 bytes, not `.` or `..`, without `/`, `:` or
+/// white space (the kernel's isspace: ASCII's, with \v, and 0xa0). The
+/// error ([`Error::Link`]) says why not, in words; [`Wirer`] checks its
+/// names with it too, before anything is sent.
+pub fn check_ifname(name: &OsStr) -> Result<()> {
     let bytes = name.as_bytes();
     let why = if bytes.is_empty() {
         "it is empty"
@@ -884,16 +1125,18 @@ fn ifinfomsg(index: u32, up: bool) -> [u8; 16] {
 /// An RTM_NEWADDR body: struct ifaddrmsg and IFA_LOCAL and IFA_ADDRESS,
 /// as `ip addr add ADDR dev DEV` sends them.
 fn address(addr: &Addr, index: u32, nodad: bool) -> Attrs {
-    let (family, bytes) = match addr.ip {
-        IpAddr::V4(ip) => (libc::AF_INET as u8, ip.octets().to_vec()),
-        IpAddr::V6(ip) => (libc::AF_INET6 as u8, ip.octets().to_vec()),
+    let bytes = octets(addr.ip);
+    let family = if addr.ip.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
     };
     let flags = if nodad && addr.ip.is_ipv6() {
         IFA_F_NODAD
     } else {
         0
     };
-    let mut head = [family, addr.prefix, flags, 0, 0, 0, 0, 0];
+    let mut head = [family as u8, addr.prefix, flags, 0, 0, 0, 0, 0];
     head[4..8].copy_from_slice(&index.to_ne_bytes());
     let mut body = Attrs::after(&head);
     body.push(IFA_LOCAL, &bytes).push(IFA_ADDRESS, &bytes);

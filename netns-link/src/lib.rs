@@ -31,10 +31,13 @@ options after a NETNS are its end's:
   -n, --name IFNAME   its interface name (default: the first ethN that
                       the namespace has no device of)
   -a, --addr ADDR[/LEN]  an address, IPv4 or IPv6 (LEN defaults to 32
-                      or 128); repeat it for more
+                      or 128); repeat it for more. One the namespace
+                      has already, on any device and with any LEN,
+                      fails the link (but IPv6 link-local ones, fe80::/10,
+                      which are each device's own)
       --mtu MTU       its MTU (default: the kernel's, 1500)
   -b, --bridge BRIDGE  join the bridge BRIDGE of its namespace, made
-                      (and brought up) if there is none
+                      (and brought up, but with --no-up) if there is none
 
 With `-`, stdin has a link a line, in the words of a command line's link
 (`NETNS [END-OPTIONS] NETNS [END-OPTIONS]`, or with --delete `NETNS
@@ -54,7 +57,8 @@ Options:
 ",
     netns_cli::place_help!(),
     "      --delete       remove the links whose ends are given
-      --no-up        leave the ends and lo down
+      --no-up        leave down all it makes (the ends, the bridges),
+                     and lo
       --nodad        add IPv6 addresses without duplicate address
                      detection (IFA_F_NODAD): usable at once. Without it
                      an address is tentative for a second or two, as on a
@@ -103,116 +107,137 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     netns_cli::run("netns-link", USAGE, args, parse, &mut execute)
 }
 
-fn parse(args: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
-    use lexopt::prelude::*;
-    let mut place = Place::default();
-    let (mut json, mut delete, mut up, mut nodad) = (false, false, true, false);
-    let mut words = Vec::new();
-    let mut parser = lexopt::Parser::from_iter(args);
-    while let Some(arg) = parser.next()? {
-        match arg {
-            Long("run-dir") => place.run_dir = Some(parser.value()?.into()),
-            Long("rootless") => place.rootless = true,
-            Short('j') | Long("json") => json = true,
-            Long("delete") => delete = true,
-            Long("no-up") => up = false,
-            Long("nodad") => nodad = true,
-            Short('h') | Long("help") => return Ok(Parsed::Help),
-            Short('V') | Long("version") => return Ok(Parsed::Version),
-            Value(value) => {
-                words.push(value);
-                // The rest is the link's, in its own words.
-                words.extend(parser.raw_args()?);
-            }
-            Long("netns") => {
-                words.extend(["--netns".into(), parser.value()?]);
-                words.extend(parser.raw_args()?);
-            }
-            _ => return Err(misplaced(arg)),
+fn parse(argv: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
+    let mut args = Args {
+        place: Place::default(),
+        json: false,
+        delete: false,
+        up: true,
+        nodad: false,
+        link: None,
+    };
+    let mut parser = lexopt::Parser::from_iter(argv);
+    let said = words(&mut parser, false, Some(&mut args))?;
+    match said {
+        Said::Help => Ok(Parsed::Help),
+        Said::Version => Ok(Parsed::Version),
+        Said::Stdin => Ok(Parsed::Run(args)),
+        Said::Link(words) => {
+            args.link = Some(words);
+            Ok(Parsed::Run(args))
         }
     }
-    let link = match words.as_slice() {
-        [dash] if dash == "-" => None,
-        [] => return Err("no link given (NETNS NETNS, or - for stdin)".into()),
-        _ => Some(link_words(words, delete)?),
-    };
-    Ok(Parsed::Run(Args {
-        place,
-        json,
-        delete,
-        up,
-        nodad,
-        link,
-    }))
 }
 
-/// The words of one link (a command line's, or a line of `-`).
-fn link_words(words: Vec<OsString>, delete: bool) -> Result<Words, lexopt::Error> {
+/// What the words of a command line, or of a line of `-`, say.
+enum Said {
+    Link(Words),
+    /// `-`.
+    Stdin,
+    Help,
+    Version,
+}
+
+/// Reads the words of one link (with `delete`, of one end: NETNS
+/// IFNAME): a command line's, whose own options (anywhere, after the
+/// link's words too, as other verbs take theirs after their names) are
+/// set into `args`, or a line of `-`'s (`args` is `None`: they are not
+/// a line's).
+fn words(
+    parser: &mut lexopt::Parser,
+    delete: bool,
+    mut args: Option<&mut Args>,
+) -> Result<Said, lexopt::Error> {
     use lexopt::prelude::*;
-    if delete {
-        // `--netns NAME` is a NETNS here too (`--netns=NAME` as lexopt
-        // reads it), for a NAME that starts with `-`.
-        let mut words = words;
-        let named = match words.first().map(|w| w.as_bytes()) {
-            Some(b"--netns") => {
-                words.remove(0);
-                true
-            }
-            Some(w) if w.starts_with(b"--netns=") => {
-                words[0] = OsStr::from_bytes(&w[b"--netns=".len()..]).to_owned();
-                true
-            }
-            _ => false,
-        };
-        return match <[OsString; 2]>::try_from(words) {
-            Ok([netns, ifname]) => Ok(Words {
-                ends: vec![EndWords {
-                    netns: if named { Some(netns) } else { netns_of(netns) },
-                    ifname: Some(ifname),
-                    ..EndWords::default()
-                }],
-            }),
-            Err(_) => Err("--delete takes NETNS IFNAME".into()),
-        };
-    }
     let mut ends: Vec<EndWords> = Vec::new();
-    let mut parser = lexopt::Parser::from_args(words);
+    let mut stdin = false;
+    let deleting = |args: &Option<&mut Args>| args.as_ref().map_or(delete, |a| a.delete);
     while let Some(arg) = parser.next()? {
-        let netns = match arg {
-            Value(value) => Some(netns_of(value)),
+        let delete = deleting(&args);
+        let room = !stdin && ends.len() < if delete { 1 } else { 2 };
+        let netns = match (arg, args.as_deref_mut()) {
+            (Value(dash), Some(_)) if dash == "-" && ends.is_empty() && !stdin => {
+                stdin = true;
+                continue;
+            }
+            (Value(word), _) if room => netns_of(word),
             // A name that starts with `-`, which would be read as options.
-            Long("netns") => Some(Some(parser.value()?)),
-            arg => {
+            (Long("netns"), _) if room => Some(parser.value()?),
+            (Long("run-dir"), Some(args)) => {
+                args.place.run_dir = Some(parser.value()?.into());
+                continue;
+            }
+            (Long("rootless"), Some(args)) => {
+                args.place.rootless = true;
+                continue;
+            }
+            (Short('j') | Long("json"), Some(args)) => {
+                args.json = true;
+                continue;
+            }
+            (Long("no-up"), Some(args)) => {
+                args.up = false;
+                continue;
+            }
+            (Long("nodad"), Some(args)) => {
+                args.nodad = true;
+                continue;
+            }
+            (Long("delete"), Some(args)) if ends.is_empty() && !stdin => {
+                args.delete = true;
+                continue;
+            }
+            (Short('h') | Long("help"), Some(_)) => return Ok(Said::Help),
+            (Short('V') | Long("version"), Some(_)) => return Ok(Said::Version),
+            (arg, args) => {
                 let option = match arg {
                     Short('n') | Long("name") => 'n',
                     Short('a') | Long("addr") => 'a',
                     Long("mtu") => 'm',
                     Short('b') | Long("bridge") => 'b',
-                    _ => return Err(misplaced(arg)),
+                    _ => return Err(misplaced(arg, args.is_none())),
                 };
-                let Some(end) = ends.last_mut() else {
-                    return Err(misplaced(arg));
-                };
-                end_option(&mut parser, end, option)?;
-                None
+                match ends.last_mut() {
+                    Some(end) if !delete => end_option(parser, end, option)?,
+                    _ => return Err(misplaced(arg, args.is_none())),
+                }
+                continue;
             }
         };
-        if let Some(netns) = netns {
-            if ends.len() == 2 {
-                let extra = netns.unwrap_or_else(|| ".".into());
-                return Err(lexopt::Error::UnexpectedArgument(extra));
-            }
-            ends.push(EndWords {
-                netns,
-                ..EndWords::default()
-            });
-            continue;
+        let mut end = EndWords {
+            netns,
+            ..EndWords::default()
+        };
+        if delete {
+            let ifname = parser.value().map_err(|_| "--delete takes NETNS IFNAME")?;
+            ifname_ok(&ifname)?;
+            end.ifname = Some(ifname);
         }
+        ends.push(end);
     }
+    let delete = deleting(&args);
     match ends.len() {
-        2 => Ok(Words { ends }),
+        _ if stdin => Ok(Said::Stdin),
+        1 if delete => Ok(Said::Link(Words { ends })),
+        2 => Ok(Said::Link(Words { ends })),
+        0 if args.is_some() => Err("no link given (NETNS NETNS, or - for stdin)".into()),
+        _ if delete => Err("--delete takes NETNS IFNAME".into()),
         _ => Err("a link needs two NETNS".into()),
     }
+}
+
+/// The words of a line of `-`: a link's (or with `delete` an end's).
+fn words_of(parser: &mut lexopt::Parser, delete: bool) -> Result<Words, lexopt::Error> {
+    match words(parser, delete, None)? {
+        Said::Link(words) => Ok(words),
+        _ => Err("a link needs two NETNS".into()),
+    }
+}
+
+/// An interface name the kernel would refuse is a usage error (on a line
+/// of `-`, a failing line): said before anything is made.
+fn ifname_ok(name: &OsStr) -> Result<(), lexopt::Error> {
+    netns_core::check_ifname(name).map_err(|err| err.to_string().into())
 }
 
 /// One of an end's options (`n`ame, `a`ddr, `m`tu, `b`ridge) and its
@@ -224,7 +249,10 @@ fn end_option(
 ) -> Result<(), lexopt::Error> {
     let value = parser.value()?;
     match option {
-        'n' => end.ifname = Some(value),
+        'n' => {
+            ifname_ok(&value)?;
+            end.ifname = Some(value);
+        }
         'a' => {
             let text = value.to_str().unwrap_or_default();
             let addr = Addr::parse(text).map_err(|why| match text {
@@ -237,21 +265,36 @@ fn end_option(
             let mtu = value.to_str().and_then(|v| v.parse().ok());
             end.mtu = Some(mtu.ok_or_else(|| format!("invalid MTU {}", InQuotes::new(&value)))?);
         }
-        _ => end.bridge = Some(value),
+        _ => {
+            ifname_ok(&value)?;
+            end.bridge = Some(value);
+        }
     }
     Ok(())
 }
 
-/// An option where it does not belong: an end's before any NETNS is
-/// said so.
-fn misplaced(arg: lexopt::Arg<'_>) -> lexopt::Error {
+/// An option where it does not belong, said so: an end's before any
+/// NETNS, `--delete` after the words it changes, the command's on a
+/// `line` of `-`.
+fn misplaced(arg: lexopt::Arg<'_>, line: bool) -> lexopt::Error {
     use lexopt::prelude::*;
     let option = match arg {
-        Short(c @ ('n' | 'a' | 'b')) => format!("-{c}"),
-        Long(name @ ("name" | "addr" | "mtu" | "bridge")) => format!("--{name}"),
+        Short(c) => format!("-{c}"),
+        Long(name) => format!("--{name}"),
+        Value(_) => return arg.unexpected(),
+    };
+    let why = match arg {
+        Short('n' | 'a' | 'b') | Long("name" | "addr" | "mtu" | "bridge") => {
+            "comes before any NETNS"
+        }
+        Long("delete") if !line => "comes before the link's words",
+        Short('j' | 'h' | 'V')
+        | Long(
+            "run-dir" | "rootless" | "json" | "delete" | "no-up" | "nodad" | "help" | "version",
+        ) if line => "is the command's, not a line's",
         _ => return arg.unexpected(),
     };
-    format!("{option} comes before any NETNS").into()
+    format!("{option} {why}").into()
 }
 
 /// A NETNS word: `.` is this process's namespace.
@@ -304,9 +347,13 @@ fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
                 }
                 let parsed = split(&line).and_then(|words| match words.is_empty() {
                     true => Ok(None),
-                    false => link_words(words, args.delete)
-                        .map(Some)
-                        .map_err(|e| e.to_string()),
+                    false => {
+                        let mut parser = lexopt::Parser::from_args(words);
+                        match words_of(&mut parser, args.delete) {
+                            Ok(words) => Ok(Some(words)),
+                            Err(err) => Err(err.to_string()),
+                        }
+                    }
                 });
                 match parsed {
                     Ok(Some(words)) => work.take(ui, Some(number), Ok(&words)),

@@ -191,7 +191,7 @@ fn bad_input_is_reported_and_leaves_nothing() {
         ),
         (
             "a -n abcdefghijklmnop b",
-            1,
+            2,
             "invalid interface name \"abcdefghijklmnop\": it is longer than 15 bytes".into(),
         ),
         (
@@ -207,7 +207,7 @@ fn bad_input_is_reported_and_leaves_nothing() {
         (
             "a -a 10.0.0.1/24 -a 10.0.0.1/24 b",
             1,
-            format!("cannot add 10.0.0.1/24 to \"eth*\" in \"{run}/a\": File exists"),
+            format!("address 10.0.0.1/24 is given twice for \"eth*\" in \"{run}/a\""),
         ),
         (
             "a b -b lo",
@@ -490,4 +490,217 @@ fn a_name_that_starts_with_a_dash_is_given_with_netns() {
     let out = sb.run("exec", &["--", "-x", "ip", "-br", "addr", "show", "eth0"]);
     assert!(out.stdout.contains("10.0.0.0/31"), "{out:?}");
     assert_eq!(devices(&sb, "y"), ["eth0", "z"]);
+}
+
+/// `ip -j addr` of `name`: each device's name and its addresses but the
+/// link-local ones, as `ADDR/LEN`.
+fn addresses(sb: &Sandbox, name: &str) -> Vec<(String, Vec<String>)> {
+    let out = ip(sb, name, &["-j", "addr"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut all: Vec<(String, Vec<String>)> = json(&out.stdout)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|dev| {
+            let addrs = dev["addr_info"].as_array().unwrap().iter();
+            let addrs = addrs.filter(|a| a["scope"] != "link" && a["scope"] != "host");
+            let addrs =
+                addrs.map(|a| format!("{}/{}", a["local"].as_str().unwrap(), a["prefixlen"]));
+            (dev["ifname"].as_str().unwrap().to_owned(), addrs.collect())
+        })
+        .filter(|(name, _)| name != "lo")
+        .collect();
+    all.sort();
+    all
+}
+
+/// An address that its namespace has already (on any device, with any
+/// prefix length) or that a line before takes fails the link, with
+/// nothing left of it, on the command line and in a batch; one given
+/// twice too; IPv6 link-local addresses are each device's own; and an
+/// address held by a line the kernel then refuses is free for the lines
+/// after it, as if that line had never been.
+#[test]
+fn an_address_already_there_fails_the_link() {
+    let sb = Sandbox::with(&["a", "b", "c"]);
+    let add = ip(&sb, "a", &["addr", "add", "10.1.0.1/24", "dev", "lo"]);
+    assert_eq!(add.code, 0, "{add:?}");
+    let run = sb.run.display();
+    let out = sb.run("link", &["a", "-a", "10.1.0.1/32", "b"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr),
+        (
+            1,
+            "",
+            format!("netns-link: address 10.1.0.1/32 is already on \"lo\" in \"{run}/a\"\n")
+        )
+    );
+    assert_eq!(devices(&sb, "a"), Vec::<String>::new());
+    assert_eq!(devices(&sb, "b"), Vec::<String>::new());
+    let lines = "a -a 10.0.0.0/31 b -a 10.0.0.1/31\n\
+                 a -a 10.0.0.0/24 c\n\
+                 c -a 10.2.0.1/24 c -a 10.2.0.1/30\n\
+                 a -a fd00::1/64 -a fd00::1/128 b\n\
+                 a -a fe80::1/64 a -a fe80::1/64\n\
+                 b -a 10.0.0.1/31 c\n\
+                 a -a 10.9.0.1/24 b --mtu 99999999\n\
+                 a -a 10.9.0.1/24 c -a 10.0.0.1/31\n";
+    let out = sb.run_stdin("link", &["-"], lines);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "netns-link: line 2 of stdin: address 10.0.0.0/24 is already on \"eth0\" in \"{run}/a\"\n\
+             netns-link: line 3 of stdin: address 10.2.0.1/30 is already on \"eth0\" in \"{run}/c\"\n\
+             netns-link: line 4 of stdin: address fd00::1/128 is given twice for \"eth1\" in \"{run}/a\"\n\
+             netns-link: line 6 of stdin: address 10.0.0.1/31 is already on \"eth0\" in \"{run}/b\"\n\
+             netns-link: line 7 of stdin: cannot make the veth pair \"eth3\" in \"{run}/a\" and \"eth1\" in \"{run}/b\": Invalid argument\n"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(
+        without_indexes(&out.stdout),
+        "netns a dev eth0 addr 10.0.0.0/31 peer netns b dev eth0 addr 10.0.0.1/31\n\
+         netns a dev eth1 addr fe80::1/64 peer netns a dev eth2 addr fe80::1/64\n\
+         netns a dev eth3 addr 10.9.0.1/24 peer netns c dev eth0 addr 10.0.0.1/31\n",
+        "{out:?}"
+    );
+    let (one, none) = (|a: &str| vec![a.to_owned()], Vec::<String>::new);
+    assert_eq!(
+        addresses(&sb, "a"),
+        [
+            ("eth0".to_owned(), one("10.0.0.0/31")),
+            ("eth1".into(), none()),
+            ("eth2".into(), none()),
+            ("eth3".into(), one("10.9.0.1/24")),
+        ]
+    );
+    assert_eq!(
+        addresses(&sb, "b"),
+        [("eth0".to_owned(), one("10.0.0.1/31"))]
+    );
+    assert_eq!(
+        addresses(&sb, "c"),
+        [("eth0".to_owned(), one("10.0.0.1/31"))]
+    );
+}
+
+/// Lines of netns-link's output without their `index N`s (the kernel's
+/// to choose).
+fn without_indexes(text: &str) -> String {
+    let mut lines = String::new();
+    for line in text.lines() {
+        let mut words = line.split(' ');
+        let mut kept = Vec::new();
+        while let Some(word) = words.next() {
+            match word {
+                "index" => drop(words.next()),
+                word => kept.push(word),
+            }
+        }
+        lines.push_str(&kept.join(" "));
+        lines.push('\n');
+    }
+    lines
+}
+
+/// `--no-up` leaves down all that a link makes, a bridge too, and lo.
+#[test]
+fn no_up_leaves_the_ends_the_bridge_and_lo_down() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let out = sb.run("link", &["--no-up", "a", "b", "-b", "br0"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    for (name, devs) in [("a", &["lo", "eth0"][..]), ("b", &["lo", "br0", "eth0"])] {
+        let all = json(&ip(&sb, name, &["-j", "link"]).stdout);
+        let all = all.as_array().unwrap();
+        assert_eq!(all.len(), devs.len(), "{all:?}");
+        for dev in all {
+            assert!(devs.contains(&dev["ifname"].as_str().unwrap()), "{dev}");
+            let flags = dev["flags"].as_array().unwrap();
+            assert!(!flags.iter().any(|f| f == "UP"), "{name}: {dev}");
+        }
+    }
+    let port = json(&ip(&sb, "b", &["-j", "link", "show", "eth0"]).stdout);
+    assert_eq!(port[0]["master"], "br0", "{port}");
+}
+
+/// The command's options may follow the link's words (`a b --json`, `-
+/// --json`), as other verbs take theirs after their names, but not on a
+/// line of `-`; an interface name the kernel would refuse is a usage
+/// error on the command line (exit 2, nothing made), a failing line in
+/// `-`.
+#[test]
+fn options_after_the_words_and_bad_interface_names() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let out = sb.run("link", &["a", "b", "--json", "--no-up"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(json(&out.stdout)[0]["a"]["ifname"], "eth0", "{out:?}");
+    let up = json(&ip(&sb, "a", &["-j", "link", "show", "eth0"]).stdout);
+    assert!(!up[0]["flags"].to_string().contains("\"UP\""), "{up}");
+    let out = sb.run_stdin("link", &["-", "--json"], "a b\n");
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!(json(&out.stdout)[0]["b"]["ifname"], "eth1", "{out:?}");
+    let try_help = "\nTry 'netns-link --help' for more information.\n";
+    let kernel_refuses = "it contains '/', ':' or white space";
+    let cases: &[(&[&str], String)] = &[
+        (&["a", "--json"], "a link needs two NETNS".into()),
+        (
+            &["a", "b", "--delete"],
+            "--delete comes before the link's words".into(),
+        ),
+        (
+            &["a", "b", "--json", "c"],
+            "unexpected argument \"c\"".into(),
+        ),
+        (
+            &["a", "-n", "a/b", "b"],
+            format!("invalid interface name \"a/b\": {kernel_refuses}"),
+        ),
+        (
+            &["a", "b", "-n", "abcdefghijklmnop", "--json"],
+            "invalid interface name \"abcdefghijklmnop\": it is longer than 15 bytes".into(),
+        ),
+        (
+            &["--json", "a", "b", "-b", "x y"],
+            format!("invalid interface name \"x y\": {kernel_refuses}"),
+        ),
+        (
+            &["--delete", "a", "x:1", "--json"],
+            format!("invalid interface name \"x:1\": {kernel_refuses}"),
+        ),
+    ];
+    for (args, message) in cases {
+        let out = sb.run("link", args);
+        let expected = format!("netns-link: {message}{try_help}");
+        assert_eq!(
+            (out.code, out.stdout.as_str(), &out.stderr),
+            (2, "", &expected),
+            "{args:?}"
+        );
+        assert_eq!(devices(&sb, "a"), ["eth0", "eth1"], "{args:?}");
+        assert_eq!(devices(&sb, "b"), ["eth0", "eth1"], "{args:?}");
+    }
+    // On a line of `-`, failing lines.
+    let out = sb.run_stdin("link", &["-"], "a -n a/b b\na b --json\na -n ok b\n");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "netns-link: line 1 of stdin: invalid interface name \"a/b\": {kernel_refuses}\n\
+             netns-link: line 2 of stdin: --json is the command's, not a line's\n"
+        ),
+        "{out:?}"
+    );
+    assert!(out.stdout.starts_with("netns a dev ok "), "{out:?}");
+    let out = sb.run_stdin("link", &["--delete", "-"], "a x/y\na ok --json\na ok\n");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "netns-link: line 1 of stdin: invalid interface name \"x/y\": {kernel_refuses}\n\
+             netns-link: line 2 of stdin: --json is the command's, not a line's\n"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(devices(&sb, "a"), ["eth0", "eth1"]);
 }

@@ -78,7 +78,7 @@ fn a_lost_answer_leaves_a_device_of_that_name_alone() {
 }
 
 /// Names with bytes the kernel counts as white space (\v, 0xa0) are
-/// refused as invalid interface names, before anything is sent.
+/// refused as invalid interface names, a usage error.
 #[test]
 fn white_space_as_the_kernel_sees_it_is_no_interface_name() {
     let sb = Sandbox::with(&["a", "b"]);
@@ -86,13 +86,14 @@ fn white_space_as_the_kernel_sees_it_is_no_interface_name() {
         let mut cmd = sb.cmd("link");
         cmd.args(["a", "-n"]).arg(OsStr::from_bytes(name)).arg("b");
         let out = output(&mut cmd, "");
-        assert_eq!(out.code, 1, "{out:?}");
+        assert_eq!(out.code, 2, "a usage error: {out:?}");
         assert!(
             out.stderr
                 .starts_with("netns-link: invalid interface name ")
-                && out
-                    .stderr
-                    .ends_with(": it contains '/', ':' or white space\n"),
+                && out.stderr.ends_with(
+                    ": it contains '/', ':' or white space\n\
+                     Try 'netns-link --help' for more information.\n"
+                ),
             "{out:?}"
         );
         assert_eq!(devices(&sb, "a"), Vec::<String>::new());
@@ -212,4 +213,131 @@ fn a_huge_line_is_counted_not_kept() {
         "{out:?}"
     );
     assert_eq!(devices(&sb, "a"), ["h0"]);
+}
+
+/// A line that fails takes no `ethN` from the lines after it, whether it
+/// fails before anything is sent (a bridge that is no bridge) or when
+/// the kernel refuses it (an MTU) after the batch's later lines chose
+/// theirs, and a name it held (`x`) is free for them: each line gets what
+/// it would have had if the failed line had never been. In the next
+/// batch too: a name the lines after a failed one took is not given out
+/// again.
+#[test]
+fn a_failed_line_takes_no_ethn_from_the_lines_after_it() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let sb = Sandbox::with(&["a", "b"]);
+    let out = sb.run_stdin(
+        "link",
+        &["-"],
+        "a b\n\
+         a b -b lo\n\
+         a b\n\
+         a b --mtu 99999999\n\
+         a b -b br0\n\
+         a -n x b --mtu 99999999\n\
+         a -n y -b x b\n",
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let run = sb.run.display();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "netns-link: line 2 of stdin: \"lo\" in \"{run}/b\" is not a bridge\n\
+             netns-link: line 4 of stdin: cannot make the veth pair \"eth2\" in \"{run}/a\" and \"eth2\" in \"{run}/b\": Invalid argument\n\
+             netns-link: line 6 of stdin: cannot make the veth pair \"x\" in \"{run}/a\" and \"eth4\" in \"{run}/b\": Invalid argument\n"
+        ),
+        "{out:?}"
+    );
+    let made: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| {
+            l.split(' ')
+                .enumerate()
+                .filter(|(i, _)| [3, 10].contains(i))
+                .map(|(_, w)| w)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(
+        made,
+        ["eth0 eth0", "eth1 eth1", "eth2 eth2", "y eth3"],
+        "{out:?}"
+    );
+    assert_eq!(devices(&sb, "a"), ["eth0", "eth1", "eth2", "x", "y"]);
+    assert_eq!(devices(&sb, "b"), ["br0", "eth0", "eth1", "eth2", "eth3"]);
+    let x = json(&ip(&sb, "a", &["-d", "-j", "link", "show", "x"]).stdout);
+    assert_eq!(x[0]["linkinfo"]["info_kind"], "bridge", "{x}");
+    // A failed line, a line that takes the name it gave back, then a
+    // pause: the next batch's line gets the next name, not that one.
+    let mut child = sb
+        .cmd("link")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a b -b lo\na b\n").unwrap();
+    let start = std::time::Instant::now();
+    while !devices(&sb, "a").contains(&"eth3".to_owned()) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "line 2 not made"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    stdin.write_all(b"a b\n").unwrap();
+    drop(stdin);
+    let out = crate::util::finish(child);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!("netns-link: line 1 of stdin: \"lo\" in \"{run}/b\" is not a bridge\n"),
+        "{out:?}"
+    );
+    assert_eq!(
+        devices(&sb, "a"),
+        ["eth0", "eth1", "eth2", "eth3", "eth4", "x", "y"]
+    );
+}
+
+/// The addresses of a namespace are read once, when a link first adds
+/// one there: one removed by hand since (with `ip`) is free again for a
+/// later batch's line, not refused as held by a device that no longer
+/// has it.
+#[test]
+fn an_address_removed_since_it_was_read_is_free() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let sb = Sandbox::with(&["a", "b"]);
+    let mut child = sb
+        .cmd("link")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a -a 10.0.0.1/24 b\n").unwrap();
+    let start = std::time::Instant::now();
+    while !devices(&sb, "a").contains(&"eth0".to_owned()) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "line 1 not made"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let del = ip(&sb, "a", &["addr", "del", "10.0.0.1/24", "dev", "eth0"]);
+    assert_eq!(del.code, 0, "{del:?}");
+    stdin.write_all(b"a -a 10.0.0.1/24 b\n").unwrap();
+    drop(stdin);
+    let out = crate::util::finish(child);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let addr = json(&ip(&sb, "a", &["-j", "addr", "show", "eth1"]).stdout);
+    assert_eq!(addr[0]["addr_info"][0]["local"], "10.0.0.1", "{addr}");
 }
