@@ -115,13 +115,32 @@ pub fn run<T>(
     parse: fn(Vec<OsString>) -> Result<Parsed<T>, lexopt::Error>,
     execute: &mut dyn FnMut(&T, &mut Ui) -> io::Result<()>,
 ) -> ExitCode {
+    // Generic in the parse only: what follows it is one copy in the
+    // multicall, not one a verb.
+    let parsed = match parse(args) {
+        Ok(Parsed::Run(args)) => {
+            return run_parsed(verb, usage, Ok(Parsed::Run(&mut |ui| execute(&args, ui))));
+        }
+        Ok(Parsed::Help) => Ok(Parsed::Help),
+        Ok(Parsed::Version) => Ok(Parsed::Version),
+        Err(err) => Err(err),
+    };
+    run_parsed(verb, usage, parsed)
+}
+
+/// [`run`] once the command line is parsed.
+fn run_parsed(
+    verb: &'static str,
+    usage: &str,
+    parsed: Result<Parsed<&mut dyn FnMut(&mut Ui) -> io::Result<()>>, lexopt::Error>,
+) -> ExitCode {
     let mut ui = Ui {
         verb,
         out: BufWriter::new(io::stdout().lock()),
         status: 0,
         rootless: false,
     };
-    let written = match parse(args) {
+    let written = match parsed {
         Err(err) => {
             let err = usage_error(&err);
             say(format_args!(
@@ -131,7 +150,7 @@ pub fn run<T>(
         }
         Ok(Parsed::Help) => ui.out.write_all(usage.as_bytes()),
         Ok(Parsed::Version) => writeln!(ui.out, "{verb} {VERSION}"),
-        Ok(Parsed::Run(args)) => execute(&args, &mut ui),
+        Ok(Parsed::Run(execute)) => execute(&mut ui),
     };
     match written.and_then(|()| ui.out.flush()) {
         // The reader went away (`netns-list | head -1`): not our failure.
