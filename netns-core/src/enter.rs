@@ -597,22 +597,27 @@ fn etc_binds(name: &Name) -> Result<Vec<(CString, CString)>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("read", dir, &e)),
     };
-    let mut binds = Vec::new();
+    let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("read", &dir, &e))?;
-        let source = entry.path();
         let target = Path::new("/etc").join(entry.file_name());
         if let Err(e) = std::fs::metadata(&target) {
             return Err(Error::Bind {
-                source,
+                source: entry.path(),
                 target,
                 errno: errno_of(&e),
             });
         }
-        binds.push((c_string(source.as_os_str()), c_string(target.as_os_str())));
+        names.push(entry.file_name());
     }
-    binds.sort_unstable();
-    Ok(binds)
+    // In the order of the names: sorted as OsStrings, a sort the multicall
+    // has already, not as pairs of CStrings, one more (2.7 KB).
+    names.sort_unstable();
+    let bind = |name: OsString| {
+        let (source, target) = (dir.join(&name), Path::new("/etc").join(name));
+        (c_string(source.as_os_str()), c_string(target.as_os_str()))
+    };
+    Ok(names.into_iter().map(bind).collect())
 }
 
 fn wait(child: Pid) -> Result<Exit> {
