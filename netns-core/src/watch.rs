@@ -369,17 +369,26 @@ impl Ids {
             true => dump.ids.last().copied(),
             false => None,
         };
-        let mut now: HashMap<u32, Option<Name>> =
-            dump.ids.into_iter().map(|nsid| (nsid, None)).collect();
+        // Ascending, as the dump's ids are, each once (a dump in parts can
+        // repeat one given meanwhile). A Vec, not a map: resync then needs
+        // no sort of its own, nor a set (size).
+        let mut ids = dump.ids;
+        ids.dedup();
+        let mut now: Vec<(u32, Option<Name>)> = ids.into_iter().map(|nsid| (nsid, None)).collect();
         for (entry, nsid) in entries.into_iter().zip(of_entries) {
             if let Some(nsid) = nsid {
-                now.entry(nsid).or_default().get_or_insert(entry.name);
+                let at = match now.binary_search_by_key(&nsid, |&(id, _)| id) {
+                    Ok(at) => at,
+                    // An id the dump did not have: given since.
+                    Err(at) => {
+                        now.insert(at, (nsid, None));
+                        at
+                    }
+                };
+                now[at].1.get_or_insert(entry.name);
             }
         }
-        Ok(Snapshot {
-            ids: now.into_iter().collect(),
-            reached,
-        })
+        Ok(Snapshot { ids: now, reached })
     }
 
     /// The name in the run dir that refers to the namespace that has
@@ -431,20 +440,19 @@ impl Ids {
     /// start (all adds), and after events were lost.
     fn resync(&mut self, events: &mut Vec<Event>) -> Result<()> {
         let Snapshot { ids: now, reached } = self.snapshot()?;
-        let present: HashSet<u32> = now.iter().map(|&(nsid, _)| nsid).collect();
+        let present = |nsid: &u32| now.binary_search_by_key(nsid, |&(id, _)| id).is_ok();
         // An id past the end of a cut dump may well be there still.
-        let gone = |nsid: &u32| !present.contains(nsid) && reached.is_none_or(|r| *nsid < r);
+        let gone = |nsid: &u32| !present(nsid) && reached.is_none_or(|r| *nsid < r);
         let mut gone: Vec<u32> = self.table.keys().copied().filter(gone).collect();
         gone.sort_unstable();
         for nsid in gone {
             let name = self.table.remove(&nsid).flatten();
             events.push(Event::DeleteNsid { nsid, name });
         }
-        let mut new: Vec<(u32, Option<Name>)> = now
+        let new: Vec<(u32, Option<Name>)> = now
             .into_iter()
             .filter(|(nsid, _)| !self.table.contains_key(nsid))
             .collect();
-        new.sort_unstable_by_key(|&(nsid, _)| nsid);
         for (nsid, name) in new {
             self.table.insert(nsid, name.clone());
             events.push(Event::AddNsid { nsid, name });
@@ -454,7 +462,8 @@ impl Ids {
 }
 
 /// The nsid table at one moment: each id with a name of its namespace,
-/// and where a cut dump ended, the highest id it reached.
+/// in ascending order, and where a cut dump ended, the highest id it
+/// reached.
 struct Snapshot {
     ids: Vec<(u32, Option<Name>)>,
     reached: Option<u32>,
