@@ -103,8 +103,9 @@ struct Ids {
     run_dir: RunDir,
     events: netlink::Socket,
     ask: NsidSocket,
-    /// Every nsid known, with the name it was matched to.
-    table: HashMap<u32, Option<Name>>,
+    /// Every nsid known, with the name it was matched to; sorted by nsid
+    /// and searched (a map of its own costs the multicall a KB).
+    table: Vec<(u32, Option<Name>)>,
 }
 
 /// Netlink reads for events: several nsid messages of 28 bytes.
@@ -351,7 +352,7 @@ impl Ids {
             run_dir: run_dir.clone(),
             events,
             ask: NsidSocket::open()?,
-            table: HashMap::new(),
+            table: Vec::new(),
         };
         // Against an empty table, the ids there now are all adds.
         ids.resync(existing)?;
@@ -422,13 +423,14 @@ impl Ids {
             if added {
                 // Known already: in the snapshot, taken after the watch
                 // began.
-                if !self.table.contains_key(&nsid) {
+                if let Err(at) = self.find(nsid) {
                     let name = self.name_of(nsid)?;
-                    self.table.insert(nsid, name.clone());
+                    self.table.insert(at, (nsid, name.clone()));
                     events.push(Event::AddNsid { nsid, name });
                 }
-            } else if let Some(name) = self.table.remove(&nsid) {
+            } else if let Ok(at) = self.find(nsid) {
                 // An nsid never seen was gone before the snapshot.
+                let (_, name) = self.table.remove(at);
                 events.push(Event::DeleteNsid { nsid, name });
             }
         }
@@ -445,21 +447,26 @@ impl Ids {
         let present = |nsid: &u32| now.binary_search_by_key(nsid, |&(id, _)| id).is_ok();
         // An id past the end of a cut dump may well be there still.
         let gone = |nsid: &u32| !present(nsid) && reached.is_none_or(|r| *nsid < r);
-        let mut gone: Vec<u32> = self.table.keys().copied().filter(gone).collect();
-        gone.sort_unstable();
-        for nsid in gone {
-            let name = self.table.remove(&nsid).flatten();
-            events.push(Event::DeleteNsid { nsid, name });
+        let mut kept = Vec::with_capacity(self.table.len());
+        for (nsid, name) in std::mem::take(&mut self.table) {
+            match gone(&nsid) {
+                true => events.push(Event::DeleteNsid { nsid, name }),
+                false => kept.push((nsid, name)),
+            }
         }
-        let new: Vec<(u32, Option<Name>)> = now
-            .into_iter()
-            .filter(|(nsid, _)| !self.table.contains_key(nsid))
-            .collect();
-        for (nsid, name) in new {
-            self.table.insert(nsid, name.clone());
-            events.push(Event::AddNsid { nsid, name });
+        self.table = kept;
+        for (nsid, name) in now {
+            if let Err(at) = self.find(nsid) {
+                self.table.insert(at, (nsid, name.clone()));
+                events.push(Event::AddNsid { nsid, name });
+            }
         }
         Ok(())
+    }
+
+    /// Where `nsid` is in the table, or would go.
+    fn find(&self, nsid: u32) -> std::result::Result<usize, usize> {
+        self.table.binary_search_by_key(&nsid, |&(id, _)| id)
     }
 }
 
