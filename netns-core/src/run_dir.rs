@@ -322,7 +322,7 @@ impl RunDir {
             Err(Errno::ENOENT) => return Ok(Vec::new()),
             Err(e) => return Err(Error::path("stat", &self.path, e)),
         };
-        let found = scan::scan(&self.path, &|dir, name| {
+        let found = scan::scan_sorted(&self.path, &|dir, name| {
             // Deleted since readdir: it is no longer an entry.
             let seen = self.stat_entry(dir, name).transpose()?;
             Some(seen.and_then(|st| {
@@ -339,12 +339,7 @@ impl RunDir {
                 })
             }))
         })?;
-        let mut entries = found
-            .unwrap_or_default()
-            .into_iter()
-            .collect::<Result<Vec<Entry>>>()?;
-        entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-        Ok(entries)
+        found.unwrap_or_default().into_iter().collect()
     }
 
     /// The lock that says a name is being made: shared among the verbs
