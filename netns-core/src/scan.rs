@@ -36,8 +36,8 @@ pub(crate) fn scan<R: Send>(
 
 /// [`scan`], with what `f` kept in the order of the entries' names
 /// (sorted as bytes): the names are sorted before they are asked of, so
-/// that no caller sorts its answers (one sort of names in the multicall,
-/// not one for each type of answer: 5 KB).
+/// that the caller need not sort the answers (one sort of names in the
+/// multicall, not one more for each type of answer: 5 KB).
 pub(crate) fn scan_sorted<R: Send>(
     path: &Path,
     f: &(dyn Fn(BorrowedFd<'_>, &OsStr) -> Option<R> + Sync),
