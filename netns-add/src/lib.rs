@@ -7,7 +7,7 @@ use std::ops::ControlFlow::{self, Break, Continue};
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
-use netns_cli::{Entered, JsonArray, Parsed, Place, Shared, Ui, json};
+use netns_cli::{Entered, JsonArray, Parsed, Place, Shared, Ui, Value};
 use netns_core::quote::InQuotes;
 use netns_core::rootless::Keeper;
 use netns_core::{Creator, Name, RunDir};
@@ -359,7 +359,7 @@ impl Adds<'_, '_> {
                     if self.args.json {
                         let fields = [
                             ("name", netns_cli::json_name(ui, &name)),
-                            ("path", json!(path.to_string_lossy())),
+                            ("path", Value::from(path.to_string_lossy())),
                         ];
                         self.made.push(ui.out(), &fields);
                     }

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use netns_cli::{Parsed, Place, Ui, json};
+use netns_cli::{Parsed, Place, Ui, Value};
 use netns_core::rootless::Keeper;
 use netns_core::{Name, Netns};
 
@@ -106,7 +106,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
     match ui.ok(attached) {
         Some((path, name)) if args.json => {
             let name = netns_cli::json_name(ui, &name);
-            let path = json!(path.to_string_lossy());
+            let path = Value::from(path.to_string_lossy());
             netns_cli::write_object(ui.out(), &[("name", name), ("path", path)])?;
             writeln!(ui.out())
         }

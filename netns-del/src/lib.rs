@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::ops::ControlFlow::Continue;
 use std::process::ExitCode;
 
-use netns_cli::{Entered, Here, JsonArray, Parsed, Place, Shared, Ui, json};
+use netns_cli::{Entered, Here, JsonArray, Parsed, Place, Shared, Ui, Value};
 use netns_core::quote::InQuotes;
 use netns_core::rootless::Keeper;
 use netns_core::{Deleter, Name, Removed};
@@ -163,11 +163,11 @@ fn remove(args: &Args, ui: &mut Ui, here: &Here, deleter: &mut Deleter) -> std::
                 let path = here.run_dir.file(&name);
                 let mut fields = vec![
                     ("name", netns_cli::json_name(ui, &name)),
-                    ("path", json!(path.to_string_lossy())),
+                    ("path", Value::from(path.to_string_lossy())),
                 ];
                 match what {
-                    Removed::StaleFile => fields.push(("stale", json!(true))),
-                    Removed::Symlink => fields.push(("symlink", json!(true))),
+                    Removed::StaleFile => fields.push(("stale", Value::from(true))),
+                    Removed::Symlink => fields.push(("symlink", Value::from(true))),
                     Removed::Namespace => {}
                 }
                 removed.push(ui.out(), &fields);

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-use netns_cli::{Parsed, Place, Ui, json};
+use netns_cli::{Parsed, Place, Ui, Value};
 use netns_core::Netns;
 use netns_core::rootless::Keeper;
 
@@ -82,7 +82,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             .iter()
             .map(|name| netns_cli::json_name(ui, name))
             .collect();
-        netns_cli::write_json(ui.out(), &json!(names))?;
+        netns_cli::write_json(ui.out(), &Value::from(names))?;
         return writeln!(ui.out());
     }
     for name in names {

@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-use netns_cli::{JsonArray, Parsed, Place, Ui, json};
+use netns_cli::{JsonArray, Parsed, Place, Ui, Value};
 use netns_core::quote::InQuotes;
 use netns_core::rootless::Keeper;
 use netns_core::{Entry, Name, NsidDump};
@@ -165,7 +165,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
             let name = ("name", netns_cli::json_name(ui, &entry.name));
             match nsid {
                 None => array.push(ui.out(), &[name]),
-                Some(id) => array.push(ui.out(), &[name, ("id", json!(id))]),
+                Some(id) => array.push(ui.out(), &[name, ("id", Value::from(id))]),
             }
             continue;
         }
@@ -212,7 +212,7 @@ fn print_ids(
     let mut array = JsonArray::default();
     for (id, name) in table {
         if args.json {
-            let nsid = ("nsid", json!(id));
+            let nsid = ("nsid", Value::from(id));
             match name {
                 None => array.push(ui.out(), &[nsid]),
                 Some(name) => {

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-use netns_cli::{Parsed, Place, Ui, json};
+use netns_cli::{Parsed, Place, Ui, Value};
 use netns_core::rootless::Keeper;
 use netns_core::{Name, Netns};
 
@@ -75,7 +75,7 @@ fn execute(args: &Args, ui: &mut Ui) -> std::io::Result<()> {
         return Ok(());
     };
     if args.json {
-        netns_cli::write_json(ui.out(), &json!(pids))?;
+        netns_cli::write_json(ui.out(), &Value::from(pids))?;
         return writeln!(ui.out());
     }
     for pid in pids {

@@ -5,7 +5,7 @@ use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::process::ExitCode;
 
-use netns_cli::{Entered, Parsed, Place, Shared, Ui, json};
+use netns_cli::{Entered, Parsed, Place, Shared, Ui, Value};
 use netns_core::quote::InQuotes;
 use netns_core::rootless::Keeper;
 use netns_core::{Name, Netns, NsidSocket, RunDir};
@@ -174,7 +174,7 @@ fn set(
     match ui.ok(set) {
         Some((nsid, name)) if args.json => {
             let name = netns_cli::json_name(ui, &name);
-            netns_cli::write_object(ui.out(), &[("name", name), ("nsid", json!(nsid))])?;
+            netns_cli::write_object(ui.out(), &[("name", name), ("nsid", Value::from(nsid))])?;
             writeln!(ui.out())
         }
         _ => Ok(()),

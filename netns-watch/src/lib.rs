@@ -9,7 +9,7 @@ use std::io::Write;
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 
-use netns_cli::{Parsed, Place, Ui, json};
+use netns_cli::{Parsed, Place, Ui, Value};
 use netns_core::rootless::Keeper;
 use netns_core::{Event, Kinds, Watch, Woken};
 
@@ -137,8 +137,8 @@ fn print(args: &Args, ui: &mut Ui, event: &Event) -> std::io::Result<()> {
         Event::DeleteNsid { nsid, name } => ("delete-nsid", Some(*nsid), name.as_ref()),
     };
     if args.json {
-        let mut fields = vec![("event", json!(word))];
-        fields.extend(nsid.map(|nsid| ("nsid", json!(nsid))));
+        let mut fields = vec![("event", Value::from(word))];
+        fields.extend(nsid.map(|nsid| ("nsid", Value::from(nsid))));
         fields.extend(name.map(|name| ("name", netns_cli::json_name(ui, name))));
         netns_cli::write_object(ui.out(), &fields)?;
         writeln!(ui.out())?;
