@@ -128,11 +128,14 @@ pub fn run<T>(
     run_parsed(verb, usage, parsed)
 }
 
+/// A verb's `execute` with its parsed arguments.
+type Execute<'a> = &'a mut dyn FnMut(&mut Ui) -> io::Result<()>;
+
 /// [`run`] once the command line is parsed.
 fn run_parsed(
     verb: &'static str,
     usage: &str,
-    parsed: Result<Parsed<&mut dyn FnMut(&mut Ui) -> io::Result<()>>, lexopt::Error>,
+    parsed: Result<Parsed<Execute<'_>>, lexopt::Error>,
 ) -> ExitCode {
     let mut ui = Ui {
         verb,
