@@ -341,3 +341,66 @@ fn an_address_removed_since_it_was_read_is_free() {
     let addr = json(&ip(&sb, "a", &["-j", "addr", "show", "eth1"]).stdout);
     assert_eq!(addr[0]["addr_info"][0]["local"], "10.0.0.1", "{addr}");
 }
+
+/// What is known of a namespace (its device names, addresses, bridges)
+/// is read again after `-` waited for stdin: a device, an address or a
+/// bridge that `ip` made or removed during the pause is seen by the next
+/// line (an `ethN` taken meanwhile was refused by the kernel as "File
+/// exists", an address added meanwhile was made a second time, a bridge
+/// deleted meanwhile left its port "Invalid argument").
+#[test]
+fn a_pause_in_stdin_reads_the_namespaces_again() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let sb = Sandbox::with(&["a", "b"]);
+    let mut child = sb
+        .cmd("link")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a -a 10.0.0.1/24 b -b br0\n").unwrap();
+    let start = std::time::Instant::now();
+    while !devices(&sb, "b").contains(&"eth0".to_owned()) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "line 1 not made"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for (ns, args) in [
+        ("a", &["link", "add", "eth1", "type", "bridge"][..]),
+        ("a", &["addr", "add", "10.0.0.2/24", "dev", "lo"]),
+        ("b", &["link", "del", "br0"]),
+    ] {
+        let out = ip(&sb, ns, args);
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
+    }
+    stdin
+        .write_all(b"a -a 10.0.0.2/32 b\na b -b br0\n")
+        .unwrap();
+    drop(stdin);
+    let out = crate::util::finish(child);
+    let run = sb.run.display();
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            1,
+            format!(
+                "netns-link: line 2 of stdin: address 10.0.0.2/32 is already on \"lo\" in \"{run}/a\"\n"
+            )
+        ),
+    );
+    assert!(
+        out.stdout.lines().nth(1).unwrap().starts_with("netns a dev eth2 "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(devices(&sb, "a"), ["eth0", "eth1", "eth2"]);
+    assert_eq!(devices(&sb, "b"), ["br0", "eth0", "eth1"]);
+    let port = json(&ip(&sb, "b", &["-j", "link", "show", "eth1"]).stdout);
+    assert_eq!(port[0]["master"], "br0", "{port}");
+}
