@@ -339,6 +339,19 @@ impl Wirer {
         self
     }
 
+    /// Forgets what was read of each namespace (its device names,
+    /// addresses and bridges), to be read again when next needed: for a
+    /// caller that waited, during which others may have changed them.
+    /// Its sockets are kept.
+    pub fn forget(&mut self) {
+        for place in self.places.values_mut() {
+            place.names = None;
+            place.addrs = None;
+            place.next_eth = 0;
+            place.bridges.clear();
+        }
+    }
+
     fn at<'n>(&self, ns: Option<&'n Netns>) -> At<'n> {
         let (id, fd) = match ns {
             Some(ns) => (ns.id(), ns.as_fd().as_raw_fd()),

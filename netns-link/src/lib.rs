@@ -329,8 +329,13 @@ fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
                 // What has come is made before waiting for more: a name
                 // opened now still holds the namespace it names when its
                 // link is sent, whatever the writer does meanwhile.
-                if !netns_cli::line_at_hand(&stdin) && !work.batch.is_empty() {
-                    work.flush(ui);
+                if !netns_cli::line_at_hand(&stdin) {
+                    if !work.batch.is_empty() {
+                        work.flush(ui);
+                    }
+                    // What the namespaces hold is read again after the
+                    // wait: `ip` or another tool may change it meanwhile.
+                    work.wirer.forget();
                 }
                 let len = match netns_cli::read_bounded_line(&mut stdin, &mut line, MAX_LINE) {
                     Ok(Some(len)) => len,

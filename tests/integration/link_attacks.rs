@@ -395,7 +395,11 @@ fn a_pause_in_stdin_reads_the_namespaces_again() {
         ),
     );
     assert!(
-        out.stdout.lines().nth(1).unwrap().starts_with("netns a dev eth2 "),
+        out.stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("netns a dev eth2 "),
         "{}",
         out.stdout
     );
