@@ -408,3 +408,66 @@ fn a_pause_in_stdin_reads_the_namespaces_again() {
     let port = json(&ip(&sb, "b", &["-j", "link", "show", "eth1"]).stdout);
     assert_eq!(port[0]["master"], "br0", "{port}");
 }
+
+/// 0.0.0.0 is an address the kernel acks and does not add (an IPv4
+/// address of 0 is dropped in silence): it was reported made and `ip`
+/// showed none. It, and `::`, are invalid addresses: a usage error on the
+/// command line, a failing line of `-`.
+#[test]
+fn the_unspecified_address_is_refused() {
+    let sb = Sandbox::with(&["a", "b"]);
+    for addr in ["0.0.0.0/0", "0.0.0.0", "::/0", "0:0::0/64"] {
+        let out = sb.run("link", &["a", "-a", addr, "b"]);
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr),
+            (
+                2,
+                "",
+                format!(
+                    "netns-link: invalid address \"{addr}\": it is no address a device can have\n\
+                     Try 'netns-link --help' for more information.\n"
+                )
+            ),
+        );
+    }
+    let out = sb.run_stdin("link", &["-"], "a -a 0.0.0.0/8 b\na b -a ::\na b\n");
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            1,
+            "netns-link: line 1 of stdin: invalid address \"0.0.0.0/8\": it is no address a device can have\n\
+             netns-link: line 2 of stdin: invalid address \"::\": it is no address a device can have\n"
+                .to_owned()
+        ),
+    );
+    assert_eq!(devices(&sb, "a"), ["eth0"]);
+    assert_eq!(devices(&sb, "b"), ["eth0"]);
+}
+
+/// An end's option after `--delete`'s NETNS IFNAME is not --delete's: it
+/// was said to come "before any NETNS", after one.
+#[test]
+fn an_end_option_with_delete_says_it_is_not_deletes() {
+    let sb = Sandbox::with(&["a"]);
+    let try_help = "Try 'netns-link --help' for more information.\n";
+    for (args, option) in [
+        (&["--delete", "a", "eth0", "-a", "10.0.0.1"][..], "-a"),
+        (&["--delete", "a", "eth0", "--mtu", "1000"], "--mtu"),
+        (&["--delete", "a", "eth0", "-b", "br0"], "-b"),
+    ] {
+        let out = sb.run("link", args);
+        assert_eq!(
+            (out.code, out.stderr),
+            (2, format!("netns-link: {option} is no option of --delete's\n{try_help}")),
+            "{args:?}"
+        );
+    }
+    let out = sb.run_stdin("link", &["--delete", "-"], "a eth0 -n x\n");
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            1,
+            "netns-link: line 1 of stdin: -n is no option of --delete's\n"
+        ),
+    );
+}
