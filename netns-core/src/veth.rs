@@ -74,7 +74,8 @@ pub struct Addr {
 
 impl Addr {
     /// Reads `ADDRESS/LEN`, or `ADDRESS` alone for a host address (/32,
-    /// /128), as ip reads it; the error says why not, in words.
+    /// /128), as ip reads it, but for 0.0.0.0 and `::`; the error says
+    /// why not, in words.
     pub fn parse(text: &str) -> std::result::Result<Addr, String> {
         let (ip, len) = match text.split_once('/') {
             Some((ip, len)) => (ip, Some(len)),
@@ -83,6 +84,14 @@ impl Addr {
         let ip: IpAddr = ip
             .parse()
             .map_err(|_| format!("invalid address {}", InQuotes::new(text)))?;
+        // The kernel acks an IPv4 address of 0 and adds none, and
+        // refuses `::`.
+        if ip.is_unspecified() {
+            return Err(format!(
+                "invalid address {}: it is no address a device can have",
+                InQuotes::new(text)
+            ));
+        }
         let max = if ip.is_ipv4() { 32 } else { 128 };
         let prefix = match len {
             None => max,

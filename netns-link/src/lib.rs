@@ -199,7 +199,10 @@ fn words(
                 };
                 match ends.last_mut() {
                     Some(end) if !delete => end_option(parser, end, option)?,
-                    _ => return Err(misplaced(arg, args.is_none())),
+                    Some(_) => {
+                        return Err(format!("{} is no option of --delete's", said(&arg)).into());
+                    }
+                    None => return Err(misplaced(arg, args.is_none())),
                 }
                 continue;
             }
@@ -278,11 +281,10 @@ fn end_option(
 /// `line` of `-`.
 fn misplaced(arg: lexopt::Arg<'_>, line: bool) -> lexopt::Error {
     use lexopt::prelude::*;
-    let option = match arg {
-        Short(c) => format!("-{c}"),
-        Long(name) => format!("--{name}"),
-        Value(_) => return arg.unexpected(),
-    };
+    if let Value(_) = arg {
+        return arg.unexpected();
+    }
+    let option = said(&arg);
     let why = match arg {
         Short('n' | 'a' | 'b') | Long("name" | "addr" | "mtu" | "bridge") => {
             "comes before any NETNS"
@@ -295,6 +297,15 @@ fn misplaced(arg: lexopt::Arg<'_>, line: bool) -> lexopt::Error {
         _ => return arg.unexpected(),
     };
     format!("{option} {why}").into()
+}
+
+/// An option as it was written (`-n`, `--name`).
+fn said(arg: &lexopt::Arg<'_>) -> String {
+    match arg {
+        lexopt::Arg::Short(c) => format!("-{c}"),
+        lexopt::Arg::Long(name) => format!("--{name}"),
+        lexopt::Arg::Value(v) => v.to_string_lossy().into_owned(),
+    }
 }
 
 /// A NETNS word: `.` is this process's namespace.

@@ -458,7 +458,10 @@ fn an_end_option_with_delete_says_it_is_not_deletes() {
         let out = sb.run("link", args);
         assert_eq!(
             (out.code, out.stderr),
-            (2, format!("netns-link: {option} is no option of --delete's\n{try_help}")),
+            (
+                2,
+                format!("netns-link: {option} is no option of --delete's\n{try_help}")
+            ),
             "{args:?}"
         );
     }
