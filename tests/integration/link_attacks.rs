@@ -474,3 +474,28 @@ fn an_end_option_with_delete_says_it_is_not_deletes() {
         ),
     );
 }
+
+/// A bridge made for a line that fails is removed only once the batch is
+/// done: a later line of the batch that names its end as that bridge is
+/// refused by the kernel ("File exists"), though without the failed line
+/// it would be made.
+#[test]
+#[ignore = "the fix is a retry pass in Wirer::make_once for a pair refused as File exists by a bridge made for a failed link (dropped between passes, made flags kept to the end): larger than this attack's time, and veth.rs is being changed by another helper"]
+fn a_bridge_made_for_a_failed_line_does_not_block_a_later_lines_name() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let out = sb.run_stdin("link", &["-"], "a b -b br1 --mtu 70000\na b -n br1\n");
+    let run = sb.run.display();
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            1,
+            format!(
+                "netns-link: line 1 of stdin: cannot make the veth pair \"eth0\" in \"{run}/a\" and \"eth0\" in \"{run}/b\": Invalid argument\n"
+            )
+        ),
+    );
+    assert_eq!(devices(&sb, "a"), ["eth0"]);
+    assert_eq!(devices(&sb, "b"), ["br1"]);
+    let veth = json(&ip(&sb, "b", &["-d", "-j", "link", "show", "br1"]).stdout);
+    assert_eq!(veth[0]["linkinfo"]["info_kind"], "veth", "{veth}");
+}
