@@ -81,17 +81,13 @@ impl Addr {
             Some((ip, len)) => (ip, Some(len)),
             None => (text, None),
         };
-        let ip: IpAddr = ip
-            .parse()
-            .map_err(|_| format!("invalid address {}", InQuotes::new(text)))?;
         // The kernel acks an IPv4 address of 0 and adds none, and
         // refuses `::`.
-        if ip.is_unspecified() {
-            return Err(format!(
-                "invalid address {}: it is no address a device can have",
-                InQuotes::new(text)
-            ));
-        }
+        let ip: IpAddr = ip
+            .parse()
+            .ok()
+            .filter(|ip: &IpAddr| !ip.is_unspecified())
+            .ok_or_else(|| format!("invalid address {}", InQuotes::new(text)))?;
         let max = if ip.is_ipv4() { 32 } else { 128 };
         let prefix = match len {
             None => max,
@@ -250,11 +246,13 @@ impl fmt::Display for At<'_> {
 struct Place {
     conn: Option<Conn>,
     /// Its device names, read once (by a dump) when an `ethN` is first
-    /// chosen there, and kept up to date with what is made here.
+    /// chosen there (again after [`Wirer::forget`]), and kept up to date
+    /// with what is made here.
     names: Option<HashSet<Vec<u8>>>,
     /// Its addresses (their bytes), read once (by a dump) when an
-    /// address is first added there, and kept up to date with what is
-    /// made here: an address is one device's in a namespace.
+    /// address is first added there (again after [`Wirer::forget`]), and
+    /// kept up to date with what is made here: an address is one
+    /// device's in a namespace.
     addrs: Option<HashSet<Vec<u8>>>,
     /// The `ethN` to try first.
     next_eth: u32,

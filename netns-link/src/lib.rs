@@ -195,14 +195,11 @@ fn words(
                     Short('a') | Long("addr") => 'a',
                     Long("mtu") => 'm',
                     Short('b') | Long("bridge") => 'b',
-                    _ => return Err(misplaced(arg, args.is_none())),
+                    _ => return Err(misplaced(arg, args.is_none(), false)),
                 };
                 match ends.last_mut() {
                     Some(end) if !delete => end_option(parser, end, option)?,
-                    Some(_) => {
-                        return Err(format!("{} is no option of --delete's", said(&arg)).into());
-                    }
-                    None => return Err(misplaced(arg, args.is_none())),
+                    end => return Err(misplaced(arg, args.is_none(), end.is_some())),
                 }
                 continue;
             }
@@ -277,15 +274,19 @@ fn end_option(
 }
 
 /// An option where it does not belong, said so: an end's before any
-/// NETNS, `--delete` after the words it changes, the command's on a
-/// `line` of `-`.
-fn misplaced(arg: lexopt::Arg<'_>, line: bool) -> lexopt::Error {
+/// NETNS or with --delete (`after` its NETNS), `--delete` after the
+/// words it changes, the command's on a `line` of `-`.
+fn misplaced(arg: lexopt::Arg<'_>, line: bool, after: bool) -> lexopt::Error {
     use lexopt::prelude::*;
-    if let Value(_) = arg {
-        return arg.unexpected();
-    }
-    let option = said(&arg);
+    let option = match arg {
+        Short(c) => format!("-{c}"),
+        Long(name) => format!("--{name}"),
+        Value(_) => return arg.unexpected(),
+    };
     let why = match arg {
+        Short('n' | 'a' | 'b') | Long("name" | "addr" | "mtu" | "bridge") if after => {
+            "is no option of --delete's"
+        }
         Short('n' | 'a' | 'b') | Long("name" | "addr" | "mtu" | "bridge") => {
             "comes before any NETNS"
         }
@@ -297,15 +298,6 @@ fn misplaced(arg: lexopt::Arg<'_>, line: bool) -> lexopt::Error {
         _ => return arg.unexpected(),
     };
     format!("{option} {why}").into()
-}
-
-/// An option as it was written (`-n`, `--name`).
-fn said(arg: &lexopt::Arg<'_>) -> String {
-    match arg {
-        lexopt::Arg::Short(c) => format!("-{c}"),
-        lexopt::Arg::Long(name) => format!("--{name}"),
-        lexopt::Arg::Value(v) => v.to_string_lossy().into_owned(),
-    }
 }
 
 /// A NETNS word: `.` is this process's namespace.

@@ -424,7 +424,7 @@ fn the_unspecified_address_is_refused() {
                 2,
                 "",
                 format!(
-                    "netns-link: invalid address \"{addr}\": it is no address a device can have\n\
+                    "netns-link: invalid address \"{addr}\"\n\
                      Try 'netns-link --help' for more information.\n"
                 )
             ),
@@ -435,8 +435,8 @@ fn the_unspecified_address_is_refused() {
         (out.code, out.stderr),
         (
             1,
-            "netns-link: line 1 of stdin: invalid address \"0.0.0.0/8\": it is no address a device can have\n\
-             netns-link: line 2 of stdin: invalid address \"::\": it is no address a device can have\n"
+            "netns-link: line 1 of stdin: invalid address \"0.0.0.0/8\"\n\
+             netns-link: line 2 of stdin: invalid address \"::\"\n"
                 .to_owned()
         ),
     );
