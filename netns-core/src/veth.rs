@@ -74,15 +74,20 @@ pub struct Addr {
 
 impl Addr {
     /// Reads `ADDRESS/LEN`, or `ADDRESS` alone for a host address (/32,
-    /// /128), as ip reads it; the error says why not, in words.
+    /// /128), as ip reads it, but for 0.0.0.0 and `::`; the error says
+    /// why not, in words.
     pub fn parse(text: &str) -> std::result::Result<Addr, String> {
         let (ip, len) = match text.split_once('/') {
             Some((ip, len)) => (ip, Some(len)),
             None => (text, None),
         };
+        // The kernel acks an IPv4 address of 0 and adds none, and
+        // refuses `::`.
         let ip: IpAddr = ip
             .parse()
-            .map_err(|_| format!("invalid address {}", InQuotes::new(text)))?;
+            .ok()
+            .filter(|ip: &IpAddr| !ip.is_unspecified())
+            .ok_or_else(|| format!("invalid address {}", InQuotes::new(text)))?;
         let max = if ip.is_ipv4() { 32 } else { 128 };
         let prefix = match len {
             None => max,
@@ -241,11 +246,13 @@ impl fmt::Display for At<'_> {
 struct Place {
     conn: Option<Conn>,
     /// Its device names, read once (by a dump) when an `ethN` is first
-    /// chosen there, and kept up to date with what is made here.
+    /// chosen there (again after [`Wirer::forget`]), and kept up to date
+    /// with what is made here.
     names: Option<HashSet<Vec<u8>>>,
     /// Its addresses (their bytes), read once (by a dump) when an
-    /// address is first added there, and kept up to date with what is
-    /// made here: an address is one device's in a namespace.
+    /// address is first added there (again after [`Wirer::forget`]), and
+    /// kept up to date with what is made here: an address is one
+    /// device's in a namespace.
     addrs: Option<HashSet<Vec<u8>>>,
     /// The `ethN` to try first.
     next_eth: u32,
@@ -337,6 +344,19 @@ impl Wirer {
     pub fn nodad(mut self, nodad: bool) -> Self {
         self.nodad = nodad;
         self
+    }
+
+    /// Forgets what was read of each namespace (its device names,
+    /// addresses and bridges), to be read again when next needed: for a
+    /// caller that waited, during which others may have changed them.
+    /// Its sockets are kept.
+    pub fn forget(&mut self) {
+        for place in self.places.values_mut() {
+            place.names = None;
+            place.addrs = None;
+            place.next_eth = 0;
+            place.bridges.clear();
+        }
     }
 
     fn at<'n>(&self, ns: Option<&'n Netns>) -> At<'n> {

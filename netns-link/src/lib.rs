@@ -195,11 +195,11 @@ fn words(
                     Short('a') | Long("addr") => 'a',
                     Long("mtu") => 'm',
                     Short('b') | Long("bridge") => 'b',
-                    _ => return Err(misplaced(arg, args.is_none())),
+                    _ => return Err(misplaced(arg, args.is_none(), false)),
                 };
                 match ends.last_mut() {
                     Some(end) if !delete => end_option(parser, end, option)?,
-                    _ => return Err(misplaced(arg, args.is_none())),
+                    end => return Err(misplaced(arg, args.is_none(), end.is_some())),
                 }
                 continue;
             }
@@ -274,9 +274,9 @@ fn end_option(
 }
 
 /// An option where it does not belong, said so: an end's before any
-/// NETNS, `--delete` after the words it changes, the command's on a
-/// `line` of `-`.
-fn misplaced(arg: lexopt::Arg<'_>, line: bool) -> lexopt::Error {
+/// NETNS or with --delete (`after` its NETNS), `--delete` after the
+/// words it changes, the command's on a `line` of `-`.
+fn misplaced(arg: lexopt::Arg<'_>, line: bool, after: bool) -> lexopt::Error {
     use lexopt::prelude::*;
     let option = match arg {
         Short(c) => format!("-{c}"),
@@ -284,6 +284,9 @@ fn misplaced(arg: lexopt::Arg<'_>, line: bool) -> lexopt::Error {
         Value(_) => return arg.unexpected(),
     };
     let why = match arg {
+        Short('n' | 'a' | 'b') | Long("name" | "addr" | "mtu" | "bridge") if after => {
+            "is no option of --delete's"
+        }
         Short('n' | 'a' | 'b') | Long("name" | "addr" | "mtu" | "bridge") => {
             "comes before any NETNS"
         }
@@ -329,8 +332,13 @@ fn execute(args: &Args, ui: &mut Ui) -> io::Result<()> {
                 // What has come is made before waiting for more: a name
                 // opened now still holds the namespace it names when its
                 // link is sent, whatever the writer does meanwhile.
-                if !netns_cli::line_at_hand(&stdin) && !work.batch.is_empty() {
-                    work.flush(ui);
+                if !netns_cli::line_at_hand(&stdin) {
+                    if !work.batch.is_empty() {
+                        work.flush(ui);
+                    }
+                    // What the namespaces hold is read again after the
+                    // wait: `ip` or another tool may change it meanwhile.
+                    work.wirer.forget();
                 }
                 let len = match netns_cli::read_bounded_line(&mut stdin, &mut line, MAX_LINE) {
                     Ok(Some(len)) => len,

@@ -341,3 +341,161 @@ fn an_address_removed_since_it_was_read_is_free() {
     let addr = json(&ip(&sb, "a", &["-j", "addr", "show", "eth1"]).stdout);
     assert_eq!(addr[0]["addr_info"][0]["local"], "10.0.0.1", "{addr}");
 }
+
+/// What is known of a namespace (its device names, addresses, bridges)
+/// is read again after `-` waited for stdin: a device, an address or a
+/// bridge that `ip` made or removed during the pause is seen by the next
+/// line (an `ethN` taken meanwhile was refused by the kernel as "File
+/// exists", an address added meanwhile was made a second time, a bridge
+/// deleted meanwhile left its port "Invalid argument").
+#[test]
+fn a_pause_in_stdin_reads_the_namespaces_again() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let sb = Sandbox::with(&["a", "b"]);
+    let mut child = sb
+        .cmd("link")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a -a 10.0.0.1/24 b -b br0\n").unwrap();
+    let start = std::time::Instant::now();
+    while !devices(&sb, "b").contains(&"eth0".to_owned()) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "line 1 not made"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for (ns, args) in [
+        ("a", &["link", "add", "eth1", "type", "bridge"][..]),
+        ("a", &["addr", "add", "10.0.0.2/24", "dev", "lo"]),
+        ("b", &["link", "del", "br0"]),
+    ] {
+        let out = ip(&sb, ns, args);
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
+    }
+    stdin
+        .write_all(b"a -a 10.0.0.2/32 b\na b -b br0\n")
+        .unwrap();
+    drop(stdin);
+    let out = crate::util::finish(child);
+    let run = sb.run.display();
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            1,
+            format!(
+                "netns-link: line 2 of stdin: address 10.0.0.2/32 is already on \"lo\" in \"{run}/a\"\n"
+            )
+        ),
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("netns a dev eth2 "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(devices(&sb, "a"), ["eth0", "eth1", "eth2"]);
+    assert_eq!(devices(&sb, "b"), ["br0", "eth0", "eth1"]);
+    let port = json(&ip(&sb, "b", &["-j", "link", "show", "eth1"]).stdout);
+    assert_eq!(port[0]["master"], "br0", "{port}");
+}
+
+/// 0.0.0.0 is an address the kernel acks and does not add (an IPv4
+/// address of 0 is dropped in silence): it was reported made and `ip`
+/// showed none. It, and `::`, are invalid addresses: a usage error on the
+/// command line, a failing line of `-`.
+#[test]
+fn the_unspecified_address_is_refused() {
+    let sb = Sandbox::with(&["a", "b"]);
+    for addr in ["0.0.0.0/0", "0.0.0.0", "::/0", "0:0::0/64"] {
+        let out = sb.run("link", &["a", "-a", addr, "b"]);
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr),
+            (
+                2,
+                "",
+                format!(
+                    "netns-link: invalid address \"{addr}\"\n\
+                     Try 'netns-link --help' for more information.\n"
+                )
+            ),
+        );
+    }
+    let out = sb.run_stdin("link", &["-"], "a -a 0.0.0.0/8 b\na b -a ::\na b\n");
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            1,
+            "netns-link: line 1 of stdin: invalid address \"0.0.0.0/8\"\n\
+             netns-link: line 2 of stdin: invalid address \"::\"\n"
+                .to_owned()
+        ),
+    );
+    assert_eq!(devices(&sb, "a"), ["eth0"]);
+    assert_eq!(devices(&sb, "b"), ["eth0"]);
+}
+
+/// An end's option after `--delete`'s NETNS IFNAME is not --delete's: it
+/// was said to come "before any NETNS", after one.
+#[test]
+fn an_end_option_with_delete_says_it_is_not_deletes() {
+    let sb = Sandbox::with(&["a"]);
+    let try_help = "Try 'netns-link --help' for more information.\n";
+    for (args, option) in [
+        (&["--delete", "a", "eth0", "-a", "10.0.0.1"][..], "-a"),
+        (&["--delete", "a", "eth0", "--mtu", "1000"], "--mtu"),
+        (&["--delete", "a", "eth0", "-b", "br0"], "-b"),
+    ] {
+        let out = sb.run("link", args);
+        assert_eq!(
+            (out.code, out.stderr),
+            (
+                2,
+                format!("netns-link: {option} is no option of --delete's\n{try_help}")
+            ),
+            "{args:?}"
+        );
+    }
+    let out = sb.run_stdin("link", &["--delete", "-"], "a eth0 -n x\n");
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            1,
+            "netns-link: line 1 of stdin: -n is no option of --delete's\n"
+        ),
+    );
+}
+
+/// A bridge made for a line that fails is removed only once the batch is
+/// done: a later line of the batch that names its end as that bridge is
+/// refused by the kernel ("File exists"), though without the failed line
+/// it would be made.
+#[test]
+#[ignore = "the fix is a retry pass in Wirer::make_once for a pair refused as File exists by a bridge made for a failed link (dropped between passes, made flags kept to the end): larger than this attack's time, and veth.rs is being changed by another helper"]
+fn a_bridge_made_for_a_failed_line_does_not_block_a_later_lines_name() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let out = sb.run_stdin("link", &["-"], "a b -b br1 --mtu 70000\na b -n br1\n");
+    let run = sb.run.display();
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            1,
+            format!(
+                "netns-link: line 1 of stdin: cannot make the veth pair \"eth0\" in \"{run}/a\" and \"eth0\" in \"{run}/b\": Invalid argument\n"
+            )
+        ),
+    );
+    assert_eq!(devices(&sb, "a"), ["eth0"]);
+    assert_eq!(devices(&sb, "b"), ["br1"]);
+    let veth = json(&ip(&sb, "b", &["-d", "-j", "link", "show", "br1"]).stdout);
+    assert_eq!(veth[0]["linkinfo"]["info_kind"], "veth", "{veth}");
+}
