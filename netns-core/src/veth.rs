@@ -58,8 +58,14 @@ const WINDOW: usize = 64;
 const REPLY: usize = 8 * 1024;
 /// More open namespaces than this and their sockets are closed after a
 /// batch (made again when next needed), to stay far below the open-file
-/// limit however many namespaces a network has.
+/// limit however many namespaces a network has; fewer under a low limit.
 const OPEN_MAX: usize = 256;
+/// The most links a batch holds: its answers owed a socket stay within
+/// WINDOW.
+const LINKS_AT_ONCE: usize = 64;
+/// Descriptors a link of a batch may hold: its two namespaces (opened by
+/// the caller for the batch) and a socket made in each.
+const FILES_A_LINK: usize = 4;
 
 /// An address of an end: an IPv4 or IPv6 address and its prefix length
 /// (`10.0.0.0/31`, `fd00::1/127`).
@@ -268,6 +274,10 @@ pub struct Wirer {
     places: HashMap<NetnsId, Place>,
     /// How many places have a socket open.
     open: usize,
+    /// How many may stay open from one batch to the next, and how many
+    /// links a batch takes: sized by the open-file limit.
+    open_max: usize,
+    links_at_once: usize,
 }
 
 /// A request of a link's, and what it asked (for the message if it is
@@ -303,16 +313,44 @@ impl Wirer {
     /// A wirer that brings up both ends and the loopback of each
     /// namespace it touches, and adds IPv6 addresses with duplicate
     /// address detection. Opens the namespace this process is in, for
-    /// ends placed there.
+    /// ends placed there. Raises the soft open-file limit to the hard one
+    /// (getrlimit, setrlimit) and sizes its batches and the sockets it
+    /// keeps to fit it, with the descriptors open already (those below
+    /// the one it opens); a limit too low for one link is an error.
     pub fn new() -> Result<Self> {
         let here = Netns::open_path("/proc/thread-self/ns/net".as_ref())?;
+        // At most those below it and it (the one its O_PATH took before
+        // it is free again: what a namespace's opening takes for a while,
+        // while the sockets a link needs are not all open).
+        let open = here.as_fd().as_raw_fd() as usize + 1;
+        let limit = crate::netns::raise_file_limit();
+        let spare = limit.saturating_sub(open);
+        if spare < FILES_A_LINK {
+            return Err(Error::Link(format!(
+                "too few open files for a link: the limit (ulimit -n) is {limit}, \
+                 and {} are needed",
+                open + FILES_A_LINK
+            )));
+        }
+        // Half of what is spare for a batch's links, the rest for the
+        // sockets kept.
+        let links_at_once = (spare / FILES_A_LINK / 2).clamp(1, LINKS_AT_ONCE);
         Ok(Wirer {
             here,
             up: true,
             nodad: false,
             places: HashMap::new(),
             open: 0,
+            open_max: (spare - links_at_once * FILES_A_LINK).min(OPEN_MAX),
+            links_at_once,
         })
+    }
+
+    /// How many links [`Wirer::make`] should be given at a time, at most:
+    /// their namespaces, opened by the caller, and their sockets fit the
+    /// open-file limit beside the sockets kept.
+    pub fn links_at_once(&self) -> usize {
+        self.links_at_once
     }
 
     /// Leaves the ends and the loopbacks down (`false`).
@@ -429,9 +467,9 @@ impl Wirer {
         self.collect(&mut pending);
         let made = pending.iter_mut().map(|p| self.finish(p)).collect();
         self.drop_unused_bridges();
-        // Once every OPEN_MAX namespaces met, not every batch: the cost
+        // Once every `open_max` namespaces met, not every batch: the cost
         // of a link stays the same however many there are.
-        if self.open > OPEN_MAX {
+        if self.open > self.open_max {
             for place in self.places.values_mut() {
                 place.conn = None;
             }
