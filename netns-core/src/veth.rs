@@ -407,9 +407,9 @@ impl Wirer {
     /// Makes the links of `links`, in order, and says for each what was
     /// made or why nothing was: a link that fails at any step is removed
     /// again (with a bridge made for it alone), and the others go on.
-    /// Per link: one RTM_NEWLINK for the pair, one RTM_GETLINK per end
-    /// (its ifindex), one RTM_NEWLINK for the peer's IFF_UP and each
-    /// bridge port (in one when both) and one
+    /// Per link: one RTM_NEWLINK for the pair, one RTM_NEWLINK for the
+    /// peer's IFF_UP and each bridge port (in one when both), then one
+    /// RTM_GETLINK per end (its ifindex) and one
     /// RTM_NEWADDR per address, each step sent for the whole batch
     /// before its answers are read; the first time a namespace is met, a
     /// socket in it and its loopback up, and when an `ethN` is chosen
@@ -450,18 +450,26 @@ impl Wirer {
             p.sent = p.failed.is_none();
         }
         self.collect(&mut pending);
-        // Their ifindexes.
+        // The peers up and the bridge ports, then the ifindexes: a
+        // socket's requests are carried out as they are sent, so each
+        // end is asked for once its carrier is on. Asked before, an end
+        // made up has its carrier-off event (veth_newlink's) still due,
+        // and RTM_GETLINK settles it first (linkwatch_sync_dev): a
+        // dev_deactivate, which waits for an RCU grace period.
         for p in pending.iter_mut().filter(|p| p.failed.is_none()) {
+            for end in 0..2 {
+                self.send_port(p, end);
+            }
             for end in 0..2 {
                 let sent = self.send_find(p, end);
                 self.sent(p, end, Step::Find, sent);
             }
         }
         self.collect(&mut pending);
-        // Bridge ports and addresses.
+        // The addresses.
         for p in pending.iter_mut().filter(|p| p.failed.is_none()) {
             for end in 0..2 {
-                self.send_settings(p, end);
+                self.send_addrs(p, end);
             }
         }
         self.collect(&mut pending);
@@ -635,11 +643,13 @@ impl Wirer {
         get_request(self.conn(p.at[end])?, &p.names[end])
     }
 
-    fn send_settings(&mut self, p: &mut Pending<'_, '_>, end: usize) {
-        let index = p.index[end];
+    /// The peer up (`b`) and an end into its bridge: one RTM_NEWLINK
+    /// for both, the device by name (its ifindex is not asked yet).
+    fn send_port(&mut self, p: &mut Pending<'_, '_>, end: usize) {
         let up = self.up && end == 1;
         if p.masters[end].is_some() || up {
-            let mut body = Attrs::after(&ifinfomsg(index, up));
+            let mut body = Attrs::after(&ifinfomsg(0, up));
+            body.push(IFLA_IFNAME, &nul(&p.names[end]));
             if let Some(master) = p.masters[end] {
                 body.push(IFLA_MASTER, &master.to_ne_bytes());
             }
@@ -648,6 +658,10 @@ impl Wirer {
                 .and_then(|c| c.send(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, &body));
             self.sent(p, end, Step::Port, sent);
         }
+    }
+
+    fn send_addrs(&mut self, p: &mut Pending<'_, '_>, end: usize) {
+        let index = p.index[end];
         let spec = if end == 0 { &p.link.a } else { &p.link.b };
         for addr in &spec.addrs {
             let body = address(addr, index, self.nodad);
