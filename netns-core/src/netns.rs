@@ -628,8 +628,8 @@ impl<'a> Deleter<'a> {
 const FILES_KEPT_FREE: usize = 64;
 
 /// Raises the soft limit on open files to the hard one, and returns the
-/// limit in force.
-fn raise_file_limit() -> usize {
+/// limit in force (a Deleter's and a Wirer's sizes follow it).
+pub(crate) fn raise_file_limit() -> usize {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return 0;

@@ -59,8 +59,14 @@ const WINDOW: usize = 64;
 const REPLY: usize = 8 * 1024;
 /// More open namespaces than this and their sockets are closed after a
 /// batch (made again when next needed), to stay far below the open-file
-/// limit however many namespaces a network has.
+/// limit however many namespaces a network has; fewer under a low limit.
 const OPEN_MAX: usize = 256;
+/// The most links a batch holds: its answers owed a socket stay within
+/// WINDOW.
+const LINKS_AT_ONCE: usize = 64;
+/// Descriptors a link of a batch may hold: its two namespaces (opened by
+/// the caller for the batch) and a socket made in each.
+const FILES_A_LINK: usize = 4;
 
 /// An address of an end: an IPv4 or IPv6 address and its prefix length
 /// (`10.0.0.0/31`, `fd00::1/127`).
@@ -280,6 +286,10 @@ pub struct Wirer {
     places: HashMap<NetnsId, Place>,
     /// How many places have a socket open.
     open: usize,
+    /// How many may stay open from one batch to the next, and how many
+    /// links a batch takes: sized by the open-file limit.
+    open_max: usize,
+    links_at_once: usize,
 }
 
 /// A request of a link's, and what it asked (for the message if it is
@@ -321,16 +331,44 @@ impl Wirer {
     /// A wirer that brings up both ends and the loopback of each
     /// namespace it touches, and adds IPv6 addresses with duplicate
     /// address detection. Opens the namespace this process is in, for
-    /// ends placed there.
+    /// ends placed there. Raises the soft open-file limit to the hard one
+    /// (getrlimit, setrlimit) and sizes its batches and the sockets it
+    /// keeps to fit it, with the descriptors open already (those below
+    /// the one it opens); a limit too low for one link is an error.
     pub fn new() -> Result<Self> {
         let here = Netns::open_path("/proc/thread-self/ns/net".as_ref())?;
+        // At most those below it and it (the one its O_PATH took before
+        // it is free again: what a namespace's opening takes for a while,
+        // while the sockets a link needs are not all open).
+        let open = here.as_fd().as_raw_fd() as usize + 1;
+        let limit = crate::netns::raise_file_limit();
+        let spare = limit.saturating_sub(open);
+        if spare < FILES_A_LINK {
+            return Err(Error::Link(format!(
+                "too few open files for a link: the limit (ulimit -n) is {limit}, \
+                 and {} are needed",
+                open + FILES_A_LINK
+            )));
+        }
+        // Half of what is spare for a batch's links, the rest for the
+        // sockets kept.
+        let links_at_once = (spare / FILES_A_LINK / 2).clamp(1, LINKS_AT_ONCE);
         Ok(Wirer {
             here,
             up: true,
             nodad: false,
             places: HashMap::new(),
             open: 0,
+            open_max: (spare - links_at_once * FILES_A_LINK).min(OPEN_MAX),
+            links_at_once,
         })
+    }
+
+    /// How many links [`Wirer::make`] should be given at a time, at most:
+    /// their namespaces, opened by the caller, and their sockets fit the
+    /// open-file limit beside the sockets kept.
+    pub fn links_at_once(&self) -> usize {
+        self.links_at_once
     }
 
     /// Leaves the ends and the loopbacks down (`false`).
@@ -401,9 +439,9 @@ impl Wirer {
     /// Makes the links of `links`, in order, and says for each what was
     /// made or why nothing was: a link that fails at any step is removed
     /// again (with a bridge made for it alone), and the others go on.
-    /// Per link: one RTM_NEWLINK for the pair, one RTM_GETLINK per end
-    /// (its ifindex), one RTM_NEWLINK for the peer's IFF_UP and each
-    /// bridge port (in one when both) and one
+    /// Per link: one RTM_NEWLINK for the pair, one RTM_NEWLINK for the
+    /// peer's IFF_UP and each bridge port (in one when both), then one
+    /// RTM_GETLINK per end (its ifindex) and one
     /// RTM_NEWADDR per address, each step sent for the whole batch
     /// before its answers are read; the first time a namespace is met, a
     /// socket in it and its loopback up, when an `ethN` is chosen there
@@ -431,9 +469,9 @@ impl Wirer {
             todo = again.into_iter().map(|j| todo[j]).collect();
         }
         self.drop_unused_bridges();
-        // Once every OPEN_MAX namespaces met, not every batch: the cost
+        // Once every `open_max` namespaces met, not every batch: the cost
         // of a link stays the same however many there are.
-        if self.open > OPEN_MAX {
+        if self.open > self.open_max {
             for place in self.places.values_mut() {
                 place.conn = None;
             }
@@ -483,18 +521,26 @@ impl Wirer {
             p.sent = p.failed.is_none();
         }
         self.collect(&mut pending);
-        // Their ifindexes.
+        // The peers up and the bridge ports, then the ifindexes: a
+        // socket's requests are carried out as they are sent, so each
+        // end is asked for once its carrier is on. Asked before, an end
+        // made up has its carrier-off event (veth_newlink's) still due,
+        // and RTM_GETLINK settles it first (linkwatch_sync_dev): a
+        // dev_deactivate, which waits for an RCU grace period.
         for p in pending.iter_mut().filter(|p| p.failed.is_none()) {
+            for end in 0..2 {
+                self.send_port(p, end);
+            }
             for end in 0..2 {
                 let sent = self.send_find(p, end);
                 self.sent(p, end, Step::Find, sent);
             }
         }
         self.collect(&mut pending);
-        // Bridge ports and addresses.
+        // The addresses.
         for p in pending.iter_mut().filter(|p| p.failed.is_none()) {
             for end in 0..2 {
-                self.send_settings(p, end);
+                self.send_addrs(p, end);
             }
         }
         self.collect(&mut pending);
@@ -770,11 +816,13 @@ impl Wirer {
         get_request(self.conn(p.at[end])?, &p.names[end])
     }
 
-    fn send_settings(&mut self, p: &mut Pending<'_, '_>, end: usize) {
-        let index = p.index[end];
+    /// The peer up (`b`) and an end into its bridge: one RTM_NEWLINK
+    /// for both, the device by name (its ifindex is not asked yet).
+    fn send_port(&mut self, p: &mut Pending<'_, '_>, end: usize) {
         let up = self.up && end == 1;
         if p.masters[end].is_some() || up {
-            let mut body = Attrs::after(&ifinfomsg(index, up));
+            let mut body = Attrs::after(&ifinfomsg(0, up));
+            body.push(IFLA_IFNAME, &nul(&p.names[end]));
             if let Some(master) = p.masters[end] {
                 body.push(IFLA_MASTER, &master.to_ne_bytes());
             }
@@ -783,6 +831,10 @@ impl Wirer {
                 .and_then(|c| c.send(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, &body));
             self.sent(p, end, Step::Port, sent);
         }
+    }
+
+    fn send_addrs(&mut self, p: &mut Pending<'_, '_>, end: usize) {
+        let index = p.index[end];
         let spec = if end == 0 { &p.link.a } else { &p.link.b };
         for addr in &spec.addrs {
             let body = address(addr, index, self.nodad);

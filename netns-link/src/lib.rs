@@ -100,9 +100,6 @@ struct EndWords {
     bridge: Option<OsString>,
 }
 
-/// Links sent to the kernel at a time.
-const BATCH: usize = 64;
-
 pub fn run(args: Vec<OsString>) -> ExitCode {
     netns_cli::run("netns-link", USAGE, args, parse, &mut execute)
 }
@@ -424,7 +421,9 @@ impl Work<'_> {
 
     fn queue(&mut self, ui: &mut Ui, line: Option<usize>, words: Result<Words, String>) {
         self.batch.push((line, words));
-        if self.batch.len() >= BATCH {
+        // Each a line's namespaces held open until it is sent: as many
+        // as the open-file limit has room for.
+        if self.batch.len() >= self.wirer.links_at_once() {
             self.flush(ui);
         }
     }

@@ -394,3 +394,72 @@ fn messages_keep_the_name_and_shortages_are_errors() {
     );
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
 }
+
+/// netns-link under low open-file limits: a chain of 300 links is made
+/// whole at 64, at 32 and at the least one link takes (a batch holds its
+/// namespaces and their sockets: fewer links a batch then, fewer sockets
+/// kept), every end in place with its address; one descriptor less is
+/// refused before anything is made, naming the shortage (exit 1).
+#[test]
+fn a_chain_of_300_links_under_low_open_file_limits() {
+    use crate::link::{devices, ip};
+    let names: Vec<String> = (0..=300).map(|i| format!("n{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let sb = Sandbox::with(&names);
+    let at = |i: usize, end: usize| format!("10.{}.{}.{end}/31", i / 256, i % 256);
+    let chain: String = (0..300)
+        .map(|i| format!("n{i} -a {} n{} -a {}\n", at(i, 0), i + 1, at(i, 1)))
+        .collect();
+    let link = |limit: usize| {
+        crate::util::output(
+            std::process::Command::new("prlimit")
+                .arg(format!("--nofile={limit}"))
+                .arg(crate::util::bin("link"))
+                .arg("-")
+                .env("NETNS_RUN_DIR", &sb.run),
+            &chain,
+        )
+    };
+    // The least a link takes, as said when refused (what is open at the
+    // start, its two namespaces and a socket in each).
+    let out = link(6);
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{out:?}");
+    let least: usize = out
+        .stderr
+        .strip_prefix("netns-link: too few open files for a link: the limit (ulimit -n) is 6, and ")
+        .and_then(|rest| rest.strip_suffix(" are needed\n"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out:?}"));
+    assert!((8..=12).contains(&least), "{out:?}");
+    for limit in [64, 32, least] {
+        let out = link(limit);
+        assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{limit}: {out:?}");
+        assert_eq!(out.stdout.lines().count(), 300, "{limit}: {out:?}");
+        assert_eq!(devices(&sb, "n0"), ["eth0"], "{limit}");
+        assert_eq!(devices(&sb, "n300"), ["eth0"], "{limit}");
+        for i in [1, 63, 64, 65, 150, 299] {
+            assert_eq!(devices(&sb, &format!("n{i}")), ["eth0", "eth1"], "{limit}");
+            let out = ip(&sb, &format!("n{i}"), &["-br", "-4", "addr"]);
+            let mut addrs: Vec<&str> = out.stdout.split_whitespace().collect();
+            addrs.retain(|w| w.starts_with("10."));
+            assert_eq!(addrs, [at(i - 1, 1), at(i, 0)], "{limit}: n{i}: {out:?}");
+        }
+        assert_eq!(sb.run("del", &["--all"]).code, 0);
+        assert_eq!(sb.run("add", &names).code, 0);
+    }
+    let out = link(least - 1);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "netns-link: too few open files for a link: the limit (ulimit -n) is {}, \
+             and {least} are needed\n",
+            least - 1
+        ),
+        "{out:?}"
+    );
+    for name in ["n0", "n1", "n300"] {
+        assert!(devices(&sb, name).is_empty(), "{name}");
+    }
+}

@@ -6,13 +6,26 @@
 //! scaled), and the kernel floor (`floor link`: the pairs and addresses,
 //! nothing else); the network's teardown, `netns-del --all` beside
 //! `ip -batch` deletes; and a LAN, one namespace with a bridge and 500
-//! hosts linked to it, beside the fastest `ip` form of it. `cargo xtask
-//! bench link` runs these rows alone.
+//! hosts linked to it, beside the fastest `ip` form of it; and links at
+//! scale: chains of 100, 1000 and 10 000 links, each beside the kernel
+//! floor at the same size (and the floor that also brings up what
+//! netns-link brings up), a link's cost at 10 000 over its cost at 100,
+//! and netns-link's peak memory. `cargo xtask bench link` runs these
+//! rows alone.
 
 use std::process::Command;
 use std::time::Duration;
 
 use super::{Bins, Row, ip, median, settle, time};
+
+/// Links made at each size (a chain of one namespace more), and the runs
+/// of each tool at that size: one at 10 000, whose adds, links and
+/// deletes take most of a minute each time.
+const SCALE: [(usize, usize); 3] = [(100, 5), (1000, 3), (10_000, 1)];
+/// The growth of a link's cost from the smallest size to the largest
+/// that the issue allows, and the peak memory at the largest.
+const GROWTH_MAX: f64 = 1.3;
+const PEAK_MAX_MB: f64 = 20.0;
 
 const NODES: usize = 1000;
 /// The chain the one-`ip`-a-step way is timed on, then scaled to NODES.
@@ -122,7 +135,7 @@ pub(super) fn run(b: &Bins) -> Result<Vec<Row>, String> {
         "add + link {ms:.2} s (target <= 1.5 s: {})",
         if ms <= 1.5 { "met" } else { "MISSED" }
     );
-    Ok(vec![
+    let mut rows = vec![
         row(
             format!("{what}: `netns-link -`"),
             &o_link,
@@ -166,7 +179,157 @@ pub(super) fn run(b: &Bins) -> Result<Vec<Row>, String> {
             &i_lan,
             None,
         ),
-    ])
+    ];
+    rows.extend(at_scale(b)?);
+    Ok(rows)
+}
+
+/// One size of the links at scale: each tool's times, and netns-link's
+/// peak resident set (KiB, the highest of its runs).
+struct Size {
+    links: usize,
+    runs: usize,
+    ours: Vec<Duration>,
+    floor: Vec<Duration>,
+    floor_up: Vec<Duration>,
+    peak: u64,
+}
+
+impl Size {
+    /// The median of `times` over the links made: a link's cost.
+    fn per_link(&self, times: &[Duration]) -> f64 {
+        median(times.to_vec()).as_secs_f64() / self.links as f64
+    }
+}
+
+/// Chains of each SCALE size made by `netns-link -` (under `peak`, for
+/// its memory), by `floor link` and by `floor link ... up`, in turn, each
+/// on fresh namespaces (made by `netns-add -`, not timed) that are
+/// deleted after.
+fn at_scale(b: &Bins) -> Result<Vec<Row>, String> {
+    let mut sizes = Vec::new();
+    for (links, runs) in SCALE {
+        let nodes = links + 1;
+        let names = names(nodes);
+        let lines = chain(nodes);
+        let mut size = Size {
+            links,
+            runs,
+            ours: Vec::new(),
+            floor: Vec::new(),
+            floor_up: Vec::new(),
+            peak: 0,
+        };
+        let floor = |up: bool| {
+            let mut cmd = b.cmd("floor");
+            cmd.args(["link", &nodes.to_string(), "/run/netns", "c"]);
+            if up {
+                cmd.arg("up");
+            }
+            cmd
+        };
+        for rep in 0..runs {
+            for turn in 0..3 {
+                time(b.cmd("netns-add").arg("-"), Some(names.as_bytes()))?;
+                match (rep + turn) % 3 {
+                    0 => {
+                        let (took, kib) = peak(b, "netns-link", &["-"], lines.as_bytes())?;
+                        size.ours.push(took);
+                        size.peak = size.peak.max(kib);
+                    }
+                    1 => size.floor.push(time(&mut floor(false), None)?),
+                    _ => size.floor_up.push(time(&mut floor(true), None)?),
+                }
+                time(b.cmd("netns-del").arg("--all"), None)?;
+                settle();
+            }
+        }
+        sizes.push(size);
+    }
+    let mut rows = Vec::new();
+    let mb = |kib: u64| kib as f64 * 1024.0 / 1e6;
+    for s in &sizes {
+        let what = format!(
+            "links at {} (a chain of {}, a /31 each end, all up): `netns-link -` ({})",
+            s.links,
+            s.links + 1,
+            match s.runs {
+                1 => "one run".to_owned(),
+                n => format!("median of {n}"),
+            }
+        );
+        let mut note = format!(
+            "{:.3} ms a link, the floor's {:.3}; peak RSS {:.1} MB",
+            s.per_link(&s.ours) * 1e3,
+            s.per_link(&s.floor) * 1e3,
+            mb(s.peak)
+        );
+        if Some(s.links) == SCALE.last().map(|l| l.0) {
+            let met = if mb(s.peak) <= PEAK_MAX_MB {
+                "met"
+            } else {
+                "MISSED"
+            };
+            note.push_str(&format!(" (target <= {PEAK_MAX_MB} MB: {met})"));
+        }
+        rows.push(Row {
+            what: what.clone(),
+            ours: median(s.ours.clone()),
+            reference: "the kernel floor (pairs and addresses)".to_owned(),
+            theirs: median(s.floor.clone()),
+            target: None,
+            note,
+        });
+        rows.push(Row {
+            what,
+            ours: median(s.ours.clone()),
+            reference: "the kernel floor, and up what netns-link brings up".to_owned(),
+            theirs: median(s.floor_up.clone()),
+            target: None,
+            note: format!("the floor's {:.3} ms a link", s.per_link(&s.floor_up) * 1e3),
+        });
+    }
+    if let (Some(small), Some(large)) = (sizes.first(), sizes.last()) {
+        let growth = |times: fn(&Size) -> &[Duration]| {
+            large.per_link(times(large)) / small.per_link(times(small))
+        };
+        let ours = growth(|s| &s.ours);
+        let met = if ours <= GROWTH_MAX { "met" } else { "MISSED" };
+        rows.push(Row {
+            what: format!(
+                "a link's cost at {} links: `netns-link -` ({} run{})",
+                large.links,
+                large.runs,
+                if large.runs == 1 { "" } else { "s" }
+            ),
+            ours: Duration::from_secs_f64(large.per_link(&large.ours)),
+            reference: format!("the same at {} links", small.links),
+            theirs: Duration::from_secs_f64(small.per_link(&small.ours)),
+            target: None,
+            note: format!(
+                "<= {GROWTH_MAX} ({met}); the kernel floor grows {:.2}x, the floor with \
+                 everything up {:.2}x",
+                growth(|s| &s.floor),
+                growth(|s| &s.floor_up)
+            ),
+        });
+    }
+    Ok(rows)
+}
+
+/// Times `bin ARGS` from our build, as `time` does, run by `peak` for
+/// its peak resident set (KiB).
+fn peak(b: &Bins, bin: &str, args: &[&str], stdin: &[u8]) -> Result<(Duration, u64), String> {
+    let file = std::env::temp_dir().join(format!("netns-bench-peak-{}", std::process::id()));
+    let mut cmd = b.cmd("peak");
+    cmd.arg(&file).arg(b.dir.join(bin)).args(args);
+    let took = time(&mut cmd, Some(stdin))?;
+    let kib = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|k| k.trim().parse().ok())
+        .ok_or_else(|| format!("no peak memory in {}", file.display()));
+    let _ = std::fs::remove_file(&file);
+    Ok((took, kib?))
 }
 
 /// A LAN made both ways, each on fresh namespaces (`hub`, and `h0` ..):

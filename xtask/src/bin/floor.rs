@@ -18,7 +18,10 @@
 //!   ends placed by IFLA_NET_NS_FD, sent from the first end's namespace,
 //!   then an RTM_NEWADDR of a /31 in each end's, each acked before the
 //!   next; the ifindexes are those a fresh namespace gives (lo 1, then 2,
-//!   3), asked of no one. Its sockets are made by setns there and back.
+//!   3), asked of no one. Its sockets are made by setns there and back, each
+//!   namespace's when the chain reaches it (two open at a time). With `up`
+//!   it also brings up what netns-link does: the first end as it is made
+//!   (IFF_UP), the peer by an RTM_NEWLINK after, and each namespace's lo.
 
 use std::ffi::CString;
 use std::os::fd::AsFd;
@@ -39,10 +42,11 @@ fn main() -> ExitCode {
         ["del", n, dir, prefix] => del(n.parse().unwrap_or(0), dir, prefix),
         ["identify", dir] => identify(dir),
         ["exec", prog] => exec(prog),
-        ["link", n, dir, prefix] => link(n.parse().unwrap_or(0), dir, prefix),
+        ["link", n, dir, prefix] => link(n.parse().unwrap_or(0), dir, prefix, false),
+        ["link", n, dir, prefix, "up"] => link(n.parse().unwrap_or(0), dir, prefix, true),
         _ => {
             eprintln!(
-                "usage: floor add|del|link N DIR PREFIX | floor identify DIR | floor exec PROG"
+                "usage: floor add|del|link N DIR PREFIX | floor link N DIR PREFIX up | floor identify DIR | floor exec PROG"
             );
             return ExitCode::from(2);
         }
@@ -125,7 +129,7 @@ fn exec(prog: &str) -> nix::Result<()> {
     Ok(())
 }
 
-fn link(n: usize, dir: &str, prefix: &str) -> nix::Result<()> {
+fn link(n: usize, dir: &str, prefix: &str, up: bool) -> nix::Result<()> {
     use nix::sys::socket::{
         AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType, recv, sendto,
         socket,
@@ -136,8 +140,9 @@ fn link(n: usize, dir: &str, prefix: &str) -> nix::Result<()> {
         OFlag::O_RDONLY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )?;
-    let mut spaces = Vec::with_capacity(n);
-    for i in 0..n {
+    // Namespace i and its socket, opened when the chain reaches it: two
+    // at a time, so that any length fits the open-file limit.
+    let space = |i: usize| -> nix::Result<(OwnedFd, OwnedFd)> {
         let path = format!("{dir}/{prefix}{i}");
         let ns = open(
             path.as_str(),
@@ -152,8 +157,8 @@ fn link(n: usize, dir: &str, prefix: &str) -> nix::Result<()> {
             SockProtocol::NetlinkRoute,
         )?;
         setns(&home, CloneFlags::CLONE_NEWNET)?;
-        spaces.push((ns, sock));
-    }
+        Ok((ns, sock))
+    };
     let attr = |m: &mut Vec<u8>, kind: u16, value: &[u8]| {
         m.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
         m.extend_from_slice(&kind.to_ne_bytes());
@@ -166,12 +171,15 @@ fn link(n: usize, dir: &str, prefix: &str) -> nix::Result<()> {
     };
     let mut buf = vec![0u8; 8192];
     let mut seq = 0u32;
-    let mut ask = |sock: &OwnedFd, kind: u16, body: &[u8]| -> nix::Result<()> {
+    // NLM_F_REQUEST | NLM_F_ACK, and for what is made NLM_F_EXCL | NLM_F_CREATE.
+    const MAKE: u16 = 0x1 | 0x4 | 0x200 | 0x400;
+    const SET: u16 = 0x1 | 0x4;
+    let mut ask = |sock: &OwnedFd, kind: u16, flags: u16, body: &[u8]| -> nix::Result<()> {
         seq += 1;
         let mut m = Vec::with_capacity(16 + body.len());
         m.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
         m.extend_from_slice(&kind.to_ne_bytes());
-        m.extend_from_slice(&(0x1u16 | 0x4 | 0x200 | 0x400).to_ne_bytes());
+        m.extend_from_slice(&flags.to_ne_bytes());
         m.extend_from_slice(&seq.to_ne_bytes());
         m.extend_from_slice(&0u32.to_ne_bytes());
         m.extend_from_slice(body);
@@ -188,9 +196,30 @@ fn link(n: usize, dir: &str, prefix: &str) -> nix::Result<()> {
             _ => Err(nix::Error::from_raw(-code)),
         }
     };
-    for i in 0..n.saturating_sub(1) {
-        let ((ns_a, sock_a), (ns_b, sock_b)) = (&spaces[i], &spaces[i + 1]);
+    if n < 2 {
+        return Ok(());
+    }
+    // struct ifinfomsg of device `index`, IFF_UP set (and changed) if `up`.
+    let ifinfomsg = |index: u32, up: bool| {
         let mut m = vec![0u8; 16];
+        m[4..8].copy_from_slice(&index.to_ne_bytes());
+        if up {
+            m[8..12].copy_from_slice(&1u32.to_ne_bytes());
+            m[12..16].copy_from_slice(&1u32.to_ne_bytes());
+        }
+        m
+    };
+    let mut a = space(0)?;
+    if up {
+        ask(&a.1, 16, SET, &ifinfomsg(1, true))?;
+    }
+    for i in 0..n - 1 {
+        let b = space(i + 1)?;
+        let ((ns_a, sock_a), (ns_b, sock_b)) = (&a, &b);
+        if up {
+            ask(sock_b, 16, SET, &ifinfomsg(1, true))?;
+        }
+        let mut m = ifinfomsg(0, up);
         attr(&mut m, 3, b"r\0");
         attr(&mut m, 28, &ns_a.as_raw_fd().to_ne_bytes());
         let info = m.len();
@@ -205,7 +234,12 @@ fn link(n: usize, dir: &str, prefix: &str) -> nix::Result<()> {
         for at in [peer, data, info] {
             close(&mut m, at);
         }
-        ask(sock_a, 16, &m)?;
+        ask(sock_a, 16, MAKE, &m)?;
+        if up {
+            // The peer (b's first device) after: a veth cannot open
+            // before its peer is made.
+            ask(sock_b, 16, SET, &ifinfomsg(2, true))?;
+        }
         // The right end is a's second device but in the first namespace.
         for (sock, index, end) in [(sock_a, if i == 0 { 2u32 } else { 3 }, 0u8), (sock_b, 2, 1)] {
             let ip = [10, (i / 256) as u8, (i % 256) as u8, end];
@@ -213,8 +247,9 @@ fn link(n: usize, dir: &str, prefix: &str) -> nix::Result<()> {
             m.extend_from_slice(&index.to_ne_bytes());
             attr(&mut m, 2, &ip);
             attr(&mut m, 1, &ip);
-            ask(sock, 20, &m)?;
+            ask(sock, 20, MAKE, &m)?;
         }
+        a = b;
     }
     Ok(())
 }
