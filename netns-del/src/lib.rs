@@ -150,32 +150,9 @@ fn deleter<'h>(args: &Args, ui: &mut Ui, here: &'h Here) -> std::io::Result<Opti
 /// Removes the names of `args` from `here` with `deleter`.
 fn remove(args: &Args, ui: &mut Ui, here: &Here, deleter: &mut Deleter) -> std::io::Result<()> {
     let mut removed = JsonArray::default();
-    let mut delete = |name: Name, ui: &mut Ui| match deleter.delete(&name) {
-        Ok(what) => {
-            if what == Removed::StaleFile {
-                let path = here.run_dir.file(&name);
-                ui.warn(format_args!(
-                    "{} held no namespace (a stale file); removed it",
-                    InQuotes::new(&path)
-                ));
-            }
-            if args.json {
-                let path = here.run_dir.file(&name);
-                let mut fields = vec![
-                    ("name", netns_cli::json_name(ui, &name)),
-                    ("path", Value::from(path.to_string_lossy())),
-                ];
-                match what {
-                    Removed::StaleFile => fields.push(("stale", Value::from(true))),
-                    Removed::Symlink => fields.push(("symlink", Value::from(true))),
-                    Removed::Namespace => {}
-                }
-                removed.push(ui.out(), &fields);
-            }
-        }
-        // Removed already, with the dead keeper's other names.
-        Err(err) if err.is_missing() && here.removed_stale().contains(&name) => {}
-        Err(err) => ui.error(err),
+    let mut delete = |name: Name, ui: &mut Ui| {
+        let json = args.json.then_some(&mut removed);
+        delete_name(ui, here, deleter, &name, json);
     };
     if args.all {
         match here.run_dir.names() {
@@ -195,4 +172,124 @@ fn remove(args: &Args, ui: &mut Ui, here: &Here, deleter: &mut Deleter) -> std::
         removed.finish(ui.out())?;
     }
     Ok(())
+}
+
+/// Removes `name` from `here` with `deleter`, and says what came of it
+/// (into `json`, if given); false if it failed.
+fn delete_name(
+    ui: &mut Ui,
+    here: &Here,
+    deleter: &mut Deleter,
+    name: &Name,
+    json: Option<&mut JsonArray>,
+) -> bool {
+    match deleter.delete(name) {
+        Ok(what) => {
+            if what == Removed::StaleFile {
+                let path = here.run_dir.file(name);
+                ui.warn(format_args!(
+                    "{} held no namespace (a stale file); removed it",
+                    InQuotes::new(&path)
+                ));
+            }
+            if let Some(removed) = json {
+                let path = here.run_dir.file(name);
+                let mut fields = vec![
+                    ("name", netns_cli::json_name(ui, name)),
+                    ("path", Value::from(path.to_string_lossy())),
+                ];
+                match what {
+                    Removed::StaleFile => fields.push(("stale", Value::from(true))),
+                    Removed::Symlink => fields.push(("symlink", Value::from(true))),
+                    Removed::Namespace => {}
+                }
+                removed.push(ui.out(), &fields);
+            }
+            true
+        }
+        // Removed already, with the dead keeper's other names.
+        Err(err) if err.is_missing() && here.removed_stale().contains(name) => true,
+        Err(err) => {
+            ui.error(err);
+            false
+        }
+    }
+}
+
+/// The `del NAME` lines of a batch (ip's `netns delete NAME`: a name and
+/// no option), run as `netns-del -` runs its names: in one verb's run,
+/// not one a line. `each` is told, in order, whether each line's name
+/// was removed, after the line's messages; without `force` the first
+/// line that fails is the last one run, as ip's batch stops there.
+/// Returns how many lines it told of: all, but for a stop, or when the
+/// run dir cannot be entered or changed (then the first line failed, as
+/// each line alone would; the caller goes on with the rest, or not).
+pub fn run_names<'s>(
+    names: &[OsString],
+    shared: &'s Shared,
+    kept: &mut Kept<'s>,
+    force: bool,
+    each: &mut dyn FnMut(bool),
+) -> usize {
+    let mut told = 1;
+    let mut execute = |args: &Args, ui: &mut Ui| {
+        match shared.enter(&args.place, ui, Keeper::IfRunning) {
+            Some(Entered::Shared(here)) => {
+                if kept.deleter.is_none() {
+                    kept.deleter = deleter(args, ui, here)?;
+                }
+                match kept.deleter.as_mut() {
+                    Some(deleter) => told = delete_names(names, ui, here, deleter, force, each),
+                    None => each(false),
+                }
+            }
+            Some(Entered::Own(here)) => match deleter(args, ui, &here)? {
+                Some(mut deleter) => {
+                    told = delete_names(names, ui, &here, &mut deleter, force, each);
+                }
+                None => each(false),
+            },
+            None => each(false),
+        }
+        Ok(())
+    };
+    netns_cli::run("netns-del", USAGE, Vec::new(), plain, &mut execute);
+    told
+}
+
+/// [`run_names`] in `here`: how many lines it told of.
+fn delete_names(
+    names: &[OsString],
+    ui: &mut Ui,
+    here: &Here,
+    deleter: &mut Deleter,
+    force: bool,
+    each: &mut dyn FnMut(bool),
+) -> usize {
+    let mut told = 0;
+    for given in names {
+        let done = match Name::new(given.clone()) {
+            Ok(name) => delete_name(ui, here, deleter, &name, None),
+            Err(err) => {
+                netns_cli::refuse(ui, None, err);
+                false
+            }
+        };
+        each(done);
+        told += 1;
+        if !done && !force {
+            break;
+        }
+    }
+    told
+}
+
+/// The Args of a `del NAME` line: its name aside, no option.
+fn plain(_: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
+    Ok(Parsed::Run(Args {
+        place: Place::default(),
+        json: false,
+        all: false,
+        names: Vec::new(),
+    }))
 }

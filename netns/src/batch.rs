@@ -57,14 +57,14 @@ pub fn run(file: &OsStr, globals: Globals, force: bool) -> ExitCode {
         failed: false,
         stopped: false,
     };
-    // Lines of `add NAME` read and not yet made.
-    let mut adds = Adds::default();
+    // Lines of `add NAME` or `del NAME` read and not yet run.
+    let mut held = Held::default();
     loop {
-        // The adds waiting are made before a line is read that is not at
+        // The lines held are run before a line is read that is not at
         // hand: what a slow writer gave is done as it comes.
-        if adds.names.len() >= netns_add::BATCH || !adds.names.is_empty() && !lines.input.at_hand()
+        if held.names.len() >= netns_add::BATCH || !held.names.is_empty() && !lines.input.at_hand()
         {
-            kept.add_names(&mut adds, &mut outcome);
+            kept.run_held(&mut held, &mut outcome);
         }
         if outcome.stopped {
             break;
@@ -73,20 +73,27 @@ pub fn run(file: &OsStr, globals: Globals, force: bool) -> ExitCode {
             Ok(None) => break,
             Ok(Some(Ok(words))) if words.is_empty() => continue,
             Ok(Some(Ok(mut words))) => {
-                if let Some(name) = crate::plain_add(globals, &mut words) {
-                    adds.names.push(name);
-                    adds.numbers.push(lines.number);
+                if let Some((verb, name)) = crate::plain_line(globals, &mut words) {
+                    if verb != held.verb {
+                        kept.run_held(&mut held, &mut outcome);
+                        if outcome.stopped {
+                            break;
+                        }
+                        held.verb = verb;
+                    }
+                    held.names.push(name);
+                    held.numbers.push(lines.number);
                     continue;
                 }
-                // After the adds before it.
-                kept.add_names(&mut adds, &mut outcome);
+                // After the lines held before it.
+                kept.run_held(&mut held, &mut outcome);
                 if outcome.stopped {
                     break;
                 }
                 (lines.number, crate::run_line(globals, words, &mut kept))
             }
             Ok(Some(Err(why))) => {
-                kept.add_names(&mut adds, &mut outcome);
+                kept.run_held(&mut held, &mut outcome);
                 if outcome.stopped {
                     break;
                 }
@@ -94,7 +101,7 @@ pub fn run(file: &OsStr, globals: Globals, force: bool) -> ExitCode {
                 (lines.number, ExitCode::FAILURE)
             }
             Err(err) => {
-                kept.add_names(&mut adds, &mut outcome);
+                kept.run_held(&mut held, &mut outcome);
                 if !outcome.stopped {
                     let read = match file == "-" {
                         true => netns_core::Error::io_sys("read stdin", &err),
@@ -110,7 +117,7 @@ pub fn run(file: &OsStr, globals: Globals, force: bool) -> ExitCode {
             outcome.fail(number);
         }
     }
-    kept.add_names(&mut adds, &mut outcome);
+    kept.run_held(&mut held, &mut outcome);
     match outcome.failed {
         true => ExitCode::FAILURE,
         false => ExitCode::SUCCESS,
@@ -140,10 +147,11 @@ impl Outcome<'_> {
     }
 }
 
-/// The `add NAME` lines read and not yet made: their names, and their
-/// line numbers.
+/// The plain `add NAME` or `del NAME` lines read and not yet run: their
+/// verb, names and line numbers.
 #[derive(Default)]
-struct Adds {
+struct Held {
+    verb: &'static str,
     names: Vec<OsString>,
     numbers: Vec<usize>,
 }
@@ -190,32 +198,36 @@ impl Kept<'_> {
         }
     }
 
-    /// Makes the `add NAME` lines waiting, together (see
-    /// netns_add::run_names), and tells `outcome` of each that failed; the
-    /// lines after one that stops the batch are not made.
-    fn add_names(&mut self, adds: &mut Adds, outcome: &mut Outcome<'_>) {
-        if adds.names.is_empty() {
+    /// Runs the plain lines held, together (see netns_add::run_names and
+    /// netns_del::run_names), and tells `outcome` of each that failed;
+    /// the lines after one that stops the batch are not run.
+    fn run_held(&mut self, held: &mut Held, outcome: &mut Outcome<'_>) {
+        if held.names.is_empty() {
             return;
         }
-        self.switch("add");
+        self.switch(held.verb);
         let force = outcome.force;
         let mut at = 0;
-        while at < adds.names.len() && !outcome.stopped {
-            let mut line = adds.numbers[at..].iter();
+        while at < held.names.len() && !outcome.stopped {
+            let mut line = held.numbers[at..].iter();
             let mut each = |made: bool| {
                 let number = line.next();
                 if let (false, Some(&number)) = (made, number) {
                     outcome.fail(number);
                 }
             };
-            let rest = &adds.names[at..];
-            match netns_add::run_names(rest, self.shared, &mut self.add, force, &mut each) {
+            let rest = &held.names[at..];
+            let told = match held.verb {
+                "add" => netns_add::run_names(rest, self.shared, &mut self.add, force, &mut each),
+                _ => netns_del::run_names(rest, self.shared, &mut self.del, force, &mut each),
+            };
+            match told {
                 0 => break,
                 told => at += told,
             }
         }
-        adds.names.clear();
-        adds.numbers.clear();
+        held.names.clear();
+        held.numbers.clear();
     }
 }
 
@@ -257,7 +269,7 @@ impl Input {
 /// Whether `buffer` begins with a whole command: a line that is not
 /// continued, after any that are (as [`Lines::read`] reads them: a
 /// backslash before the newline, and no `#` nor NUL before it). A line
-/// whose continuation is still to come may take its time: the adds
+/// whose continuation is still to come may take its time: the lines
 /// before it must not wait for it (a writer may wait for them first).
 fn whole_command(buffer: &[u8]) -> bool {
     buffer.split_inclusive(|&b| b == b'\n').any(|line| {

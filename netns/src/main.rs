@@ -209,18 +209,24 @@ fn is_netns(word: &OsString) -> bool {
     word.len() >= 3 && "netns".as_bytes().starts_with(word.as_encoded_bytes())
 }
 
-/// The name of a batch line that is ip's `netns add NAME` and nothing
-/// more (no option, ours or ip's, and none from the batch's -j): such
-/// lines are made together, as `netns-add -` makes its names (see
-/// batch.rs), which a line of its own cannot be.
-fn plain_add(batch: Globals, words: &mut [OsString]) -> Option<OsString> {
+/// The verb and name of a batch line that is ip's `netns add NAME` or
+/// `netns delete NAME` and nothing more (no option, ours or ip's, and
+/// none from the batch's -j or -all): such lines are run together, as
+/// `netns-add -` and `netns-del -` run their names (see batch.rs), which a
+/// line of its own cannot be.
+fn plain_line(batch: Globals, words: &mut [OsString]) -> Option<(&'static str, OsString)> {
     let words = match words.first() {
         Some(first) if is_netns(first) => &mut words[1..],
         _ => words,
     };
     match words {
-        [verb, name] if !batch.json && !name.as_encoded_bytes().starts_with(b"-") => {
-            matches!(resolve(verb.to_str()?), Some(("add", []))).then(|| std::mem::take(name))
+        [verb, name] if !batch.json && !batch.all && !name.as_encoded_bytes().starts_with(b"-") => {
+            let verb = match resolve(verb.to_str()?)? {
+                ("add", []) => "add",
+                ("del", []) => "del",
+                _ => return None,
+            };
+            Some((verb, std::mem::take(name)))
         }
         _ => None,
     }

@@ -535,3 +535,48 @@ fn no_file_of_a_line_after_a_failing_add_appears() {
         "{out:?}"
     );
 }
+
+/// A run of `del NAME` lines (ip's `netns delete NAME`) is run together,
+/// as `netns-del -` runs its names, but told of line by line: a line
+/// whose name is missing or bad stops the batch there without -force,
+/// the names after it kept; with -force each is tried. A stale file is
+/// removed with its warning, and an add line between dels is run in its
+/// place.
+#[test]
+fn a_run_of_del_lines_is_run_together_but_stops_at_a_failing_line() {
+    let sb = Sandbox::with(&["a", "b", "c", "d"]);
+    std::fs::write(sb.file("stale"), "").unwrap();
+    let out = netns(
+        &sb,
+        &["-b", "-"],
+        "netns delete a\ndel stale\ndel gone\ndel b\n",
+    );
+    let run = sb.run.display();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "netns-del: warning: \"{run}/stale\" held no namespace (a stale file); removed it\n\
+             netns-del: cannot remove \"{run}/gone\": No such file or directory\n\
+             Command failed -:3\n"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(sb.mounted(), ["b", "c", "d"]);
+    let out = netns(
+        &sb,
+        &["-force", "-b", "-"],
+        "del b\ndel x/y\nadd e\ndel c\ndel e\ndel gone\ndel d\n",
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let told: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(told.len(), 4, "{out:?}");
+    assert!(
+        told[0].starts_with("netns-del: invalid name \"x/y\""),
+        "{out:?}"
+    );
+    assert_eq!(told[1], "Command failed -:2", "{out:?}");
+    assert!(told[2].contains("/gone\""), "{out:?}");
+    assert_eq!(told[3], "Command failed -:6", "{out:?}");
+    assert!(sb.entries().is_empty(), "{:?}", sb.entries());
+}

@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 
 use crate::{cargo, host_target, man, project_root, run_cargo, stdout_of, target_rustflags};
 
-/// The multicall's size budget, in bytes (1.5 MB: raised from 1.4 MB for
-/// the library, link and kernel issues; for a while 1.525 MB, when
-/// netns-link came to 62 KB, until 28 KB were won back elsewhere). A
+/// The multicall's size budget, in bytes (1.505 MB: raised from 1.4 MB
+/// for the library, link and kernel issues; for a while 1.525 MB, when
+/// netns-link came to 62 KB, until 28 KB were won back elsewhere; then
+/// from 1.5 MB for a batch's del lines run together, issue 29). A
 /// static Rust hello world with the same profile and flags is 1.08 MB
 /// here; the budget is what the verbs may add to it.
-pub const BUDGET: u64 = 1_500_000;
+pub const BUDGET: u64 = 1_505_000;
 
 /// Beyond the `release-small` profile (opt-level "z", fat LTO, one
 /// codegen unit, panic=abort, strip): glibc statically linked, and two
