@@ -468,7 +468,7 @@ impl Wirer {
             }
             todo = again.into_iter().map(|j| todo[j]).collect();
         }
-        self.drop_unused_bridges();
+        self.drop_unused_bridges(true);
         // Once every `open_max` namespaces met, not every batch: the cost
         // of a link stays the same however many there are.
         if self.open > self.open_max {
@@ -545,6 +545,11 @@ impl Wirer {
         }
         self.collect(&mut pending);
         let made: Vec<_> = pending.iter_mut().map(|p| self.finish(p)).collect();
+        // Bridges made for links none of which was kept go now, not at
+        // the end: a later link the kernel refused for a name one of them
+        // held (File exists) is tried again, as if the failed link had
+        // never been.
+        let dropped = self.drop_unused_bridges(false);
         // A link that failed once the batch's later links had chosen
         // their names and addresses gave its own back too late for them:
         // each made after it with an `ethN` in a namespace where it had
@@ -567,7 +572,19 @@ impl Wirer {
             if remake {
                 self.unmake(p);
             }
-            if remake || failed && !p.chosen && refused {
+            let blocked = failed
+                && matches!(
+                    &made[i],
+                    Err(Error::Refused {
+                        errno: Errno::EEXIST,
+                        ..
+                    })
+                )
+                && (0..2).any(|e| {
+                    let given = p.spec(e).ifname.as_ref().map(|n| n.as_bytes());
+                    given.is_some_and(|n| dropped.iter().any(|d| d.0 == p.at[e].id && d.1 == n))
+                });
+            if remake || blocked || failed && !p.chosen && refused {
                 again.push(i);
             }
             refused |= failed && p.chosen;
@@ -962,15 +979,18 @@ impl Wirer {
         }
     }
 
-    /// Removes the bridges made for links none of which was kept.
-    fn drop_unused_bridges(&mut self) {
-        for place in self.places.values_mut() {
+    /// Removes the bridges made for links none of which was kept, and
+    /// returns them (namespace, name). Once `settled` (the batch is done),
+    /// the bridges kept are no longer counted as made by it.
+    fn drop_unused_bridges(&mut self, settled: bool) -> Vec<(NetnsId, Vec<u8>)> {
+        let mut dropped = Vec::new();
+        for (&id, place) in self.places.iter_mut() {
             let (unused, kept) = std::mem::take(&mut place.bridges)
                 .into_iter()
                 .partition(|b| b.made && b.users == 0);
             place.bridges = kept;
             for bridge in place.bridges.iter_mut() {
-                bridge.made = false;
+                bridge.made &= !settled;
             }
             for bridge in unused {
                 let bridge: Bridge = bridge;
@@ -983,8 +1003,10 @@ impl Wirer {
                         let _ = conn.wait(seq);
                     }
                 }
+                dropped.push((id, bridge.name));
             }
         }
+        dropped
     }
 
     /// Removes the link whose end is `ifname` in `ns` (`None`: this
