@@ -284,6 +284,9 @@ pub struct Wirer {
     up: bool,
     nodad: bool,
     places: HashMap<NetnsId, Place>,
+    /// The places where the batch on its way made a bridge: the only ones
+    /// to look at for a bridge to remove again (not every place met).
+    bridged: Vec<NetnsId>,
     /// How many places have a socket open.
     open: usize,
     /// How many may stay open from one batch to the next, and how many
@@ -358,6 +361,7 @@ impl Wirer {
             up: true,
             nodad: false,
             places: HashMap::new(),
+            bridged: Vec::new(),
             open: 0,
             open_max: (spare - links_at_once * FILES_A_LINK).min(OPEN_MAX),
             links_at_once,
@@ -799,6 +803,9 @@ impl Wirer {
             users: 0,
         };
         place.bridges.push(bridge);
+        if made && !self.bridged.contains(&at.id) {
+            self.bridged.push(at.id);
+        }
         Ok(device.index)
     }
 
@@ -984,7 +991,14 @@ impl Wirer {
     /// the bridges kept are no longer counted as made by it.
     fn drop_unused_bridges(&mut self, settled: bool) -> Vec<(NetnsId, Vec<u8>)> {
         let mut dropped = Vec::new();
-        for (&id, place) in self.places.iter_mut() {
+        let bridged = match settled {
+            true => std::mem::take(&mut self.bridged),
+            false => self.bridged.clone(),
+        };
+        for id in bridged {
+            let Some(place) = self.places.get_mut(&id) else {
+                continue;
+            };
             let (unused, kept) = std::mem::take(&mut place.bridges)
                 .into_iter()
                 .partition(|b| b.made && b.users == 0);
