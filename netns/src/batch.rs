@@ -61,10 +61,15 @@ pub fn run(file: &OsStr, globals: Globals, force: bool) -> ExitCode {
     let mut held = Held::default();
     loop {
         // The lines held are run before a line is read that is not at
-        // hand: what a slow writer gave is done as it comes.
-        if held.names.len() >= netns_add::BATCH || !held.names.is_empty() && !lines.input.at_hand()
-        {
+        // hand: what a slow writer gave is done as it comes. The
+        // namespaces the del lines hold (see netns_core::Deleter::delete)
+        // go then too, as they would alone: the writer may wait for that.
+        let waits = (!held.names.is_empty() || kept.verb == "del") && !lines.input.at_hand();
+        if held.names.len() >= netns_add::BATCH || waits {
             kept.run_held(&mut held, &mut outcome);
+        }
+        if waits {
+            kept.del = Default::default();
         }
         if outcome.stopped {
             break;
