@@ -61,10 +61,16 @@ pub fn run(file: &OsStr, globals: Globals, force: bool) -> ExitCode {
     let mut held = Held::default();
     loop {
         // The lines held are run before a line is read that is not at
-        // hand: what a slow writer gave is done as it comes.
-        if held.names.len() >= netns_add::BATCH || !held.names.is_empty() && !lines.input.at_hand()
-        {
+        // hand: what a slow writer gave is done as it comes. The
+        // namespaces the del lines hold (see netns_core::Deleter::delete)
+        // go when the read would wait, as they would alone: the writer
+        // may wait for that.
+        let waits = (!held.names.is_empty() || kept.verb == "del") && !lines.input.at_hand();
+        if held.names.len() >= netns_add::BATCH || waits {
             kept.run_held(&mut held, &mut outcome);
+        }
+        if waits && !lines.input.readable() {
+            kept.del = Default::default();
         }
         if outcome.stopped {
             break;
@@ -243,6 +249,14 @@ impl Input {
         match self {
             Input::Stdin => io::stdin().lock().read_until(b'\n', line),
             Input::File(file) => file.read_until(b'\n', line),
+        }
+    }
+
+    /// Whether a read of more would not wait (see [`readable`]).
+    fn readable(&self) -> bool {
+        match self {
+            Input::Stdin => readable(io::stdin().as_fd()),
+            Input::File(file) => readable(file.get_ref().as_fd()),
         }
     }
 

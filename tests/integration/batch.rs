@@ -580,3 +580,29 @@ fn a_run_of_del_lines_is_run_together_but_stops_at_a_failing_line() {
     assert_eq!(told[3], "Command failed -:6", "{out:?}");
     assert!(sb.entries().is_empty(), "{:?}", sb.entries());
 }
+
+/// A del line's namespace ends before the batch waits for its next line,
+/// as it would alone (and in `ip -batch`): a slow writer that waits for
+/// it to be gone (here, for the end of a veth in it to go from the peer's
+/// namespace) is not waited for in turn.
+#[test]
+fn a_del_lines_namespace_ends_before_the_batch_waits_for_more() {
+    let sb = Sandbox::with(&["a", "b"]);
+    let script = format!(
+        "netns exec a ip link add va type veth peer name vb netns '{b}'
+         {{ echo 'del a'; i=0
+           while netns exec b ip link show vb >/dev/null 2>&1 && [ $i -lt 30 ]; do
+             i=$((i + 1)); sleep 0.1
+           done
+           netns exec b ip link show vb >/dev/null 2>&1 && echo 'exec b echo held' || echo 'exec b echo gone'
+         }} | netns -b -",
+        b = sb.file("b").display()
+    );
+    let out = in_new_netns(&sb, &script);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "gone\n", ""),
+        "{out:?}"
+    );
+    assert_eq!(sb.mounted(), ["b"]);
+}
