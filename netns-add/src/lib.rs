@@ -159,14 +159,7 @@ fn add_names<'r>(
     force: bool,
     each: &mut dyn FnMut(bool),
 ) -> usize {
-    let mut adds = Adds {
-        args,
-        run_dir,
-        creator,
-        made: JsonArray::default(),
-        names: Vec::with_capacity(BATCH),
-        lines: Vec::with_capacity(BATCH),
-    };
+    let mut adds = Adds::new(args, run_dir, creator);
     // Counted as `each` is told, which `make` does as it goes.
     let told = Cell::new(0);
     let stopped = Cell::new(false);
@@ -258,14 +251,7 @@ fn add<'r>(
     run_dir: &'r RunDir,
     creator: &mut Option<Creator<'r>>,
 ) -> std::io::Result<()> {
-    let mut adds = Adds {
-        args,
-        run_dir,
-        creator,
-        made: JsonArray::default(),
-        names: Vec::with_capacity(BATCH),
-        lines: Vec::with_capacity(BATCH),
-    };
+    let mut adds = Adds::new(args, run_dir, creator);
     netns_cli::for_each_batch(ui, &args.names, BATCH, &mut |ui, batch| {
         for given in batch.drain(..) {
             match Name::for_new(given.name) {
@@ -303,7 +289,18 @@ struct Adds<'a, 'r> {
     lines: Vec<Option<usize>>,
 }
 
-impl Adds<'_, '_> {
+impl<'a, 'r> Adds<'a, 'r> {
+    fn new(args: &'a Args, run_dir: &'r RunDir, creator: &'a mut Option<Creator<'r>>) -> Self {
+        Adds {
+            args,
+            run_dir,
+            creator,
+            made: JsonArray::default(),
+            names: Vec::with_capacity(BATCH),
+            lines: Vec::with_capacity(BATCH),
+        }
+    }
+
     /// Makes the names waiting, and says what came of each; `each` is
     /// told of each name tried, after its message, whether it was made.
     /// With `until_failure` the first name that fails is the last tried
