@@ -226,27 +226,51 @@ pub fn socket_in(
     kind: libc::c_int,
     protocol: libc::c_int,
 ) -> Result<OwnedFd, (&'static str, Errno)> {
-    let fd = ns.as_raw_fd();
-    let mut step = "start a task to enter";
-    let made = in_task(&mut || {
-        step = "enter";
-        // SAFETY: setns and socket take numbers and touch no memory.
-        if unsafe { libc::setns(fd, libc::CLONE_NEWNET) } < 0 {
-            return Err(Errno::last());
+    let mut made = sockets_in(&[ns], domain, kind, protocol);
+    made.pop().unwrap_or(Err(("start a task to enter", Errno::ECHILD)))
+}
+
+/// [`socket_in`] for each of `nss`, in order, all by one thrown-away task
+/// that enters each in turn: one clone, exit and wait for them all, not
+/// one each (they are most of a socket's cost). A namespace that cannot
+/// be entered, or whose socket cannot be made, is no stop to the others.
+pub fn sockets_in(
+    nss: &[BorrowedFd<'_>],
+    domain: libc::c_int,
+    kind: libc::c_int,
+    protocol: libc::c_int,
+) -> Vec<Result<OwnedFd, (&'static str, Errno)>> {
+    // Made before the task, which must not allocate.
+    let mut made: Vec<Result<i32, (&'static str, Errno)>> =
+        vec![Err(("start a task to enter", Errno::ECHILD)); nss.len()];
+    let started = in_task(&mut || {
+        for (ns, made) in nss.iter().zip(made.iter_mut()) {
+            // SAFETY: setns and socket take numbers and touch no memory.
+            *made = if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } < 0 {
+                Err(("enter", Errno::last()))
+            } else {
+                // SAFETY: as above.
+                match unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, protocol) } {
+                    fd if fd < 0 => Err(("open a socket in", Errno::last())),
+                    fd => Ok(fd),
+                }
+            };
         }
-        step = "open a socket in";
-        // SAFETY: as above.
-        let socket = unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, protocol) };
-        if socket < 0 {
-            Err(Errno::last())
-        } else {
-            Ok(socket)
+        Ok(0)
+    });
+    // A task that could not start, or that died midway: what it did not
+    // reach has the errno.
+    if let Err(errno) = started {
+        let unreached = Err(("start a task to enter", Errno::ECHILD));
+        for made in made.iter_mut().filter(|made| **made == unreached) {
+            *made = Err(("start a task to enter", errno));
         }
-    })
-    .map_err(|errno| (step, errno))?;
-    // SAFETY: the task opened it in our descriptor table (CLONE_FILES),
-    // and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(made) })
+    }
+    made.into_iter()
+        // SAFETY: the task opened each in our descriptor table
+        // (CLONE_FILES), and nothing else owns it.
+        .map(|made| made.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }))
+        .collect()
 }
 
 /// What [`create_new_netns_each`] did for one path: the step that failed
