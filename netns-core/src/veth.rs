@@ -38,6 +38,7 @@ const RTM_NEWADDR: u16 = 20;
 const RTM_GETADDR: u16 = 22;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
+const IFLA_LINK: u16 = 5;
 const IFLA_MASTER: u16 = 10;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_NET_NS_FD: u16 = 28;
@@ -180,6 +181,9 @@ type Answer = std::result::Result<Option<Device>, Refusal>;
 #[derive(Clone, Copy)]
 struct Device {
     index: u32,
+    /// A veth's peer's ifindex (in the peer's namespace); its own index
+    /// for other kinds.
+    peer: u32,
     bridge: bool,
     veth: bool,
 }
@@ -220,11 +224,17 @@ fn device(msg: &Message<'_>) -> Option<Device> {
         return None;
     }
     let index = netlink::i32_at(msg.body, 4) as u32;
+    // Left out when it is the device's own index (a veth's peer of the
+    // same ifindex in another namespace, as in two fresh ones).
+    let peer = netlink::attr(&msg.body[16..], IFLA_LINK)
+        .and_then(|link| link.try_into().ok())
+        .map_or(index, u32::from_ne_bytes);
     let kind = netlink::attr(&msg.body[16..], IFLA_LINKINFO)
         .and_then(|info| netlink::attr(info, IFLA_INFO_KIND));
     let kind = kind.map(|k| k.strip_suffix(b"\0").unwrap_or(k));
     Some(Device {
         index,
+        peer,
         bridge: kind == Some(b"bridge"),
         veth: kind == Some(b"veth"),
     })
@@ -478,7 +488,7 @@ impl Wirer {
     /// again (with a bridge made for it alone), and the others go on.
     /// Per link: one RTM_NEWLINK for the pair, one RTM_NEWLINK for the
     /// peer's IFF_UP and each bridge port (in one when both), then one
-    /// RTM_GETLINK per end (its ifindex) and one
+    /// RTM_GETLINK of end a (its ifindex and its peer's) and one
     /// RTM_NEWADDR per address, each step sent for the whole batch
     /// before its answers are read; the first time a namespace is met, a
     /// socket in it and its loopback up, when an `ethN` is chosen there
@@ -569,10 +579,9 @@ impl Wirer {
             for end in 0..2 {
                 self.send_port(p, end);
             }
-            for end in 0..2 {
-                let sent = self.send_find(p, end);
-                self.sent(p, end, Step::Find, sent);
-            }
+            // End a's reply names its peer's ifindex too (IFLA_LINK).
+            let sent = self.send_find(p, 0);
+            self.sent(p, 0, Step::Find, sent);
         }
         self.collect(&mut pending);
         // The addresses.
@@ -925,7 +934,7 @@ impl Wirer {
                 let err = match answer {
                     Ok(Ok(device)) => {
                         if let (Step::Find, Some(device)) = (step, device) {
-                            p.index[end] = device.index;
+                            p.index = [device.index, device.peer];
                         }
                         continue;
                     }
