@@ -139,7 +139,12 @@ impl Socket {
     /// [`Socket::open_in`] for each of `nss`, all made by one task
     /// (`Netns::sockets`).
     pub fn open_each(nss: &[&crate::netns::Netns], buf_len: usize) -> Vec<Result<Self>> {
-        let made = crate::netns::Netns::sockets(nss, libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE);
+        let made = crate::netns::Netns::sockets(
+            nss,
+            libc::AF_NETLINK,
+            libc::SOCK_RAW,
+            libc::NETLINK_ROUTE,
+        );
         made.into_iter()
             .map(|fd| fd.map(|fd| Socket::with(fd, buf_len)))
             .collect()

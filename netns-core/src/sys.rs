@@ -227,7 +227,8 @@ pub fn socket_in(
     protocol: libc::c_int,
 ) -> Result<OwnedFd, (&'static str, Errno)> {
     let mut made = sockets_in(&[ns], domain, kind, protocol);
-    made.pop().unwrap_or(Err(("start a task to enter", Errno::ECHILD)))
+    made.pop()
+        .unwrap_or(Err(("start a task to enter", Errno::ECHILD)))
 }
 
 /// [`socket_in`] for each of `nss`, in order, all by one thrown-away task

@@ -587,7 +587,7 @@ fn watch(b: &Bins) -> Result<Vec<Row>, String> {
     time(b.cmd("netns-del").arg("--all"), None)?;
     let early = |v: &[Duration]| v.iter().filter(|d| d.is_zero()).count();
     let note = format!(
-        "met; lines there before the add returned: ours {}/{WATCH_RUNS}, ip's {}/{WATCH_RUNS}",
+        "lines there before the add returned: ours {}/{WATCH_RUNS}, ip's {}/{WATCH_RUNS}",
         early(&after),
         early(&theirs_after)
     );
@@ -832,9 +832,13 @@ fn ratio(ours: Duration, theirs: Duration) -> f64 {
 fn table_row(r: &Row) -> String {
     let ratio = ratio(r.ours, r.theirs);
     let target = match r.target {
-        Some(t) if ratio <= t && !r.note.is_empty() => format!("<= {t} ({})", r.note),
-        Some(t) if ratio <= t => format!("<= {t} (met)"),
-        Some(t) => format!("<= {t} (MISSED)"),
+        Some(t) => {
+            let met = if ratio <= t { "met" } else { "MISSED" };
+            match r.note.is_empty() {
+                true => format!("<= {t} ({met})"),
+                false => format!("<= {t} ({met}; {})", r.note),
+            }
+        }
         None => r.note.clone(),
     };
     format!(
