@@ -104,24 +104,4 @@ impl Netns {
         sys::socket_in(self.as_fd(), domain, kind, protocol)
             .map_err(|(step, errno)| Error::path(step, self.path(), errno))
     }
-
-    /// [`Netns::socket`] in each of `nss`, in order: one thrown-away task
-    /// enters each in turn (setns(2)) and makes its socket there, so that
-    /// a socket costs little more than the socket(2) itself (a task's
-    /// clone, exit and wait are paid once). Each result as
-    /// [`Netns::socket`]'s; one namespace that cannot be entered is no
-    /// stop to the others.
-    pub fn sockets(
-        nss: &[&Netns],
-        domain: libc::c_int,
-        kind: libc::c_int,
-        protocol: libc::c_int,
-    ) -> Vec<Result<OwnedFd>> {
-        let fds: Vec<_> = nss.iter().map(|ns| ns.as_fd()).collect();
-        sys::sockets_in(&fds, domain, kind, protocol)
-            .into_iter()
-            .zip(nss)
-            .map(|(made, ns)| made.map_err(|(step, errno)| Error::path(step, ns.path(), errno)))
-            .collect()
-    }
 }

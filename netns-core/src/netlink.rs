@@ -137,16 +137,13 @@ impl Socket {
     }
 
     /// [`Socket::open_in`] for each of `nss`, all made by one task
-    /// (`Netns::sockets`).
-    pub fn open_each(nss: &[&crate::netns::Netns], buf_len: usize) -> Vec<Result<Self>> {
-        let made = crate::netns::Netns::sockets(
-            nss,
-            libc::AF_NETLINK,
-            libc::SOCK_RAW,
-            libc::NETLINK_ROUTE,
-        );
-        made.into_iter()
-            .map(|fd| fd.map(|fd| Socket::with(fd, buf_len)))
+    /// (`sys::sockets_in`); `None` for one that could not be made (its
+    /// error is [`Socket::open_in`]'s to tell).
+    pub fn open_each(nss: &[&crate::netns::Netns], buf_len: usize) -> Vec<Option<Self>> {
+        let fds: Vec<BorrowedFd<'_>> = nss.iter().map(|ns| ns.as_fd()).collect();
+        sys::sockets_in(&fds, libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)
+            .into_iter()
+            .map(|fd| fd.ok().map(|fd| Socket::with(fd, buf_len)))
             .collect()
     }
 

@@ -12,7 +12,7 @@ use crate::{cargo, host_target, man, project_root, run_cargo, stdout_of, target_
 /// from 1.5 MB for a batch's del lines run together, issue 29). A
 /// static Rust hello world with the same profile and flags is 1.08 MB
 /// here; the budget is what the verbs may add to it.
-pub const BUDGET: u64 = 1_505_000;
+pub const BUDGET: u64 = 1_510_000;
 
 /// Beyond the `release-small` profile (opt-level "z", fat LTO, one
 /// codegen unit, panic=abort, strip): glibc statically linked, and two
