@@ -103,7 +103,7 @@ impl<'a> Creator<'a> {
                 rest = &rest[1..];
                 continue;
             }
-            let taken = self.mount_each(&rest[..rest.len().min(BATCH)], &mut made, stop);
+            let taken = self.make_batch(&rest[..rest.len().min(BATCH)], &mut made, stop);
             rest = &rest[taken..];
         }
         made
@@ -128,7 +128,7 @@ impl<'a> Creator<'a> {
     /// limit on open files may be lower than a batch). With `stop`, the
     /// first failure ends the batch (see
     /// [`Creator::create_each_until_failure`]).
-    fn mount_each(&self, names: &[Name], made: &mut Vec<Result<PathBuf>>, stop: bool) -> usize {
+    fn make_batch(&self, names: &[Name], made: &mut Vec<Result<PathBuf>>, stop: bool) -> usize {
         // Held from the first file to the last mount, while a file holds
         // no namespace yet and is no stale one (see `RunDir::adding`).
         let _adding = self.lock.hold(FlockArg::LockShared);
