@@ -499,3 +499,153 @@ fn a_bridge_made_for_a_failed_line_does_not_block_a_later_lines_name() {
     let veth = json(&ip(&sb, "b", &["-d", "-j", "link", "show", "br1"]).stdout);
     assert_eq!(veth[0]["linkinfo"]["info_kind"], "veth", "{veth}");
 }
+
+/// Each end of each link of `made` (`--json` output) as `ip -j -d addr`
+/// in its namespace sees it (`host`: that output for `.`): the device of
+/// that name has that ifindex and exactly those global addresses, no
+/// other device there has one of them, it is a veth whose peer is the
+/// other end, and it is up or down as `up` says.
+fn assert_each_end_is_where_it_is_said(
+    sb: &Sandbox,
+    made: &serde_json::Value,
+    host: Option<&serde_json::Value>,
+    up: bool,
+) {
+    let devs = |end: &serde_json::Value| match end["netns"].as_str() {
+        Some(name) => json(&ip(sb, name, &["-j", "-d", "addr"]).stdout),
+        None => host.expect("the host's devices").clone(),
+    };
+    let global = |dev: &serde_json::Value| -> Vec<String> {
+        let mut all: Vec<String> = dev["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["scope"] == "global")
+            .map(|a| format!("{}/{}", a["local"].as_str().unwrap(), a["prefixlen"]))
+            .collect();
+        all.sort();
+        all
+    };
+    for link in made.as_array().unwrap() {
+        for (end, other) in [("a", "b"), ("b", "a")] {
+            let (end, other) = (&link[end], &link[other]);
+            let all = devs(end);
+            let all = all.as_array().unwrap();
+            let dev = all
+                .iter()
+                .find(|d| d["ifname"] == end["ifname"])
+                .unwrap_or_else(|| panic!("{end} not in {all:?}"));
+            assert_eq!(dev["ifindex"], end["ifindex"], "{end}: {dev}");
+            let mut ours: Vec<String> = end["addresses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect();
+            ours.sort();
+            assert_eq!(global(dev), ours, "{end}: {dev}");
+            for elsewhere in all.iter().filter(|d| d["ifname"] != end["ifname"]) {
+                let theirs = global(elsewhere);
+                assert!(
+                    !ours.iter().any(|a| theirs.contains(a)),
+                    "{end}: an address on {elsewhere}"
+                );
+            }
+            assert_eq!(dev["linkinfo"]["info_kind"], "veth", "{dev}");
+            if end["netns"] == other["netns"] {
+                assert_eq!(dev["link"], other["ifname"], "{end}: {dev}");
+            } else {
+                assert_eq!(dev["link_index"], other["ifindex"], "{end}: {dev}");
+            }
+            let flags = dev["flags"].as_array().unwrap();
+            assert_eq!(flags.iter().any(|f| f == "UP"), up, "{end}: {dev}");
+        }
+    }
+}
+
+/// Bridges made (and some deleted) in `name` by ip, to take ifindexes:
+/// `p1`..`pN`, but those in `gone`.
+fn take_indexes(sb: &Sandbox, name: &str, n: usize, gone: &[usize]) {
+    let script: String = (1..=n)
+        .map(|i| format!("link add p{i} type bridge\n"))
+        .chain(gone.iter().map(|i| format!("link del p{i}\n")))
+        .collect();
+    let out = sb.run(
+        "exec",
+        &[name, "sh", "-c", &format!("printf '{script}' | ip -b -")],
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+}
+
+/// One RTM_GETLINK a link reads the peer's ifindex from end a's reply
+/// (IFLA_LINK): with the ends' namespaces holding other devices (made
+/// and deleted before, hundreds in one), both ends in one namespace,
+/// bridges on either end, MTUs, IPv6 and --no-up, each address is on
+/// the device the output names, whose ifindex it gives, and whose peer
+/// is the other end.
+#[test]
+fn each_address_is_on_the_end_named_where_the_peers_index_differs() {
+    let sb = Sandbox::with(&["a", "b", "big"]);
+    take_indexes(&sb, "a", 3, &[]);
+    take_indexes(&sb, "b", 5, &[2, 4]);
+    take_indexes(&sb, "big", 300, &[7, 100, 299]);
+    let out = sb.run_stdin(
+        "link",
+        &["--json", "--nodad", "-"],
+        "a -a 10.0.0.1/24 -a fd00::1/64 b -a 10.0.0.2/24 -a fd00::2/64\n\
+         b -a 10.0.1.1/24 --mtu 1400 a -a 10.0.1.2/24 --mtu 1400\n\
+         a -n s1 -a 10.0.2.1/24 --mtu 9000 a -n s2 -a 10.0.2.2/24 --mtu 9000\n\
+         big -b br0 -a 10.0.3.1/24 a -a 10.0.3.2/24\n\
+         a -b br1 -a 10.0.4.1/24 big -b br2 -a 10.0.4.2/24 -a fd04::2/64\n\
+         big -a fd01::1/64 b -a fd01::2/64\n\
+         big -n q1 -a 10.0.5.1/24 big -n q2 -a 10.0.5.2/24 -b br0\n\
+         b big\n",
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let made = json(&out.stdout);
+    assert_eq!(made.as_array().unwrap().len(), 8, "{made}");
+    assert!(
+        made.as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["a"]["ifindex"] != l["b"]["ifindex"]),
+        "every pair's indexes differ: {made}"
+    );
+    assert_each_end_is_where_it_is_said(&sb, &made, None, true);
+    for (name, dev, mtu) in [("a", "s2", 9000), ("b", "eth0", 1500), ("b", "eth1", 1400)] {
+        let shown = json(&ip(&sb, name, &["-j", "link", "show", dev]).stdout);
+        assert_eq!(shown[0]["mtu"], mtu, "{name} {dev}: {shown}");
+    }
+    let out = sb.run_stdin(
+        "link",
+        &["--json", "--no-up", "-"],
+        "big -a 10.0.6.1/24 b -a 10.0.6.2/24\nb -a fd06::1/64 big -a fd06::2/64\n",
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_each_end_is_where_it_is_said(&sb, &json(&out.stdout), None, false);
+}
+
+/// The same with the end `.` as a and as b (in a network namespace of
+/// the test's own, with devices of its own before).
+#[test]
+fn each_address_is_on_the_end_named_with_the_host_end() {
+    let sb = Sandbox::with(&["a"]);
+    take_indexes(&sb, "a", 4, &[1]);
+    let out = crate::util::in_new_netns(
+        &sb,
+        "ip link add h1 type bridge
+         ip link add h2 type bridge
+         ip link del h1
+         printf '. -a 10.1.0.1/24 -a fd10::1/64 a -a 10.1.0.2/24\n\
+                 a -a 10.1.1.1/24 -b bra . -a 10.1.1.2/24 -b brh\n\
+                 . -n x -a 10.1.2.1/24 . -n y -a fd12::2/64\n' |
+             netns-link --json --nodad -
+         echo ---
+         ip -j -d addr",
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let (made, host) = out.stdout.split_once("---\n").unwrap();
+    let made = json(made);
+    assert_eq!(made.as_array().unwrap().len(), 3, "{made}");
+    assert_each_end_is_where_it_is_said(&sb, &made, Some(&json(host)), true);
+}
