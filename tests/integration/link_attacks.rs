@@ -649,3 +649,82 @@ fn each_address_is_on_the_end_named_with_the_host_end() {
     assert_eq!(made.as_array().unwrap().len(), 3, "{made}");
     assert_each_end_is_where_it_is_said(&sb, &made, Some(&json(host)), true);
 }
+
+/// A batch's sockets are made by one task that enters each namespace in
+/// turn: as root of a user namespace (`unshare -U -r -m`, a tmpfs run
+/// dir), a name bound to a namespace it does not own (EPERM on setns),
+/// stale files, a name that holds another kind of namespace and one
+/// that is missing, among good lines: the good ones are made, each bad
+/// one fails with its line number and path, and leaves nothing.
+#[test]
+fn a_batch_with_namespaces_it_cannot_enter_makes_the_others() {
+    let sb = Sandbox::with(&["foreign"]);
+    let foreign = sb.file("foreign");
+    let out = crate::util::in_new_namespaces(
+        &sb,
+        &["-U", "-r", "-m"],
+        &format!(
+            "mount -t tmpfs -o mode=700 userns /mnt
+             export NETNS_RUN_DIR=/mnt
+             netns-add a b c d
+             touch /mnt/host /mnt/uts /mnt/empty
+             mount --bind {} /mnt/host
+             mount --bind /proc/self/ns/uts /mnt/uts
+             echo junk > /mnt/stale
+             printf 'a -a 10.0.0.1/24 b -a 10.0.0.2/24\n\
+                     host c\n\
+                     b c -a 10.0.1.2/24\n\
+                     stale a\n\
+                     c d -a fd00::1/64\n\
+                     a empty\n\
+                     d -b br a\n\
+                     c -n x host\n\
+                     uts a\n\
+                     b missing\n\
+                     d -a 10.0.2.1/24 c -a 10.0.2.2/24\n' |
+                 netns-link - || echo failed
+             for n in a b c d; do
+                 echo $n $(netns-exec $n ip -br link | cut -d@ -f1 | cut -d' ' -f1 | sort)
+             done",
+            foreign.display()
+        ),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let devices: Vec<&str> = out.stdout.lines().skip_while(|l| *l != "failed").collect();
+    assert_eq!(
+        devices,
+        [
+            "failed",
+            "a eth0 eth1 lo",
+            "b eth0 eth1 lo",
+            "c eth0 eth1 eth2 lo",
+            "d br eth0 eth1 eth2 lo"
+        ],
+        "{out:?}"
+    );
+    assert_eq!(
+        out.stdout.lines().count(),
+        5 + 5,
+        "five links made: {out:?}"
+    );
+    let eperm = "Operation not permitted (this needs CAP_SYS_ADMIN over it";
+    let no_netns = "holds no network namespace";
+    let expected = [
+        (2, "cannot enter \"/mnt/host\": ", eperm),
+        (4, "\"/mnt/stale\" ", no_netns),
+        (6, "\"/mnt/empty\" ", no_netns),
+        (8, "cannot enter \"/mnt/host\": ", eperm),
+        (9, "\"/mnt/uts\" ", no_netns),
+        (
+            10,
+            "cannot open \"/mnt/missing\": ",
+            "No such file or directory",
+        ),
+    ];
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{out:?}");
+    for (line, (n, what, why)) in lines.iter().zip(expected) {
+        let start = format!("netns-link: line {n} of stdin: {what}{why}");
+        assert!(line.starts_with(&start), "{line}, not {start}");
+    }
+}
