@@ -671,7 +671,7 @@ t /usr/sbin/ip -n h -o link show e0; check link-up has '[<,]UP[,>]'
 # The peer's ifindex from end a's reply (IFLA_LINK), where it differs.
 t /usr/sbin/ip -n h link add x0 type veth peer name x1; check veth-h
 t /bin/netns link --json g -n e1 -a 10.9.1.0/31 h -n e1 -a 10.9.1.1/31
-check link-peer-index has "\"b\":\\{\"netns\":\"h\",\"ifname\":\"e1\",\"ifindex\":$(ip -n h -o link show e1 | cut -d: -f1),"
+check link-peer-index has "\"b\":\\{\"netns\":\"h\",\"ifname\":\"e1\",\"ifindex\":$(/usr/sbin/ip -n h -o link show e1 | cut -d: -f1),"
 t /usr/sbin/ip -n h -o addr show e1; check link-peer-addr has ' e1 +inet 10\.9\.1\.1/31 '
 t /bin/netns exec g ping -c 1 -W 5 10.9.1.1; check link-peer-ping has ' 0% packet loss'
 printf 'netns add i\nnetns set i 5\nnetns list-id\nnetns del i g h\n' >/tmp/batch
