@@ -728,3 +728,36 @@ fn a_batch_with_namespaces_it_cannot_enter_makes_the_others() {
         assert!(line.starts_with(&start), "{line}, not {start}");
     }
 }
+
+/// The task that makes a batch's sockets failing midway (strace
+/// injection, counted per task: its second setns refused or killed, its
+/// second socket refused, its clone refused) leaves each socket it did
+/// not make to be made alone: every link is made, as ip sees it.
+#[test]
+fn a_batch_whose_socket_task_fails_midway_is_made_all_the_same() {
+    for inject in [
+        "setns:error=EPERM:when=2",
+        "setns:signal=SIGKILL:when=2",
+        "socket:error=EMFILE:when=2",
+        "clone:error=EAGAIN:when=1",
+    ] {
+        let sb = Sandbox::with(&["a", "b", "c"]);
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq", "-o", "/dev/null", "-e"])
+            .arg(format!("inject={inject}"))
+            .arg(bin("link"))
+            .args(["--run-dir", sb.run.to_str().unwrap(), "--json", "-"]);
+        let out = output(
+            &mut cmd,
+            "a -a 10.0.0.1/24 b -a 10.0.0.2/24\nb c -a fd00::2/64\nc a\n",
+        );
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (0, ""),
+            "{inject}: {out:?}"
+        );
+        let made = json(&out.stdout);
+        assert_eq!(made.as_array().unwrap().len(), 3, "{inject}: {made}");
+        assert_each_end_is_where_it_is_said(&sb, &made, None, true);
+    }
+}
