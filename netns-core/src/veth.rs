@@ -9,9 +9,10 @@
 //! name is checked there), never in the caller's to be moved after, and
 //! brings both up when their ifinfomsgs ask (IFF_UP). Addresses, bridge
 //! ports and ifindexes are then asked of each end's namespace through a
-//! socket made there by a thrown-away task (`Netns::socket`), so that
-//! root of a user namespace that owns the namespaces but not the current
-//! one can wire them. Requests go out many at a time and their answers
+//! socket made there by a thrown-away task (one task for the sockets of
+//! a batch's namespaces: `netlink::Socket::open_each`), so that root of
+//! a user namespace that owns the namespaces but not the current one can
+//! wire them. Requests go out many at a time and their answers
 //! are matched by sequence number; a link that fails at any step is
 //! deleted again (one end's RTM_DELLINK takes its peer with it).
 
@@ -181,8 +182,9 @@ type Answer = std::result::Result<Option<Device>, Refusal>;
 #[derive(Clone, Copy)]
 struct Device {
     index: u32,
-    /// A veth's peer's ifindex (in the peer's namespace); its own index
-    /// for other kinds.
+    /// IFLA_LINK: for a veth its peer's ifindex (in the peer's
+    /// namespace); the device's own index when the reply has none (the
+    /// kernel leaves it out when the two are equal).
     peer: u32,
     bridge: bool,
     veth: bool,

@@ -499,3 +499,265 @@ fn a_bridge_made_for_a_failed_line_does_not_block_a_later_lines_name() {
     let veth = json(&ip(&sb, "b", &["-d", "-j", "link", "show", "br1"]).stdout);
     assert_eq!(veth[0]["linkinfo"]["info_kind"], "veth", "{veth}");
 }
+
+/// Each end of each link of `made` (`--json` output) as `ip -j -d addr`
+/// in its namespace sees it (`host`: that output for `.`): the device of
+/// that name has that ifindex and exactly those global addresses, no
+/// other device there has one of them, it is a veth whose peer is the
+/// other end, and it is up or down as `up` says.
+fn assert_each_end_is_where_it_is_said(
+    sb: &Sandbox,
+    made: &serde_json::Value,
+    host: Option<&serde_json::Value>,
+    up: bool,
+) {
+    let devs = |end: &serde_json::Value| match end["netns"].as_str() {
+        Some(name) => json(&ip(sb, name, &["-j", "-d", "addr"]).stdout),
+        None => host.expect("the host's devices").clone(),
+    };
+    let global = |dev: &serde_json::Value| -> Vec<String> {
+        let mut all: Vec<String> = dev["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["scope"] == "global")
+            .map(|a| format!("{}/{}", a["local"].as_str().unwrap(), a["prefixlen"]))
+            .collect();
+        all.sort();
+        all
+    };
+    for link in made.as_array().unwrap() {
+        for (end, other) in [("a", "b"), ("b", "a")] {
+            let (end, other) = (&link[end], &link[other]);
+            let all = devs(end);
+            let all = all.as_array().unwrap();
+            let dev = all
+                .iter()
+                .find(|d| d["ifname"] == end["ifname"])
+                .unwrap_or_else(|| panic!("{end} not in {all:?}"));
+            assert_eq!(dev["ifindex"], end["ifindex"], "{end}: {dev}");
+            let mut ours: Vec<String> = end["addresses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect();
+            ours.sort();
+            assert_eq!(global(dev), ours, "{end}: {dev}");
+            for elsewhere in all.iter().filter(|d| d["ifname"] != end["ifname"]) {
+                let theirs = global(elsewhere);
+                assert!(
+                    !ours.iter().any(|a| theirs.contains(a)),
+                    "{end}: an address on {elsewhere}"
+                );
+            }
+            assert_eq!(dev["linkinfo"]["info_kind"], "veth", "{dev}");
+            if end["netns"] == other["netns"] {
+                assert_eq!(dev["link"], other["ifname"], "{end}: {dev}");
+            } else {
+                assert_eq!(dev["link_index"], other["ifindex"], "{end}: {dev}");
+            }
+            let flags = dev["flags"].as_array().unwrap();
+            assert_eq!(flags.iter().any(|f| f == "UP"), up, "{end}: {dev}");
+        }
+    }
+}
+
+/// Bridges made (and some deleted) in `name` by ip, to take ifindexes:
+/// `p1`..`pN`, but those in `gone`.
+fn take_indexes(sb: &Sandbox, name: &str, n: usize, gone: &[usize]) {
+    let script: String = (1..=n)
+        .map(|i| format!("link add p{i} type bridge\n"))
+        .chain(gone.iter().map(|i| format!("link del p{i}\n")))
+        .collect();
+    let out = sb.run(
+        "exec",
+        &[name, "sh", "-c", &format!("printf '{script}' | ip -b -")],
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+}
+
+/// One RTM_GETLINK a link reads the peer's ifindex from end a's reply
+/// (IFLA_LINK): with the ends' namespaces holding other devices (made
+/// and deleted before, hundreds in one), both ends in one namespace,
+/// bridges on either end, MTUs, IPv6 and --no-up, each address is on
+/// the device the output names, whose ifindex it gives, and whose peer
+/// is the other end.
+#[test]
+fn each_address_is_on_the_end_named_where_the_peers_index_differs() {
+    let sb = Sandbox::with(&["a", "b", "big"]);
+    take_indexes(&sb, "a", 3, &[]);
+    take_indexes(&sb, "b", 5, &[2, 4]);
+    take_indexes(&sb, "big", 300, &[7, 100, 299]);
+    let out = sb.run_stdin(
+        "link",
+        &["--json", "--nodad", "-"],
+        "a -a 10.0.0.1/24 -a fd00::1/64 b -a 10.0.0.2/24 -a fd00::2/64\n\
+         b -a 10.0.1.1/24 --mtu 1400 a -a 10.0.1.2/24 --mtu 1400\n\
+         a -n s1 -a 10.0.2.1/24 --mtu 9000 a -n s2 -a 10.0.2.2/24 --mtu 9000\n\
+         big -b br0 -a 10.0.3.1/24 a -a 10.0.3.2/24\n\
+         a -b br1 -a 10.0.4.1/24 big -b br2 -a 10.0.4.2/24 -a fd04::2/64\n\
+         big -a fd01::1/64 b -a fd01::2/64\n\
+         big -n q1 -a 10.0.5.1/24 big -n q2 -a 10.0.5.2/24 -b br0\n\
+         b big\n",
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let made = json(&out.stdout);
+    assert_eq!(made.as_array().unwrap().len(), 8, "{made}");
+    assert!(
+        made.as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["a"]["ifindex"] != l["b"]["ifindex"]),
+        "every pair's indexes differ: {made}"
+    );
+    assert_each_end_is_where_it_is_said(&sb, &made, None, true);
+    for (name, dev, mtu) in [("a", "s2", 9000), ("b", "eth0", 1500), ("b", "eth1", 1400)] {
+        let shown = json(&ip(&sb, name, &["-j", "link", "show", dev]).stdout);
+        assert_eq!(shown[0]["mtu"], mtu, "{name} {dev}: {shown}");
+    }
+    let out = sb.run_stdin(
+        "link",
+        &["--json", "--no-up", "-"],
+        "big -a 10.0.6.1/24 b -a 10.0.6.2/24\nb -a fd06::1/64 big -a fd06::2/64\n",
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_each_end_is_where_it_is_said(&sb, &json(&out.stdout), None, false);
+}
+
+/// The same with the end `.` as a and as b (in a network namespace of
+/// the test's own, with devices of its own before).
+#[test]
+fn each_address_is_on_the_end_named_with_the_host_end() {
+    let sb = Sandbox::with(&["a"]);
+    take_indexes(&sb, "a", 4, &[1]);
+    let out = crate::util::in_new_netns(
+        &sb,
+        "ip link add h1 type bridge
+         ip link add h2 type bridge
+         ip link del h1
+         printf '. -a 10.1.0.1/24 -a fd10::1/64 a -a 10.1.0.2/24\n\
+                 a -a 10.1.1.1/24 -b bra . -a 10.1.1.2/24 -b brh\n\
+                 . -n x -a 10.1.2.1/24 . -n y -a fd12::2/64\n' |
+             netns-link --json --nodad -
+         echo ---
+         ip -j -d addr",
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let (made, host) = out.stdout.split_once("---\n").unwrap();
+    let made = json(made);
+    assert_eq!(made.as_array().unwrap().len(), 3, "{made}");
+    assert_each_end_is_where_it_is_said(&sb, &made, Some(&json(host)), true);
+}
+
+/// A batch's sockets are made by one task that enters each namespace in
+/// turn: as root of a user namespace (`unshare -U -r -m`, a tmpfs run
+/// dir), a name bound to a namespace it does not own (EPERM on setns),
+/// stale files, a name that holds another kind of namespace and one
+/// that is missing, among good lines: the good ones are made, each bad
+/// one fails with its line number and path, and leaves nothing.
+#[test]
+fn a_batch_with_namespaces_it_cannot_enter_makes_the_others() {
+    let sb = Sandbox::with(&["foreign"]);
+    let foreign = sb.file("foreign");
+    let out = crate::util::in_new_namespaces(
+        &sb,
+        &["-U", "-r", "-m"],
+        &format!(
+            "mount -t tmpfs -o mode=700 userns /mnt
+             export NETNS_RUN_DIR=/mnt
+             netns-add a b c d
+             touch /mnt/host /mnt/uts /mnt/empty
+             mount --bind {} /mnt/host
+             mount --bind /proc/self/ns/uts /mnt/uts
+             echo junk > /mnt/stale
+             printf 'a -a 10.0.0.1/24 b -a 10.0.0.2/24\n\
+                     host c\n\
+                     b c -a 10.0.1.2/24\n\
+                     stale a\n\
+                     c d -a fd00::1/64\n\
+                     a empty\n\
+                     d -b br a\n\
+                     c -n x host\n\
+                     uts a\n\
+                     b missing\n\
+                     d -a 10.0.2.1/24 c -a 10.0.2.2/24\n' |
+                 netns-link - || echo failed
+             for n in a b c d; do
+                 echo $n $(netns-exec $n ip -br link | cut -d@ -f1 | cut -d' ' -f1 | sort)
+             done",
+            foreign.display()
+        ),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let devices: Vec<&str> = out.stdout.lines().skip_while(|l| *l != "failed").collect();
+    assert_eq!(
+        devices,
+        [
+            "failed",
+            "a eth0 eth1 lo",
+            "b eth0 eth1 lo",
+            "c eth0 eth1 eth2 lo",
+            "d br eth0 eth1 eth2 lo"
+        ],
+        "{out:?}"
+    );
+    assert_eq!(
+        out.stdout.lines().count(),
+        5 + 5,
+        "five links made: {out:?}"
+    );
+    let eperm = "Operation not permitted (this needs CAP_SYS_ADMIN over it";
+    let no_netns = "holds no network namespace";
+    let expected = [
+        (2, "cannot enter \"/mnt/host\": ", eperm),
+        (4, "\"/mnt/stale\" ", no_netns),
+        (6, "\"/mnt/empty\" ", no_netns),
+        (8, "cannot enter \"/mnt/host\": ", eperm),
+        (9, "\"/mnt/uts\" ", no_netns),
+        (
+            10,
+            "cannot open \"/mnt/missing\": ",
+            "No such file or directory",
+        ),
+    ];
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{out:?}");
+    for (line, (n, what, why)) in lines.iter().zip(expected) {
+        let start = format!("netns-link: line {n} of stdin: {what}{why}");
+        assert!(line.starts_with(&start), "{line}, not {start}");
+    }
+}
+
+/// The task that makes a batch's sockets failing midway (strace
+/// injection, counted per task: its second setns refused or killed, its
+/// second socket refused, its clone refused) leaves each socket it did
+/// not make to be made alone: every link is made, as ip sees it.
+#[test]
+fn a_batch_whose_socket_task_fails_midway_is_made_all_the_same() {
+    for inject in [
+        "setns:error=EPERM:when=2",
+        "setns:signal=SIGKILL:when=2",
+        "socket:error=EMFILE:when=2",
+        "clone:error=EAGAIN:when=1",
+    ] {
+        let sb = Sandbox::with(&["a", "b", "c"]);
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq", "-o", "/dev/null", "-e"])
+            .arg(format!("inject={inject}"))
+            .arg(bin("link"))
+            .args(["--run-dir", sb.run.to_str().unwrap(), "--json", "-"]);
+        let out = output(
+            &mut cmd,
+            "a -a 10.0.0.1/24 b -a 10.0.0.2/24\nb c -a fd00::2/64\nc a\n",
+        );
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (0, ""),
+            "{inject}: {out:?}"
+        );
+        let made = json(&out.stdout);
+        assert_eq!(made.as_array().unwrap().len(), 3, "{inject}: {made}");
+        assert_each_end_is_where_it_is_said(&sb, &made, None, true);
+    }
+}

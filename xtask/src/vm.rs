@@ -668,10 +668,12 @@ t /bin/netns link g -n e0 -a 10.9.0.0/31 h -n e0 -a 10.9.0.1/31; check link
 t /bin/netns exec g ping -c 1 -W 5 10.9.0.1; check link-ping has ' 0% packet loss'
 t /usr/sbin/ip -n h -o addr show e0; check link-addr has ' e0 +inet 10\.9\.0\.1/31 '
 t /usr/sbin/ip -n h -o link show e0; check link-up has '[<,]UP[,>]'
-# The peer's ifindex (5, from end a's IFLA_LINK) differs from end a's (3).
-t /usr/sbin/ip -n h link add x0 type veth peer name x1; check veth-x
-t /bin/netns link g -n e1 h -n e1 -a 10.9.1.1/31; check link-peer
-t /usr/sbin/ip -n h -o addr show e1; check link-peer-addr has '^5: e1 +inet 10\.9\.1\.1/31 '
+# The peer's ifindex from end a's reply (IFLA_LINK), where it differs.
+t /usr/sbin/ip -n h link add x0 type veth peer name x1; check veth-h
+t /bin/netns link --json g -n e1 -a 10.9.1.0/31 h -n e1 -a 10.9.1.1/31
+check link-peer-index has "\"b\":\\{\"netns\":\"h\",\"ifname\":\"e1\",\"ifindex\":$(/usr/sbin/ip -n h -o link show e1 | cut -d: -f1),"
+t /usr/sbin/ip -n h -o addr show e1; check link-peer-addr has ' e1 +inet 10\.9\.1\.1/31 '
+t /bin/netns exec g ping -c 1 -W 5 10.9.1.1; check link-peer-ping has ' 0% packet loss'
 printf 'netns add i\nnetns set i 5\nnetns list-id\nnetns del i g h\n' >/tmp/batch
 t /bin/netns -batch /tmp/batch; check batch has '^nsid 5 \(iproute2 netns name: i\)$'
 t /bin/netns del a b c d; check del
