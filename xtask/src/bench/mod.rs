@@ -857,7 +857,7 @@ fn ms(d: Duration) -> String {
 fn report(machine: &str, rows: &[Row], scale: &[scale::Point]) -> String {
     let mut text = format!(
         "# Benchmarks\n\n\
-         Written by `cargo xtask bench` (as root; about five minutes). Each figure is a\n\
+         Written by `cargo xtask bench` (as root; about a quarter of an hour). Each figure is a\n\
          median of whole-process wall times, ours and the reference taken in turn in\n\
          one run, in a private mount namespace with an empty /run/netns. The ratio is\n\
          ours / reference: below 1 is faster. Absolute times vary between machines\n\
@@ -886,7 +886,16 @@ fn report(machine: &str, rows: &[Row], scale: &[scale::Point]) -> String {
          always follows a teardown. Our delete holds each namespace open while it\n\
          works, so that a delete whose unlink fails can mount it back, and a batch\n\
          keeps them open to its end: their teardowns then start after the batch\n\
-         rather than slowing each unmount's RCU grace period within it.\n",
+         rather than slowing each unmount's RCU grace period within it.\n\n\
+         The links' floors are `floor link` (each veth pair placed in both\n\
+         namespaces and a /31 on each end, one request at a time, nothing else),\n\
+         `floor link ... up` (and the ups netns-link makes: the first end as it is\n\
+         made, the peer after, each namespace's lo) and, for add + link, `floor\n\
+         add` then `floor link ... up`. The ups are a third of the kernel's work\n\
+         of a chain, so a chain within 1.3 of the first floor, and add + link in\n\
+         1.5 s, can lie below what the kernel itself takes to do what was asked\n\
+         (everything up): the rows beside them say where. The one-ip-a-step row\n\
+         is a chain of 100 so made, scaled to 1000.\n",
     );
     text.push_str(
         "\n## Scale\n\n\
