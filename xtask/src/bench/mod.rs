@@ -892,8 +892,8 @@ fn report(machine: &str, rows: &[Row], scale: &[scale::Point]) -> String {
          `floor link ... up` (and the ups netns-link makes: the first end as it is\n\
          made, the peer after, each namespace's lo) and, for add + link, `floor\n\
          add` then `floor link ... up`. The ups are a tenth to a third of the\n\
-         kernel's work of a chain (it varies from run to run), so a chain within 1.3 of the first floor, and add + link in\n\
-         1.5 s, can lie below what the kernel itself takes to do what was asked\n\
+         kernel's work of a chain (it varies from run to run), so a chain within\n\
+         1.3 of the first floor, and add + link in 1.5 s, can lie below what the kernel itself takes to do what was asked\n\
          (everything up): the rows beside them say where. The one-ip-a-step row\n\
          is a chain of 100 so made, scaled to 1000.\n",
     );
