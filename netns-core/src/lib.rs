@@ -160,6 +160,7 @@
 mod enter;
 mod error;
 mod files;
+mod held;
 mod inside;
 mod inspect;
 mod link;

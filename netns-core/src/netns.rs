@@ -18,7 +18,10 @@ use crate::run_dir::{DirLock, RunDir, not_a_name};
 use crate::{scan, sys};
 
 /// Makes named namespaces in one run dir. Build one per batch: the run dir
-/// is prepared once, and held open for its lock.
+/// is prepared once, and held open for its lock. While it makes a batch
+/// of up to 16 names, SIGHUP, SIGINT, SIGQUIT and SIGTERM wait (blocked
+/// on the calling thread): one that ends the process then leaves no file
+/// without its namespace.
 pub struct Creator<'a> {
     run_dir: &'a RunDir,
     loopback_up: bool,
@@ -132,6 +135,9 @@ impl<'a> Creator<'a> {
         // Held from the first file to the last mount, while a file holds
         // no namespace yet and is no stale one (see `RunDir::adding`).
         let _adding = self.lock.hold(FlockArg::LockShared);
+        // A ^C waits for the batch's last mount: it leaves no empty file
+        // (the task that makes them inherits the mask).
+        let _held = crate::held::Held::ending();
         // A name twice: the second in the next batch, once the first is
         // made or removed again, as it would be tried alone.
         let names = match (1..names.len()).find(|&at| names[..at].contains(&names[at])) {

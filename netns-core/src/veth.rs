@@ -24,7 +24,6 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
 use crate::error::{Error, Result};
 use crate::netlink::{
@@ -178,36 +177,6 @@ struct Conn {
 /// An answer: an ack (`None`), or a device's reply (RTM_NEWLINK), or a
 /// refusal.
 type Answer = std::result::Result<Option<Device>, Refusal>;
-
-/// The signals that end a process held back (blocked on this thread)
-/// while it lives, and let go as they were when it is dropped: a ^C, a
-/// hangup or a kill's SIGTERM that comes during a batch takes effect
-/// once the batch is whole, not between a pair and its addresses.
-struct Held(Option<SigSet>);
-
-impl Held {
-    fn ending() -> Held {
-        let mut ending = SigSet::empty();
-        for signal in [
-            Signal::SIGHUP,
-            Signal::SIGINT,
-            Signal::SIGQUIT,
-            Signal::SIGTERM,
-        ] {
-            ending.add(signal);
-        }
-        // Unheld if it cannot be (it can fail only for a bad argument).
-        Held(ending.thread_swap_mask(SigmaskHow::SIG_BLOCK).ok())
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        if let Some(old) = &self.0 {
-            let _ = old.thread_set_mask();
-        }
-    }
-}
 
 /// What a device's reply says that is needed here.
 #[derive(Clone, Copy)]
@@ -538,7 +507,7 @@ impl Wirer {
     /// thread, pthread_sigmask) until the links are whole or removed: one
     /// that ends the process then leaves no link half-made.
     pub fn make(&mut self, links: &[Link<'_>]) -> Vec<Result<Made>> {
-        let _held = Held::ending();
+        let _held = crate::held::Held::ending();
         let mut made = Vec::new();
         let mut todo: Vec<usize> = (0..links.len()).collect();
         while !todo.is_empty() {

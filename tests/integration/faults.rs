@@ -137,6 +137,61 @@ fn an_add_killed_mid_batch_leaves_only_what_list_and_del_handle() {
     assert!(sb.entries().is_empty() && sb.mounted().is_empty());
 }
 
+/// A ^C during an add's batch (to netns-add and its task, as a terminal
+/// sends it to the whole group) takes effect once the batch is whole:
+/// no file is left without its namespace. strace holds the 4th unshare
+/// of a task (its count is a process's, and a batch of 16 names is a
+/// task's), in the first batch.
+#[test]
+fn an_interrupted_add_leaves_no_stale_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let sb = Sandbox::new();
+    let names: String = (0..3000).map(|i| format!("k{i:04}\n")).collect();
+    let mut child = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg("inject=unshare:delay_enter=1000000:when=4")
+        .arg(bin("add"))
+        .arg("-")
+        .env("NETNS_RUN_DIR", &sb.run)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::spawn(move || stdin.write_all(names.as_bytes()));
+    let start = std::time::Instant::now();
+    // The unshare held for a second is still held a third of one later.
+    let add = loop {
+        if held_in_unshare(child.id()) && sb.entries().len() >= 4 {
+            std::thread::sleep(Duration::from_millis(300));
+            if let Some(pid) = held_in(child.id(), 272) {
+                break pid;
+            }
+        }
+        assert!(
+            start.elapsed() < crate::util::PATIENCE,
+            "{}",
+            crate::util::describe(child.id())
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let task = std::fs::read_to_string(format!("/proc/{add}/task/{add}/children")).unwrap();
+    let mut kill = Command::new("kill");
+    kill.arg("-INT").arg(&add).args(task.split_whitespace());
+    assert_eq!(kill.status().unwrap().code(), Some(0));
+    let status = crate::util::wait_for(&mut child, "netns-add under strace");
+    assert!(
+        status.signal() == Some(2) || status.code() == Some(130),
+        "{status:?}"
+    );
+    let entries = sb.entries();
+    let first: Vec<String> = (0..entries.len()).map(|i| format!("k{i:04}")).collect();
+    assert_eq!(entries, first, "the names in order, none skipped");
+    assert_eq!(sb.mounted(), entries, "every file holds its namespace");
+    assert_eq!(entries.len(), 16, "the first batch whole, no more");
+}
+
 /// Whether the task of the process strace (`strace`, its pid) runs is
 /// held in an unshare(2) call: stopped for its tracer, in system call 272.
 /// A ^C that comes while netns-link makes a batch ends it once the batch
