@@ -71,11 +71,10 @@ fn an_add_killed_mid_batch_leaves_only_what_list_and_del_handle() {
     assert_eq!(sb.run("del", &["seed"]).code, 0);
     let names: String = (0..3000).map(|i| format!("k{i:04}\n")).collect();
     let mut child = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
         // A batch's files and namespaces are made by a task of its own,
-        // a name after the other: at the 20th unshare, its name's file is
-        // made, the names before it whole.
-        .arg("inject=unshare:delay_enter=60000000:when=20")
+        // a name after the other; strace stops the task at each unshare,
+        // its name's file made, the names before it whole.
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=unshare"])
         .arg(bin("add"))
         .arg("-")
         .env("NETNS_RUN_DIR", &sb.run)
@@ -88,8 +87,8 @@ fn an_add_killed_mid_batch_leaves_only_what_list_and_del_handle() {
     let mut stdin = child.stdin.take().unwrap();
     std::thread::spawn(move || stdin.write_all(names.as_bytes()));
     let start = std::time::Instant::now();
-    // Every call stops in strace for a moment: the one held is the
-    // unshare of the 20th name, its file made.
+    // Caught at an unshare once 20 names are there (their task a batch's,
+    // so its stops come a name after the other).
     while !held_in_unshare(child.id()) || sb.entries().len() < 20 {
         assert!(
             start.elapsed() < crate::util::PATIENCE,
