@@ -536,7 +536,9 @@ impl<'a> Deleter<'a> {
     /// The namespace itself lives on while processes or open files hold
     /// it. Unlike `ip netns delete`, this either does all of it or nothing:
     /// the namespace is held open meanwhile, and if the file cannot be
-    /// removed it is mounted back.
+    /// removed it is mounted back. SIGHUP, SIGINT, SIGQUIT and SIGTERM
+    /// wait (blocked) from the unmount to the unlink: one that ends the
+    /// process then leaves no stale file.
     ///
     /// The namespace stays open until the deleter is dropped (or until the
     /// file limit would be reached). Each unmount waits for an RCU grace
@@ -572,6 +574,9 @@ impl<'a> Deleter<'a> {
             unlink(&path).map_err(|e| Error::path("remove", &path, e))?;
             return Ok(Removed::StaleFile);
         }
+        // A ^C waits for the unlink (or the namespace put back): it
+        // leaves no empty file where the namespace was.
+        let _held = crate::held::Held::ending();
         let mut unmounted = 0;
         loop {
             let flags = MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW;
