@@ -1,7 +1,8 @@
 //! The signals that end a process, held back while a batch is made, so
 //! that one which comes meanwhile takes effect once the batch is whole:
 //! no pair without its addresses (`Wirer::make`), no file without its
-//! namespace (`Creator`'s batches). Only SIGKILL cannot wait.
+//! namespace (`Creator`'s batches, `attach`) and none left by a delete
+//! (`Deleter::delete`). Only SIGKILL cannot wait.
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 

@@ -437,7 +437,9 @@ impl AsFd for Netns {
 /// run-dir file (O_EXCL, as [`Creator::create`]) with the namespace
 /// bind-mounted onto it from the open descriptor, so a process that has
 /// exited since `ns` was opened changes nothing. The run dir is prepared
-/// first; on any later failure the file is removed.
+/// first; on any later failure the file is removed. SIGHUP, SIGINT,
+/// SIGQUIT and SIGTERM wait (blocked) from the file to its mount: one
+/// that ends the process then leaves no stale file.
 pub fn attach(run_dir: &RunDir, name: &Name, ns: &Netns) -> Result<PathBuf> {
     // The kernel would mount any namespace the caller can open, the host's
     // too; in rootless mode a name is only for a namespace the rootless
@@ -450,6 +452,8 @@ pub fn attach(run_dir: &RunDir, name: &Name, ns: &Netns) -> Result<PathBuf> {
     run_dir.check_owner()?;
     run_dir.prepare()?;
     let _adding = run_dir.lock_adding();
+    // A ^C waits for the mount: it leaves no empty file.
+    let _held = crate::held::Held::ending();
     let file = NewFile::create(run_dir, name)?;
     let source = format!("/proc/thread-self/fd/{}", ns.fd.as_raw_fd());
     if let Err(e) = file.mount(&source) {
@@ -532,7 +536,9 @@ impl<'a> Deleter<'a> {
     /// The namespace itself lives on while processes or open files hold
     /// it. Unlike `ip netns delete`, this either does all of it or nothing:
     /// the namespace is held open meanwhile, and if the file cannot be
-    /// removed it is mounted back.
+    /// removed it is mounted back. SIGHUP, SIGINT, SIGQUIT and SIGTERM
+    /// wait (blocked) from the unmount to the unlink: one that ends the
+    /// process then leaves no stale file.
     ///
     /// The namespace stays open until the deleter is dropped (or until the
     /// file limit would be reached). Each unmount waits for an RCU grace
@@ -568,6 +574,9 @@ impl<'a> Deleter<'a> {
             unlink(&path).map_err(|e| Error::path("remove", &path, e))?;
             return Ok(Removed::StaleFile);
         }
+        // A ^C waits for the unlink (or the namespace put back): it
+        // leaves no empty file where the namespace was.
+        let _held = crate::held::Held::ending();
         let mut unmounted = 0;
         loop {
             let flags = MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW;

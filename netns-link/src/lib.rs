@@ -483,6 +483,11 @@ impl Work<'_> {
         // meanwhile is the new namespace (links made in the old one went
         // with it, reported made), and descriptors stay a batch's.
         self.opened.clear();
+        // Printed as each batch is made, not when stdin ends: a slow
+        // writer sees its links, and a ^C during the next batch (it ends
+        // the process there) leaves none made unreported. A failed write
+        // stays in the buffer and is reported by the last flush.
+        let _ = ui.out().flush();
     }
 
     fn report(&mut self, ui: &mut Ui, words: &Words, made: &Made) {

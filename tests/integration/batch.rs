@@ -606,3 +606,31 @@ fn a_del_lines_namespace_ends_before_the_batch_waits_for_more() {
     );
     assert_eq!(sb.mounted(), ["b"]);
 }
+
+/// The signals an add or a link holds back while it makes a batch are let
+/// go as they were: a command an exec line runs after them has none
+/// blocked, and a SIGINT the caller ignores (`trap '' INT`, nohup's
+/// SIGHUP) stays ignored, in the batch and in its commands.
+#[test]
+fn signals_held_for_a_batch_are_let_go_as_they_were() {
+    let sb = Sandbox::new();
+    let lines = "add s1\nadd s2\nexec s1 grep -E ^Sig(Blk|Ign) /proc/self/status\n\
+                 link s1 s2\nexec s2 grep -E ^Sig(Blk|Ign) /proc/self/status\n";
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "trap '' INT; exec \"$0\" -batch -"])
+        .arg(multicall())
+        .env("NETNS_RUN_DIR", &sb.run);
+    let out = output(&mut cmd, lines);
+    assert_eq!(out.code, 0, "{out:?}");
+    let masks: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("Sig"))
+        .collect();
+    assert_eq!(masks.len(), 4, "{out:?}");
+    for pair in masks.chunks(2) {
+        assert_eq!(pair[0], "SigBlk:\t0000000000000000", "{out:?}");
+        let ignored = u64::from_str_radix(pair[1].trim_start_matches("SigIgn:\t"), 16).unwrap();
+        assert_eq!(ignored & 0b10, 0b10, "SIGINT still ignored: {out:?}");
+    }
+}

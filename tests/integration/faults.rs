@@ -136,6 +136,45 @@ fn an_add_killed_mid_batch_leaves_only_what_list_and_del_handle() {
     assert!(sb.entries().is_empty() && sb.mounted().is_empty());
 }
 
+/// A ^C that comes between a delete's unmount and its unlink waits for
+/// the unlink: no stale file is left where a namespace was. strace holds
+/// the umount2 at its exit (the namespace unmounted) for a second, and
+/// the SIGINT comes then.
+#[test]
+fn an_interrupted_del_leaves_no_stale_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let sb = Sandbox::with(&["d1", "d2"]);
+    let mut child = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
+        .arg(sb.file("d1"))
+        .args(["-e", "inject=umount2:delay_exit=1000000:when=1"])
+        .arg(bin("del"))
+        .arg("d1")
+        .env("NETNS_RUN_DIR", &sb.run)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let del = loop {
+        let tracee = std::fs::read_to_string(format!("/proc/{}/task/{0}/children", child.id()));
+        if let Some(pid) = tracee.ok().filter(|_| sb.mounted() == ["d2"]) {
+            break pid.trim().to_string();
+        }
+        assert!(start.elapsed() < crate::util::PATIENCE);
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let kill = Command::new("kill").args(["-INT", &del]).status();
+    assert_eq!(kill.unwrap().code(), Some(0));
+    let status = crate::util::wait_for(&mut child, "netns-del under strace");
+    assert!(
+        status.signal() == Some(2) || status.code() == Some(130),
+        "{status:?}"
+    );
+    assert_eq!(sb.entries(), ["d2"], "no stale file where d1 was");
+}
+
 /// A ^C during an add's batch (to netns-add and its task, as a terminal
 /// sends it to the whole group) takes effect once the batch is whole:
 /// no file is left without its namespace. strace holds the 4th unshare
@@ -191,8 +230,47 @@ fn an_interrupted_add_leaves_no_stale_file() {
     assert_eq!(entries.len(), 16, "the first batch whole, no more");
 }
 
-/// Whether the task of the process strace (`strace`, its pid) runs is
-/// held in an unshare(2) call: stopped for its tracer, in system call 272.
+/// A ^C that comes between the file an attach makes and its mount
+/// waits for the mount: no stale file. strace holds the file's openat at
+/// its exit (the file made) for a second, and the SIGINT comes then.
+#[test]
+fn an_interrupted_attach_leaves_no_stale_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let sb = Sandbox::with(&["c0"]);
+    let target = sb.file("a");
+    let mut child = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
+        .arg(&target)
+        .args(["-e", "inject=openat:delay_exit=1000000:when=1"])
+        .arg(bin("attach"))
+        .arg("a")
+        .arg(sb.file("c0"))
+        .env("NETNS_RUN_DIR", &sb.run)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let attach = loop {
+        let tracee = std::fs::read_to_string(format!("/proc/{}/task/{0}/children", child.id()));
+        if let Some(pid) = tracee.ok().filter(|_| target.exists()) {
+            break pid.trim().to_string();
+        }
+        assert!(start.elapsed() < crate::util::PATIENCE);
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let kill = Command::new("kill").args(["-INT", &attach]).status();
+    assert_eq!(kill.unwrap().code(), Some(0));
+    let status = crate::util::wait_for(&mut child, "netns-attach under strace");
+    assert!(
+        status.signal() == Some(2) || status.code() == Some(130),
+        "{status:?}"
+    );
+    assert_eq!(sb.entries(), ["a", "c0"]);
+    assert_eq!(sb.mounted(), ["a", "c0"], "the file holds its namespace");
+}
+
 /// A ^C that comes while netns-link makes a batch ends it once the batch
 /// is whole (the signals that end a process wait in Wirer::make): no
 /// pair is left without its addresses, or down. strace holds a sendto
@@ -276,6 +354,8 @@ fn an_interrupted_link_leaves_only_whole_links() {
     assert!(whole > 0 && whole < 2 * 99, "{whole} ends");
 }
 
+/// Whether the task of the process strace (`strace`, its pid) runs is
+/// held in an unshare(2) call: stopped for its tracer, in system call 272.
 fn held_in_unshare(strace: u32) -> bool {
     held_in(strace, 272).is_some()
 }

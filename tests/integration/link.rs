@@ -704,3 +704,49 @@ fn options_after_the_words_and_bad_interface_names() {
     );
     assert_eq!(devices(&sb, "a"), ["eth0", "eth1"]);
 }
+
+/// What a slow writer gave is made and printed before netns-link waits
+/// for more (a terminal, a pipe from a loop): a line is not held until
+/// stdin ends, and a ^C between batches leaves no made link unreported.
+#[test]
+fn each_batch_is_printed_before_stdin_is_waited_for() {
+    use std::io::{BufRead, BufReader, Write};
+    let sb = Sandbox::with(&["a", "b", "c", "d"]);
+    let mut child = sb
+        .cmd("link")
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a b\n").unwrap();
+    // Read on a thread of its own: a line that never comes fails the
+    // test at its deadline rather than hanging it.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (sent, got) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = stdout.read_line(&mut line);
+        let _ = sent.send(line);
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
+        let _ = sent.send(rest);
+    });
+    let first = got.recv_timeout(crate::util::PATIENCE);
+    stdin.write_all(b"c d\n").unwrap();
+    drop(stdin);
+    let rest = got.recv_timeout(crate::util::PATIENCE).unwrap_or_default();
+    let status = crate::util::wait_for(&mut child, "netns-link -");
+    assert_eq!(
+        first.as_deref().ok(),
+        Some("netns a dev eth0 index 2 peer netns b dev eth0 index 2\n"),
+        "the first line before stdin ends"
+    );
+    assert_eq!(
+        rest,
+        "netns c dev eth0 index 2 peer netns d dev eth0 index 2\n"
+    );
+    assert!(status.success(), "{status:?}");
+}
