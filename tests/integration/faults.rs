@@ -2,7 +2,8 @@
 //! every system call failing in turn (strace fault injection), no root.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::util::{Output, Sandbox, bin, finish, output};
@@ -142,36 +143,21 @@ fn an_add_killed_mid_batch_leaves_only_what_list_and_del_handle() {
 /// the SIGINT comes then.
 #[test]
 fn an_interrupted_del_leaves_no_stale_file() {
-    use std::os::unix::process::ExitStatusExt;
     let sb = Sandbox::with(&["d1", "d2"]);
-    let mut child = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
-        .arg(sb.file("d1"))
-        .args(["-e", "inject=umount2:delay_exit=1000000:when=1"])
-        .arg(bin("del"))
-        .arg("d1")
-        .env("NETNS_RUN_DIR", &sb.run)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    let del = loop {
-        let tracee = std::fs::read_to_string(format!("/proc/{}/task/{0}/children", child.id()));
-        if let Some(pid) = tracee.ok().filter(|_| sb.mounted() == ["d2"]) {
-            break pid.trim().to_string();
-        }
-        assert!(start.elapsed() < crate::util::PATIENCE);
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let kill = Command::new("kill").args(["-INT", &del]).status();
-    assert_eq!(kill.unwrap().code(), Some(0));
-    let status = crate::util::wait_for(&mut child, "netns-del under strace");
-    assert!(
-        status.signal() == Some(2) || status.code() == Some(130),
-        "{status:?}"
+    let inject = "umount2:delay_exit=1000000:when=1";
+    let mut child = traced(
+        &sb,
+        inject,
+        Some(&sb.file("d1")),
+        &["del", "d1"],
+        String::new(),
     );
+    let strace = child.id();
+    interrupt(&mut child, &mut || {
+        tracee(strace)
+            .filter(|_| sb.mounted() == ["d2"])
+            .map(|pid| vec![pid])
+    });
     assert_eq!(sb.entries(), ["d2"], "no stale file where d1 was");
 }
 
@@ -182,47 +168,21 @@ fn an_interrupted_del_leaves_no_stale_file() {
 /// task's), in the first batch.
 #[test]
 fn an_interrupted_add_leaves_no_stale_file() {
-    use std::os::unix::process::ExitStatusExt;
     let sb = Sandbox::new();
     let names: String = (0..3000).map(|i| format!("k{i:04}\n")).collect();
-    let mut child = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
-        .arg("inject=unshare:delay_enter=1000000:when=4")
-        .arg(bin("add"))
-        .arg("-")
-        .env("NETNS_RUN_DIR", &sb.run)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    std::thread::spawn(move || stdin.write_all(names.as_bytes()));
-    let start = std::time::Instant::now();
-    // The unshare held for a second is still held a third of one later.
-    let add = loop {
-        if held_in_unshare(child.id()) && sb.entries().len() >= 4 {
-            std::thread::sleep(Duration::from_millis(300));
-            if let Some(pid) = held_in(child.id(), 272) {
-                break pid;
-            }
-        }
-        assert!(
-            start.elapsed() < crate::util::PATIENCE,
-            "{}",
-            crate::util::describe(child.id())
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let task = std::fs::read_to_string(format!("/proc/{add}/task/{add}/children")).unwrap();
-    let mut kill = Command::new("kill");
-    kill.arg("-INT").arg(&add).args(task.split_whitespace());
-    assert_eq!(kill.status().unwrap().code(), Some(0));
-    let status = crate::util::wait_for(&mut child, "netns-add under strace");
-    assert!(
-        status.signal() == Some(2) || status.code() == Some(130),
-        "{status:?}"
-    );
+    let inject = "unshare:delay_enter=1000000:when=4";
+    let mut child = traced(&sb, inject, None, &["add", "-"], names);
+    let strace = child.id();
+    interrupt(&mut child, &mut || {
+        let add = held_long(strace, 272).filter(|_| sb.entries().len() >= 4)?;
+        let task = std::fs::read_to_string(format!("/proc/{add}/task/{add}/children")).ok()?;
+        Some(
+            [add]
+                .into_iter()
+                .chain(task.split_whitespace().map(String::from))
+                .collect(),
+        )
+    });
     let entries = sb.entries();
     let first: Vec<String> = (0..entries.len()).map(|i| format!("k{i:04}")).collect();
     assert_eq!(entries, first, "the names in order, none skipped");
@@ -235,38 +195,18 @@ fn an_interrupted_add_leaves_no_stale_file() {
 /// its exit (the file made) for a second, and the SIGINT comes then.
 #[test]
 fn an_interrupted_attach_leaves_no_stale_file() {
-    use std::os::unix::process::ExitStatusExt;
     let sb = Sandbox::with(&["c0"]);
     let target = sb.file("a");
-    let mut child = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
-        .arg(&target)
-        .args(["-e", "inject=openat:delay_exit=1000000:when=1"])
-        .arg(bin("attach"))
-        .arg("a")
-        .arg(sb.file("c0"))
-        .env("NETNS_RUN_DIR", &sb.run)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    let attach = loop {
-        let tracee = std::fs::read_to_string(format!("/proc/{}/task/{0}/children", child.id()));
-        if let Some(pid) = tracee.ok().filter(|_| target.exists()) {
-            break pid.trim().to_string();
-        }
-        assert!(start.elapsed() < crate::util::PATIENCE);
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let kill = Command::new("kill").args(["-INT", &attach]).status();
-    assert_eq!(kill.unwrap().code(), Some(0));
-    let status = crate::util::wait_for(&mut child, "netns-attach under strace");
-    assert!(
-        status.signal() == Some(2) || status.code() == Some(130),
-        "{status:?}"
-    );
+    let c0 = sb.file("c0");
+    let args = ["attach", "a", c0.to_str().unwrap()];
+    let inject = "openat:delay_exit=1000000:when=1";
+    let mut child = traced(&sb, inject, Some(&target), &args, String::new());
+    let strace = child.id();
+    interrupt(&mut child, &mut || {
+        tracee(strace)
+            .filter(|_| target.exists())
+            .map(|pid| vec![pid])
+    });
     assert_eq!(sb.entries(), ["a", "c0"]);
     assert_eq!(sb.mounted(), ["a", "c0"], "the file holds its namespace");
 }
@@ -279,59 +219,17 @@ fn an_interrupted_attach_leaves_no_stale_file() {
 /// ups), and the SIGINT comes then.
 #[test]
 fn an_interrupted_link_leaves_only_whole_links() {
-    use std::os::unix::process::ExitStatusExt;
     let names: Vec<String> = (0..100).map(|i| format!("c{i}")).collect();
     let sb = Sandbox::with(&names.iter().map(String::as_str).collect::<Vec<_>>());
     let lines: String = (0..99)
         .map(|i| format!("c{i} -a 10.0.{i}.0/31 c{} -a 10.0.{i}.1/31\n", i + 1))
         .collect();
-    let mut child = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
-        .arg("inject=sendto:delay_enter=1000000:when=300")
-        .arg(bin("link"))
-        .args(["--run-dir", sb.run.to_str().unwrap(), "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    let start = std::time::Instant::now();
-    // Every sendto stops for strace a moment: the one held for a second is
-    // still held a third of a second later.
-    let link = loop {
-        if held_in(child.id(), 44).is_some() {
-            std::thread::sleep(Duration::from_millis(300));
-            if let Some(pid) = held_in(child.id(), 44) {
-                break pid;
-            }
-        }
-        assert!(
-            start.elapsed() < crate::util::PATIENCE,
-            "{}",
-            crate::util::describe(child.id())
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    assert_eq!(
-        Command::new("kill")
-            .args(["-INT", &link])
-            .status()
-            .unwrap()
-            .code(),
-        Some(0)
-    );
-    let status = crate::util::wait_for(&mut child, "netns-link under strace");
-    // strace ends as its tracee did.
-    assert!(
-        status.signal() == Some(2) || status.code() == Some(130),
-        "{status:?}"
-    );
+    let inject = "sendto:delay_enter=1000000:when=300";
+    let mut child = traced(&sb, inject, None, &["link", "-"], lines);
+    let strace = child.id();
+    interrupt(&mut child, &mut || {
+        held_long(strace, 44).map(|pid| vec![pid])
+    });
     let mut whole = 0;
     for name in &names {
         let out = crate::link::ip(&sb, name, &["-j", "addr"]);
@@ -354,6 +252,63 @@ fn an_interrupted_link_leaves_only_whole_links() {
     assert!(whole > 0 && whole < 2 * 99, "{whole} ends");
 }
 
+/// A verb (`args[0]`) under strace with `inject` (on `path`, if given),
+/// in the sandbox's run dir, `stdin` written to it, its output dropped.
+fn traced(sb: &Sandbox, inject: &str, path: Option<&Path>, args: &[&str], stdin: String) -> Child {
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!("inject={inject}"));
+    if let Some(path) = path {
+        cmd.arg("-P").arg(path);
+    }
+    let mut child = cmd
+        .arg(bin(args[0]))
+        .args(&args[1..])
+        .env("NETNS_RUN_DIR", &sb.run)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    std::thread::spawn(move || input.write_all(stdin.as_bytes()));
+    child
+}
+
+/// Waits until `ready` names the processes to interrupt, sends them
+/// SIGINT, and checks that the tool ended by it (strace ends as its
+/// tracee did).
+fn interrupt(child: &mut Child, ready: &mut dyn FnMut() -> Option<Vec<String>>) {
+    use std::os::unix::process::ExitStatusExt;
+    let start = std::time::Instant::now();
+    let pids = loop {
+        if let Some(pids) = ready() {
+            break pids;
+        }
+        assert!(
+            start.elapsed() < crate::util::PATIENCE,
+            "{}",
+            crate::util::describe(child.id())
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let kill = Command::new("kill").arg("-INT").args(&pids).status();
+    assert_eq!(kill.unwrap().code(), Some(0));
+    let status = crate::util::wait_for(child, "the tool under strace");
+    assert!(
+        status.signal() == Some(2) || status.code() == Some(130),
+        "{status:?}"
+    );
+}
+
+/// [`held_in`], for a call strace holds long (a delay injected), not the
+/// moment every traced call stops: still held a third of a second later.
+fn held_long(strace: u32, call: u32) -> Option<String> {
+    held_in(strace, call)?;
+    std::thread::sleep(Duration::from_millis(300));
+    held_in(strace, call)
+}
+
 /// Whether the task of the process strace (`strace`, its pid) runs is
 /// held in an unshare(2) call: stopped for its tracer, in system call 272.
 fn held_in_unshare(strace: u32) -> bool {
@@ -363,14 +318,8 @@ fn held_in_unshare(strace: u32) -> bool {
 /// The pid of strace's tracee while strace holds it at system call
 /// number `call` (its children's first, for a tool that runs one).
 fn held_in(strace: u32, call: u32) -> Option<String> {
-    let child = |pid: &str| {
-        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"));
-        children
-            .ok()
-            .and_then(|c| c.split_whitespace().next().map(String::from))
-    };
-    let tracee = child(&strace.to_string())?;
-    let task = child(&tracee).unwrap_or_else(|| tracee.clone());
+    let tracee = first_child(&strace.to_string())?;
+    let task = first_child(&tracee).unwrap_or_else(|| tracee.clone());
     let stat = std::fs::read_to_string(format!("/proc/{task}/stat")).unwrap_or_default();
     let state = stat
         .rsplit(") ")
@@ -378,6 +327,17 @@ fn held_in(strace: u32, call: u32) -> Option<String> {
         .and_then(|rest| rest.chars().next());
     let at = std::fs::read_to_string(format!("/proc/{task}/syscall")).unwrap_or_default();
     (state == Some('t') && at.starts_with(&format!("{call} "))).then_some(tracee)
+}
+
+/// strace's tracee: the tool it runs.
+fn tracee(strace: u32) -> Option<String> {
+    first_child(&strace.to_string())
+}
+
+/// The first child of process `pid`, once it has one.
+fn first_child(pid: &str) -> Option<String> {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+    children.split_whitespace().next().map(String::from)
 }
 
 /// Runs a verb under strace, failing `syscall` (on `path`, if given).
