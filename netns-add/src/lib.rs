@@ -132,19 +132,16 @@ pub fn run_names<'s>(
         };
         Ok(())
     };
-    netns_cli::run("netns-add", USAGE, Vec::new(), plain, &mut execute);
-    told
-}
-
-/// The Args of an `add NAME` line: its name aside, no option.
-fn plain(_: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
-    Ok(Parsed::Run(Args {
+    // An `add NAME` line's: its name aside, no option.
+    let args = Args {
         place: Place::default(),
         json: false,
         lo_up: false,
         exist_ok: false,
         names: Vec::new(),
-    }))
+    };
+    netns_cli::run_with("netns-add", USAGE, &mut |ui| execute(&args, ui));
+    told
 }
 
 /// [`run_names`] in `run_dir`: the names a batch at a time, each checked

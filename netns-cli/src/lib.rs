@@ -131,6 +131,12 @@ pub fn run<T>(
 /// A verb's `execute` with its parsed arguments.
 type Execute<'a> = &'a mut dyn FnMut(&mut Ui) -> io::Result<()>;
 
+/// [`run`] with arguments made by the caller, not parsed (a batch's
+/// plain lines, run together): the verb's Ui, messages and exit status.
+pub fn run_with(verb: &'static str, usage: &str, execute: Execute<'_>) -> ExitCode {
+    run_parsed(verb, usage, Ok(Parsed::Run(execute)))
+}
+
 /// [`run`] once the command line is parsed.
 fn run_parsed(
     verb: &'static str,

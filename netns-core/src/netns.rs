@@ -154,18 +154,18 @@ impl<'a> Creator<'a> {
         // descriptors of its own (the namespace, a socket), and the batch
         // may have taken all there were.
         let mut placed = Vec::with_capacity(done.len());
-        let mut held = false;
+        let mut any_open = false;
         for (path, (fd, mounted)) in paths.into_iter().zip(done) {
             placed.push(match fd {
                 Some(fd) => {
-                    held = true;
+                    any_open = true;
                     NewFile { path, fd }.settle(mounted, self.loopback_up)
                 }
                 None => {
                     let (action, errno) = mounted.err().unwrap_or(("create", Errno::EBADF));
                     let err = Error::path(action, path, errno);
                     // The rest in the next batch, once these are closed.
-                    if err.is_shortage() && held {
+                    if err.is_shortage() && any_open {
                         break;
                     }
                     Err(err)

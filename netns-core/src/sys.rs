@@ -226,9 +226,8 @@ pub fn socket_in(
     kind: libc::c_int,
     protocol: libc::c_int,
 ) -> Result<OwnedFd, (&'static str, Errno)> {
-    let mut made = sockets_in(&[ns], domain, kind, protocol);
-    made.pop()
-        .unwrap_or(Err(("start a task to enter", Errno::ECHILD)))
+    let made = sockets_in(&[ns], domain, kind, protocol);
+    made.into_iter().next().expect("one result a namespace")
 }
 
 /// [`socket_in`] for each of `nss`, in order, all by one thrown-away task
@@ -242,8 +241,10 @@ pub fn sockets_in(
     protocol: libc::c_int,
 ) -> Vec<Result<OwnedFd, (&'static str, Errno)>> {
     // Made before the task, which must not allocate.
-    let mut made: Vec<Result<i32, (&'static str, Errno)>> =
-        vec![Err(("start a task to enter", Errno::ECHILD)); nss.len()];
+    let unreached = Err(("start a task to enter", Errno::ECHILD));
+    let mut made: Vec<Result<i32, (&'static str, Errno)>> = vec![unreached; nss.len()];
+    // How many it has told of.
+    let mut told = 0;
     let started = in_task(&mut || {
         for (ns, made) in nss.iter().zip(made.iter_mut()) {
             // SAFETY: setns and socket take numbers and touch no memory.
@@ -256,16 +257,14 @@ pub fn sockets_in(
                     fd => Ok(fd),
                 }
             };
+            told += 1;
         }
         Ok(0)
     });
-    // A task that could not start, or that died midway: what it did not
-    // reach has the errno.
+    // A task that could not start, or that died midway: those it did not
+    // tell of have the errno.
     if let Err(errno) = started {
-        let unreached = Err(("start a task to enter", Errno::ECHILD));
-        for made in made.iter_mut().filter(|made| **made == unreached) {
-            *made = Err(("start a task to enter", errno));
-        }
+        made[told..].fill(Err(("start a task to enter", errno)));
     }
     made.into_iter()
         // SAFETY: the task opened each in our descriptor table

@@ -424,8 +424,13 @@ impl Wirer {
         At { ns, id, fd }
     }
 
+    /// Whether the namespace `id` has a socket open.
+    fn has_socket(&self, id: NetnsId) -> bool {
+        self.places.get(&id).is_some_and(|p| p.conn.is_some())
+    }
+
     fn place(&mut self, at: At<'_>) -> Result<&mut Place> {
-        if self.places.get(&at.id).is_none_or(|p| p.conn.is_none()) {
+        if !self.has_socket(at.id) {
             let socket = match at.ns {
                 None => netlink::Socket::open(REPLY)?,
                 Some(ns) => netlink::Socket::open_in(ns, REPLY)?,
@@ -463,11 +468,8 @@ impl Wirer {
         let mut ats: Vec<At<'_>> = Vec::new();
         let mut nss: Vec<&Netns> = Vec::new();
         for at in pending.iter().flat_map(|p| p.at) {
-            let open = self.places.get(&at.id).is_some_and(|p| p.conn.is_some());
-            if let Some(ns) = at
-                .ns
-                .filter(|_| !open && !ats.iter().any(|t| t.id == at.id))
-            {
+            let todo = !self.has_socket(at.id) && !ats.iter().any(|t| t.id == at.id);
+            if let Some(ns) = at.ns.filter(|_| todo) {
                 ats.push(at);
                 nss.push(ns);
             }

@@ -253,7 +253,14 @@ pub fn run_names<'s>(
         }
         Ok(())
     };
-    netns_cli::run("netns-del", USAGE, Vec::new(), plain, &mut execute);
+    // A `del NAME` line's: its name aside, no option.
+    let args = Args {
+        place: Place::default(),
+        json: false,
+        all: false,
+        names: Vec::new(),
+    };
+    netns_cli::run_with("netns-del", USAGE, &mut |ui| execute(&args, ui));
     told
 }
 
@@ -282,14 +289,4 @@ fn delete_names(
         }
     }
     told
-}
-
-/// The Args of a `del NAME` line: its name aside, no option.
-fn plain(_: Vec<OsString>) -> Result<Parsed<Args>, lexopt::Error> {
-    Ok(Parsed::Run(Args {
-        place: Place::default(),
-        json: false,
-        all: false,
-        names: Vec::new(),
-    }))
 }

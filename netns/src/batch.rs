@@ -81,8 +81,7 @@ pub fn run(file: &OsStr, globals: Globals, force: bool) -> ExitCode {
             Ok(Some(Ok(mut words))) => {
                 if let Some((verb, name)) = crate::plain_line(globals, &mut words) {
                     if verb != held.verb {
-                        kept.run_held(&mut held, &mut outcome);
-                        if outcome.stopped {
+                        if kept.run_held(&mut held, &mut outcome) {
                             break;
                         }
                         held.verb = verb;
@@ -92,23 +91,20 @@ pub fn run(file: &OsStr, globals: Globals, force: bool) -> ExitCode {
                     continue;
                 }
                 // After the lines held before it.
-                kept.run_held(&mut held, &mut outcome);
-                if outcome.stopped {
+                if kept.run_held(&mut held, &mut outcome) {
                     break;
                 }
                 (lines.number, crate::run_line(globals, words, &mut kept))
             }
             Ok(Some(Err(why))) => {
-                kept.run_held(&mut held, &mut outcome);
-                if outcome.stopped {
+                if kept.run_held(&mut held, &mut outcome) {
                     break;
                 }
                 netns_cli::say(format_args!("netns: {why}"));
                 (lines.number, ExitCode::FAILURE)
             }
             Err(err) => {
-                kept.run_held(&mut held, &mut outcome);
-                if !outcome.stopped {
+                if !kept.run_held(&mut held, &mut outcome) {
                     let read = match file == "-" {
                         true => netns_core::Error::io_sys("read stdin", &err),
                         false => netns_core::Error::io("read", file, &err),
@@ -206,10 +202,11 @@ impl Kept<'_> {
 
     /// Runs the plain lines held, together (see netns_add::run_names and
     /// netns_del::run_names), and tells `outcome` of each that failed;
-    /// the lines after one that stops the batch are not run.
-    fn run_held(&mut self, held: &mut Held, outcome: &mut Outcome<'_>) {
+    /// the lines after one that stops the batch are not run. Returns
+    /// whether the batch stops.
+    fn run_held(&mut self, held: &mut Held, outcome: &mut Outcome<'_>) -> bool {
         if held.names.is_empty() {
-            return;
+            return outcome.stopped;
         }
         self.switch(held.verb);
         let force = outcome.force;
@@ -234,6 +231,7 @@ impl Kept<'_> {
         }
         held.names.clear();
         held.numbers.clear();
+        outcome.stopped
     }
 }
 
