@@ -368,15 +368,9 @@ fn a_run_dir_pointed_elsewhere_mid_batch_is_checked_again() {
     ] {
         let _ = std::fs::remove_file(&link);
         symlink(&sb.run, &link).unwrap();
-        let mut child = Command::new(&program)
-            .args(args)
-            .env("NETNS_RUN_DIR", &link)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
+        let mut cmd = Command::new(&program);
+        let (child, mut stdin) =
+            crate::util::spawn_piped(cmd.args(args).env("NETNS_RUN_DIR", &link));
         stdin.write_all(first.as_bytes()).unwrap();
         let made = first.trim().rsplit(' ').next().unwrap().to_owned();
         let start = std::time::Instant::now();
@@ -469,15 +463,11 @@ fn an_add_is_made_before_a_continued_lines_rest_is_waited_for() {
     use std::io::Write;
     let sb = Sandbox::new();
     // FILE a pipe: its buffer looked into, as a file's.
-    let mut child = Command::new(multicall())
-        .args(["-batch", "/dev/stdin"])
-        .env("NETNS_RUN_DIR", &sb.run)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let mut cmd = Command::new(multicall());
+    let (child, mut stdin) = crate::util::spawn_piped(
+        cmd.args(["-batch", "/dev/stdin"])
+            .env("NETNS_RUN_DIR", &sb.run),
+    );
     stdin.write_all(b"add a\nadd \\\n").unwrap();
     let start = std::time::Instant::now();
     while sb.mounted() != ["a"] && start.elapsed().as_secs() < 5 {

@@ -31,6 +31,25 @@ pub(crate) fn devices(sb: &Sandbox, name: &str) -> Vec<String> {
     names
 }
 
+/// `netns-link -` in the sandbox, its output piped, and its stdin for
+/// the test to write lines to as it goes.
+pub(crate) fn link_stdin(sb: &Sandbox) -> (std::process::Child, std::process::ChildStdin) {
+    crate::util::spawn_piped(sb.cmd("link").arg("-"))
+}
+
+/// Waits (10 s at most) until namespace `name` has a device `dev`: the
+/// line `what` made.
+pub(crate) fn await_device(sb: &Sandbox, name: &str, dev: &str, what: &str) {
+    let start = std::time::Instant::now();
+    while !devices(sb, name).iter().any(|d| d == dev) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{what} not made"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A ping across (one packet, 5 s for ARP and the carrier to settle).
 fn pings(sb: &Sandbox, name: &str, to: &str) -> bool {
     ip(sb, name, &["-br", "addr"]);
@@ -712,15 +731,7 @@ fn options_after_the_words_and_bad_interface_names() {
 fn each_batch_is_printed_before_stdin_is_waited_for() {
     use std::io::{BufRead, BufReader, Write};
     let sb = Sandbox::with(&["a", "b", "c", "d"]);
-    let mut child = sb
-        .cmd("link")
-        .arg("-")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let (mut child, mut stdin) = link_stdin(&sb);
     stdin.write_all(b"a b\n").unwrap();
     // Read on a thread of its own: a line that never comes fails the
     // test at its deadline rather than hanging it.

@@ -6,7 +6,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 
-use crate::link::{devices, ip};
+use crate::link::{await_device, devices, ip, link_stdin};
 use crate::util::{Sandbox, bin, json, output};
 
 /// A batch is made as its lines one after the other would be: a name
@@ -147,27 +147,11 @@ fn a_quoted_word_that_goes_on_is_refused() {
 #[test]
 fn a_line_is_made_before_the_next_is_waited_for() {
     use std::io::Write;
-    use std::process::Stdio;
     let sb = Sandbox::with(&["p", "q"]);
-    let mut child = sb
-        .cmd("link")
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let (child, mut stdin) = link_stdin(&sb);
     // The start of line 2 too: a line that has begun is not one at hand.
     stdin.write_all(b"p q -n l1\np q").unwrap();
-    let start = std::time::Instant::now();
-    while !devices(&sb, "q").contains(&"l1".to_owned()) {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(10),
-            "line 1 not made while line 2 is waited for"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    await_device(&sb, "q", "l1", "line 1");
     assert_eq!(sb.run("del", &["p"]).code, 0);
     assert_eq!(sb.run("add", &["p"]).code, 0);
     stdin.write_all(b" -n l2\n").unwrap();
@@ -225,7 +209,6 @@ fn a_huge_line_is_counted_not_kept() {
 #[test]
 fn a_failed_line_takes_no_ethn_from_the_lines_after_it() {
     use std::io::Write;
-    use std::process::Stdio;
     let sb = Sandbox::with(&["a", "b"]);
     let out = sb.run_stdin(
         "link",
@@ -272,24 +255,9 @@ fn a_failed_line_takes_no_ethn_from_the_lines_after_it() {
     assert_eq!(x[0]["linkinfo"]["info_kind"], "bridge", "{x}");
     // A failed line, a line that takes the name it gave back, then a
     // pause: the next batch's line gets the next name, not that one.
-    let mut child = sb
-        .cmd("link")
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let (child, mut stdin) = link_stdin(&sb);
     stdin.write_all(b"a b -b lo\na b\n").unwrap();
-    let start = std::time::Instant::now();
-    while !devices(&sb, "a").contains(&"eth3".to_owned()) {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(10),
-            "line 2 not made"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    await_device(&sb, "a", "eth3", "line 2");
     stdin.write_all(b"a b\n").unwrap();
     drop(stdin);
     let out = crate::util::finish(child);
@@ -312,26 +280,10 @@ fn a_failed_line_takes_no_ethn_from_the_lines_after_it() {
 #[test]
 fn an_address_removed_since_it_was_read_is_free() {
     use std::io::Write;
-    use std::process::Stdio;
     let sb = Sandbox::with(&["a", "b"]);
-    let mut child = sb
-        .cmd("link")
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let (child, mut stdin) = link_stdin(&sb);
     stdin.write_all(b"a -a 10.0.0.1/24 b\n").unwrap();
-    let start = std::time::Instant::now();
-    while !devices(&sb, "a").contains(&"eth0".to_owned()) {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(10),
-            "line 1 not made"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    await_device(&sb, "a", "eth0", "line 1");
     let del = ip(&sb, "a", &["addr", "del", "10.0.0.1/24", "dev", "eth0"]);
     assert_eq!(del.code, 0, "{del:?}");
     stdin.write_all(b"a -a 10.0.0.1/24 b\n").unwrap();
@@ -351,26 +303,10 @@ fn an_address_removed_since_it_was_read_is_free() {
 #[test]
 fn a_pause_in_stdin_reads_the_namespaces_again() {
     use std::io::Write;
-    use std::process::Stdio;
     let sb = Sandbox::with(&["a", "b"]);
-    let mut child = sb
-        .cmd("link")
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let (child, mut stdin) = link_stdin(&sb);
     stdin.write_all(b"a -a 10.0.0.1/24 b -b br0\n").unwrap();
-    let start = std::time::Instant::now();
-    while !devices(&sb, "b").contains(&"eth0".to_owned()) {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(10),
-            "line 1 not made"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    await_device(&sb, "b", "eth0", "line 1");
     for (ns, args) in [
         ("a", &["link", "add", "eth1", "type", "bridge"][..]),
         ("a", &["addr", "add", "10.0.0.2/24", "dev", "lo"]),
@@ -501,19 +437,23 @@ fn a_bridge_made_for_a_failed_line_does_not_block_a_later_lines_name() {
 }
 
 /// Each end of each link of `made` (`--json` output) as `ip -j -d addr`
-/// in its namespace sees it (`host`: that output for `.`): the device of
+/// in its namespace sees it (`dumped`: that output taken before, by
+/// name, `.` for the host's; else asked now): the device of
 /// that name has that ifindex and exactly those global addresses, no
 /// other device there has one of them, it is a veth whose peer is the
 /// other end, and it is up or down as `up` says.
 fn assert_each_end_is_where_it_is_said(
     sb: &Sandbox,
     made: &serde_json::Value,
-    host: Option<&serde_json::Value>,
+    dumped: &[(&str, serde_json::Value)],
     up: bool,
 ) {
-    let devs = |end: &serde_json::Value| match end["netns"].as_str() {
-        Some(name) => json(&ip(sb, name, &["-j", "-d", "addr"]).stdout),
-        None => host.expect("the host's devices").clone(),
+    let devs = |end: &serde_json::Value| {
+        let name = end["netns"].as_str().unwrap_or(".");
+        match dumped.iter().find(|(n, _)| *n == name) {
+            Some((_, dump)) => dump.clone(),
+            None => json(&ip(sb, name, &["-j", "-d", "addr"]).stdout),
+        }
     };
     let global = |dev: &serde_json::Value| -> Vec<String> {
         let mut all: Vec<String> = dev["addr_info"]
@@ -611,7 +551,7 @@ fn each_address_is_on_the_end_named_where_the_peers_index_differs() {
             .all(|l| l["a"]["ifindex"] != l["b"]["ifindex"]),
         "every pair's indexes differ: {made}"
     );
-    assert_each_end_is_where_it_is_said(&sb, &made, None, true);
+    assert_each_end_is_where_it_is_said(&sb, &made, &[], true);
     for (name, dev, mtu) in [("a", "s2", 9000), ("b", "eth0", 1500), ("b", "eth1", 1400)] {
         let shown = json(&ip(&sb, name, &["-j", "link", "show", dev]).stdout);
         assert_eq!(shown[0]["mtu"], mtu, "{name} {dev}: {shown}");
@@ -622,11 +562,14 @@ fn each_address_is_on_the_end_named_where_the_peers_index_differs() {
         "big -a 10.0.6.1/24 b -a 10.0.6.2/24\nb -a fd06::1/64 big -a fd06::2/64\n",
     );
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
-    assert_each_end_is_where_it_is_said(&sb, &json(&out.stdout), None, false);
+    assert_each_end_is_where_it_is_said(&sb, &json(&out.stdout), &[], false);
 }
 
 /// The same with the end `.` as a and as b (in a network namespace of
-/// the test's own, with devices of its own before).
+/// the test's own, with devices of its own before). Both namespaces are
+/// read before the script ends: with its namespace go the links that
+/// have an end there, and `a` loses its ends too (a race, as the
+/// kernel's clean-up of a namespace runs later).
 #[test]
 fn each_address_is_on_the_end_named_with_the_host_end() {
     let sb = Sandbox::with(&["a"]);
@@ -641,13 +584,19 @@ fn each_address_is_on_the_end_named_with_the_host_end() {
                  . -n x -a 10.1.2.1/24 . -n y -a fd12::2/64\n' |
              netns-link --json --nodad -
          echo ---
-         ip -j -d addr",
+         ip -j -d addr
+         echo ---
+         netns-exec a ip -j -d addr",
     );
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
-    let (made, host) = out.stdout.split_once("---\n").unwrap();
+    let parts: Vec<&str> = out.stdout.split("---\n").collect();
+    let [made, host, a] = parts[..] else {
+        panic!("{out:?}")
+    };
     let made = json(made);
     assert_eq!(made.as_array().unwrap().len(), 3, "{made}");
-    assert_each_end_is_where_it_is_said(&sb, &made, Some(&json(host)), true);
+    let dumped = [(".", json(host)), ("a", json(a))];
+    assert_each_end_is_where_it_is_said(&sb, &made, &dumped, true);
 }
 
 /// A batch's sockets are made by one task that enters each namespace in
@@ -758,6 +707,6 @@ fn a_batch_whose_socket_task_fails_midway_is_made_all_the_same() {
         );
         let made = json(&out.stdout);
         assert_eq!(made.as_array().unwrap().len(), 3, "{inject}: {made}");
-        assert_each_end_is_where_it_is_said(&sb, &made, None, true);
+        assert_each_end_is_where_it_is_said(&sb, &made, &[], true);
     }
 }

@@ -102,6 +102,19 @@ pub fn try_output(
     try_finish(child, limit).map_err(|hang| format!("{cmd:?}: {hang}"))
 }
 
+/// `cmd` spawned with all three piped, and its stdin taken for the test
+/// to write to as it goes (the child's output for [`finish`]).
+pub fn spawn_piped(cmd: &mut Command) -> (Child, std::process::ChildStdin) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    (child, stdin)
+}
+
 /// Waits for a child spawned with its stdout and stderr piped (either may
 /// be left out), reading them meanwhile; a wait longer than [`PATIENCE`]
 /// fails the test, with what the child was doing.
