@@ -16,6 +16,7 @@ use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 
 mod link;
+mod readme;
 mod rootless;
 mod scale;
 mod startup;
@@ -69,7 +70,14 @@ pub fn run() -> Result<(), String> {
     let report = report(&machine, &rows, &scale);
     print!("{report}");
     std::fs::write(project_root().join("BENCHMARKS.md"), report)
-        .map_err(|e| format!("cannot write BENCHMARKS.md: {e}"))
+        .map_err(|e| format!("cannot write BENCHMARKS.md: {e}"))?;
+    // "Run: DATE UTC; CPU, ...": the README names the run by its date.
+    let when = machine
+        .trim_start_matches("Run: ")
+        .split(';')
+        .next()
+        .unwrap_or_default();
+    readme::write(&rows, when)
 }
 
 /// `cargo xtask bench bulk`: the rows of 1000 names in one process alone
