@@ -277,6 +277,9 @@ struct Place {
     lo_up: bool,
     /// The bridges met there: a few (a Vec, not a map: size).
     bridges: Vec<Bridge>,
+    /// The [`Wirer::forget`] its names, addresses and bridges were read
+    /// after: older than the wirer's, they are read again.
+    read_after: u32,
 }
 
 struct Bridge {
@@ -305,6 +308,8 @@ pub struct Wirer {
     /// links a batch takes: sized by the open-file limit.
     open_max: usize,
     links_at_once: usize,
+    /// How many times the wirer forgot (see [`Wirer::forget`]).
+    forgotten: u32,
 }
 
 /// A request of a link's, and what it asked (for the message if it is
@@ -377,6 +382,7 @@ impl Wirer {
             open: 0,
             open_max: (spare - links_at_once * FILES_A_LINK).min(OPEN_MAX),
             links_at_once,
+            forgotten: 0,
         })
     }
 
@@ -404,13 +410,11 @@ impl Wirer {
     /// addresses and bridges), to be read again when next needed: for a
     /// caller that waited, during which others may have changed them.
     /// Its sockets are kept.
+    /// A count, not a pass over every namespace met: each is read again
+    /// when next worked in (so a slow writer's line costs the same however
+    /// many namespaces there are).
     pub fn forget(&mut self) {
-        for place in self.places.values_mut() {
-            place.names = None;
-            place.addrs = None;
-            place.next_eth = 0;
-            place.bridges.clear();
-        }
+        self.forgotten = self.forgotten.wrapping_add(1);
     }
 
     fn at<'n>(&self, ns: Option<&'n Netns>) -> At<'n> {
@@ -437,7 +441,16 @@ impl Wirer {
             };
             self.install(at, socket);
         }
-        Ok(self.places.get_mut(&at.id).expect("installed"))
+        let forgotten = self.forgotten;
+        let place = self.places.get_mut(&at.id).expect("installed");
+        if place.read_after != forgotten {
+            place.names = None;
+            place.addrs = None;
+            place.next_eth = 0;
+            place.bridges.clear();
+            place.read_after = forgotten;
+        }
+        Ok(place)
     }
 
     /// `socket` as the one of `at`'s place (made if new).
@@ -449,6 +462,7 @@ impl Wirer {
             next_eth: 0,
             lo_up: at.ns.is_none(),
             bridges: Vec::new(),
+            read_after: self.forgotten,
         });
         place.conn = Some(Conn {
             socket,
