@@ -5,6 +5,7 @@
 
 mod add;
 mod attach;
+mod attack3;
 mod batch;
 mod cli;
 mod completion;
