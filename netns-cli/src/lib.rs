@@ -103,7 +103,11 @@ impl Ui {
 /// status says what happened all the same (eprintln! would panic, and a
 /// panic aborts).
 pub fn say(line: std::fmt::Arguments<'_>) {
-    let _ = writeln!(io::stderr(), "{line}");
+    // One write(2) a line, not one a piece of it: two runs that share a
+    // stderr (a log file, a pipe) each keep their lines whole.
+    let mut text = line.to_string();
+    text.push('\n');
+    let _ = io::stderr().write_all(text.as_bytes());
 }
 
 /// Runs one verb: parses `args` (args[0] is the name it was run as), then

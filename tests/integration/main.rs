@@ -5,7 +5,6 @@
 
 mod add;
 mod attach;
-mod attack3;
 mod batch;
 mod cli;
 mod completion;
@@ -21,6 +20,7 @@ mod interop;
 mod limits;
 mod link;
 mod link_attacks;
+mod link_runs;
 mod list;
 mod multicall;
 pub mod names;

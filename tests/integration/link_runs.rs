@@ -1,6 +1,6 @@
-//! Attacks on the session's signal holds and per-batch flush of
-//! netns-link: a reader gone mid-run, two runs racing for the same ethN,
-//! a low open-file limit with a SIGTERM mid-run.
+//! Runs of netns-link against what goes on around them: a reader gone
+//! mid-run, two runs racing for the same ethN, a SIGTERM under a low
+//! open-file limit; and two runs of a verb sharing one stderr.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -173,7 +173,6 @@ fn a_sigterm_with_ten_descriptors_leaves_links_whole() {
 /// pieces of two. A message is written in one write(2) (atomic on a pipe
 /// up to PIPE_BUF), not a write for each piece formatted.
 #[test]
-#[ignore = "BUG: netns_cli::say writes a message in ~9 write(2)s (writeln! on unbuffered stderr), so concurrent runs sharing stderr interleave mid-line (2019 of 4000 lines garbled in a manual run)"]
 fn messages_of_runs_sharing_stderr_stay_whole() {
     let sb = Sandbox::new();
     let names: String = (0..500).map(|i| format!("missing{i}\n")).collect();
